@@ -1,0 +1,80 @@
+using System.Security.Claims;
+using Insights.Auth;
+using Insights.Tenancy;
+
+namespace Insights.Hosting;
+
+/// <summary>
+/// Verbs of the host besides serving: <c>dev-token</c> mints a development token; <c>migrate --tenants</c>
+/// applies pending tenant migrations to every tenant with a progress bar.
+/// </summary>
+public static class InsightsCli
+{
+    public static async Task<bool> TryRunAsync(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            return false;
+        }
+
+        switch (args[0])
+        {
+            case "dev-token":
+                Environment.ExitCode = DevToken(args[1..]);
+                return true;
+            case "migrate":
+                Environment.ExitCode = await TenantMigrationCli.RunAsync(args[1..]);
+                return true;
+            case "--help" or "-h" or "help":
+                Console.WriteLine("""
+                    Insights.Api                      serve (roles from the 'Roles' setting)
+                    Insights.Api dev-token --admin    print a development admin token
+                    Insights.Api dev-token --tenant <id> [--minutes N]
+                                                      print a development token of one tenant's client
+                    Insights.Api migrate --tenants    apply pending tenant migrations to every tenant
+                    """);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static int DevToken(string[] args)
+    {
+        var admin = args.Contains("--admin");
+        var tenantIndex = Array.IndexOf(args, "--tenant");
+        var tenant = tenantIndex >= 0 && tenantIndex + 1 < args.Length ? args[tenantIndex + 1] : null;
+        var minutesIndex = Array.IndexOf(args, "--minutes");
+        var minutes = 480;
+        if (minutesIndex >= 0 && (minutesIndex + 1 >= args.Length || !int.TryParse(args[minutesIndex + 1], out minutes) || minutes is < 1 or > 10080))
+        {
+            Console.Error.WriteLine("--minutes takes a whole number from 1 to 10080.");
+            return 2;
+        }
+
+        if (admin == (tenant is not null))
+        {
+            Console.Error.WriteLine("usage: dev-token --admin | dev-token --tenant <id> [--minutes N]");
+            return 2;
+        }
+
+        if (tenant is not null && !TenantId.IsValid(tenant))
+        {
+            Console.Error.WriteLine($"A tenant id is {TenantId.Rule}.");
+            return 2;
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddShippedSettings(builder.Environment);
+        var settings = builder.Configuration.GetSection(FluigIdentityOptions.Section).Get<FluigIdentityOptions>() ?? new FluigIdentityOptions();
+        var key = DevelopmentKey.LoadOrCreate(DevelopmentKey.ResolvePath(settings.DevelopmentKeyPath));
+
+        List<Claim> claims = admin
+            ? [new("sub", "dev-admin"), new("name", "Development admin"), new(settings.RoleClaim, settings.AdminRole)]
+            : [new("sub", "dev-client-" + tenant), new(settings.TenantClaim, tenant!)];
+        Console.WriteLine(DevelopmentKey.Mint(key, settings, claims, TimeSpan.FromMinutes(minutes)));
+        Console.Error.WriteLine(
+            $"Valid {minutes} minutes, only on a host running in Development. In Swagger: Authorize, paste the token.");
+        return 0;
+    }
+}

@@ -1,0 +1,105 @@
+using FluentValidation;
+using Insights.Auth;
+using Insights.Database;
+using Insights.InsightModels;
+using Insights.Messaging;
+using Insights.Tenancy;
+using Microsoft.Extensions.Configuration.Json;
+
+namespace Insights.Hosting;
+
+/// <summary>The host's composition: each capability registers itself here.</summary>
+public static class InsightsExtensions
+{
+    public static WebApplicationBuilder AddInsights(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.AddShippedSettings(builder.Environment);
+        var roles = RoleOptions.Parse(builder.Configuration[RoleOptions.SettingName]);
+        builder.Services.AddSingleton(roles);
+
+        builder.Services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            kestrel.Limits.MaxRequestBodySize = context.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.MaxRequestBodyBytes
+                ?? new HttpOptions().MaxRequestBodyBytes);
+
+        builder.Services.AddInsightsProblems();
+        builder.Services.AddValidatorsFromAssemblyContaining<HttpOptions>(includeInternalTypes: true);
+        builder.Services.AddInsightsOpenApi();
+        builder.Services.AddInsightsHealth();
+        builder.Services.AddMemoryCache();
+
+        builder.AddInsightsDatabase();
+        builder.AddInsightsAuth();
+        builder.AddTenancy();
+        builder.Services.AddSingleton<InsightModelReader>();
+        builder.AddInsightsBus(roles, TenancySetup.AddConsumers);
+        return builder;
+    }
+
+    public static WebApplication MapInsights(this WebApplication app)
+    {
+        var roles = app.Services.GetRequiredService<RoleOptions>();
+        app.Logger.LogInformation("Insights starting with roles {Roles} in {Environment}", roles.ToString(), app.Environment.EnvironmentName);
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseInsightsOpenApi();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseMiddleware<TenantLogScopeMiddleware>();
+
+        app.MapInsightsHealth();
+        if (roles.Api)
+        {
+            var api = app.MapGroup("/api/v1");
+            api.MapTenantsApi();
+            api.MapTenantMigrationsApi();
+            api.MapInsightModelsApi();
+        }
+
+        return app;
+    }
+
+    /// <summary>
+    /// The repository keeps one <c>appsettings.json</c> at its root and the host ships a copy beside its assembly.
+    /// When the content root has none (a test host, a run from another folder), the shipped copy is the base layer,
+    /// below environment variables and the command line.
+    /// </summary>
+    public static void AddShippedSettings(this IConfigurationBuilder configuration, IHostEnvironment environment)
+    {
+        if (File.Exists(Path.Combine(environment.ContentRootPath, "appsettings.json")))
+        {
+            return;
+        }
+
+        var shipped = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (!File.Exists(shipped))
+        {
+            return;
+        }
+
+        var source = new JsonConfigurationSource { Path = shipped, Optional = false, ReloadOnChange = false };
+        source.ResolveFileProvider();
+        configuration.Sources.Insert(0, source);
+    }
+}
+
+/// <summary>Puts the tenant id (from the token, or the admin route) in the log scope of the request.</summary>
+internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<TenantLogScopeMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context, TenantContext tenant)
+    {
+        var tenantId = tenant.IsResolved ? tenant.Current.Id : context.Request.RouteValues["tenantId"] as string;
+        if (tenantId is null)
+        {
+            await next(context);
+            return;
+        }
+
+        using (logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = tenantId }))
+        {
+            await next(context);
+        }
+    }
+}

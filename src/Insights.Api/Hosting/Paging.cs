@@ -1,0 +1,58 @@
+using System.Buffers.Text;
+using System.Text;
+
+namespace Insights.Hosting;
+
+/// <summary>One page of a list: the contract's <c>{ items, nextCursor }</c>.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+/// <summary>Opaque cursors: the sort key of the last item, base64url-encoded. A cursor that does not decode is a 400.</summary>
+public static class Cursor
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    public static string Encode(string key) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(key));
+
+    public static bool TryDecode(string? cursor, out string? key)
+    {
+        key = null;
+        if (string.IsNullOrEmpty(cursor))
+        {
+            return true;
+        }
+
+        if (cursor.Length > 1024 || !Base64Url.IsValid(cursor))
+        {
+            return false;
+        }
+
+        try
+        {
+            key = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Checks <c>limit</c> and <c>cursor</c>; returns the validation errors, or null when both are fine.</summary>
+    public static Dictionary<string, string[]>? Check(int? limit, string? cursor, out int pageSize, out string? after)
+    {
+        pageSize = limit ?? DefaultLimit;
+        var errors = new Dictionary<string, string[]>();
+        if (pageSize is < 1 or > MaxLimit)
+        {
+            errors["limit"] = [$"limit must be between 1 and {MaxLimit}."];
+        }
+
+        if (!TryDecode(cursor, out after))
+        {
+            errors["cursor"] = ["cursor is not a cursor this API returned."];
+        }
+
+        return errors.Count == 0 ? null : errors;
+    }
+}

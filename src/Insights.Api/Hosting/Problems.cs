@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Insights.Hosting;
+
+/// <summary>RFC 9457 problem details for every error the service answers, and never an internal detail in them.</summary>
+internal static class Problems
+{
+    public static void AddInsightsProblems(this IServiceCollection services)
+    {
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            problem.Detail ??= DefaultDetail(problem.Status ?? context.HttpContext.Response.StatusCode);
+            problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Minimal APIs throw on unreadable bodies, so one handler words every such answer the same way.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+    }
+
+    public static string DefaultDetail(int status) => status switch
+    {
+        400 => "The request is not valid.",
+        401 => "A valid bearer token is required.",
+        403 => "The token is valid but may not do this.",
+        404 => "The resource does not exist.",
+        405 => "This method is not allowed on this resource.",
+        406 => "The requested media type cannot be produced; ask for application/json.",
+        409 => "The request conflicts with the current state of the resource.",
+        413 => "The request body is larger than the limit.",
+        415 => "The request body must be application/json.",
+        429 => "Too many requests; retry after the time in the Retry-After header.",
+        503 => "The service is not ready.",
+        504 => "No answer arrived within the deadline.",
+        _ => status >= 500 ? "An unexpected error occurred. Quote the traceId when reporting it." : "The request failed.",
+    };
+}
+
+internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+            httpContext.Response.StatusCode = 499;
+            return true;
+        }
+
+        var (status, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, DescribeBadRequest(bad, httpContext)),
+            _ => (StatusCodes.Status500InternalServerError, Problems.DefaultDetail(500)),
+        };
+
+        if (status >= 500)
+        {
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
+        });
+    }
+
+    private static string DescribeBadRequest(BadHttpRequestException exception, HttpContext context)
+    {
+        if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var limit = context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes;
+            return $"The request body is larger than the limit of {limit} bytes.";
+        }
+
+        if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return Problems.DefaultDetail(415);
+        }
+
+        if (exception.InnerException is JsonException json)
+        {
+            var where = json.Path is null or "$" ? "" : $" at '{json.Path}'";
+            return json.LineNumber is { } line
+                ? $"The request body is not valid JSON{where} (line {line + 1}, byte {json.BytePositionInLine + 1}): check the syntax and the value types."
+                : $"The request body is not valid JSON{where}: check the syntax and the value types.";
+        }
+
+        if (exception.Message.Contains("was not provided", StringComparison.Ordinal))
+        {
+            return "A JSON request body is required.";
+        }
+
+        return exception.StatusCode == 400 ? "The request could not be read: check the path, query and body." : Problems.DefaultDetail(exception.StatusCode);
+    }
+}
+
+/// <summary>Answers 413 for bodies over <see cref="HttpOptions.MaxRequestBodyBytes"/>, declared or streamed.</summary>
+internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<HttpOptions> options)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var limit = options.Value.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        var feature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (feature is { IsReadOnly: false })
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+        else if (context.Request.ContentLength is null && context.Request.Body.CanRead)
+        {
+            context.Request.Body = new LimitedReadStream(context.Request.Body, limit);
+        }
+
+        return next(context);
+    }
+
+    private sealed class LimitedReadStream(Stream inner, long limit) : Stream
+    {
+        private long read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private int Count(int n)
+        {
+            read += n;
+            return read > limit ? throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge) : n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

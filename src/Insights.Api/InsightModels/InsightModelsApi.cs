@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Insights.Auth;
+using Insights.Hosting;
+using Insights.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.InsightModels;
+
+/// <summary>A stored insight model as clients and admins see it.</summary>
+public sealed record InsightModelResponse(
+    string Id,
+    string Insight,
+    string Module,
+    string? Key,
+    string? Filter,
+    DateOnly? DateFrom,
+    DateOnly? DateTo,
+    long Version,
+    DateTimeOffset UpdatedAt,
+    bool Deleted,
+    JsonElement Payload);
+
+/// <summary>Browsing stored insight models: tenant clients see their own, admins any tenant's.</summary>
+public static class InsightModelsApi
+{
+    public static void MapInsightModelsApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/insight-models", (TenantContext tenant, InsightModelReader reader, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct) =>
+                Browse(reader, tenant.Current.Schema, insight, key, updatedSince, limit, cursor, ct))
+            .WithTags("Insight models")
+            .WithName("ListOwnInsightModels")
+            .WithSummary("The caller's tenant's stored insight models, newest first.")
+            .RequireAuthorization(Policies.Tenant)
+            .Produces<Page<InsightModelResponse>>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        routes.MapGet("/tenants/{tenantId}/insight-models", async (string tenantId, TenantDirectory directory, InsightModelReader reader, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct) =>
+            {
+                var tenant = TenantId.IsValid(tenantId) ? await directory.FindAsync(tenantId, ct) : null;
+                if (tenant is null || tenant.Status is not (TenantStatus.Active or TenantStatus.Suspended))
+                {
+                    return (IResult)TenantsApi.NotFoundProblem(tenantId);
+                }
+
+                return await Browse(reader, tenant.Schema, insight, key, updatedSince, limit, cursor, ct);
+            })
+            .WithTags("Insight models")
+            .WithName("ListTenantInsightModels")
+            .WithSummary("One tenant's stored insight models, newest first.")
+            .RequireAuthorization(Policies.Admin)
+            .Produces<Page<InsightModelResponse>>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> Browse(
+        InsightModelReader reader, SchemaName schema, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct)
+    {
+        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
+        InsightModelReader.Position? position = null;
+        if (after is not null && !InsightModelReader.Position.TryParse(after, out position))
+        {
+            errors ??= [];
+            errors["cursor"] = ["cursor is not a cursor this API returned."];
+        }
+
+        if (errors is not null)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
+        }
+
+        return TypedResults.Ok(await reader.ListAsync(schema, insight, key, updatedSince, position, pageSize, ct));
+    }
+}
+
+public sealed class InsightModelReader(NpgsqlDataSource dataSource)
+{
+    /// <summary>Where a page ends: newest first, by (updated_at, id).</summary>
+    public sealed record Position(DateTimeOffset UpdatedAt, string Id)
+    {
+        public string Encode() => UpdatedAt.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) + "|" + Id;
+
+        public static bool TryParse(string text, out Position? position)
+        {
+            position = null;
+            var bar = text.IndexOf('|', StringComparison.Ordinal);
+            if (bar <= 0 || !long.TryParse(text[..bar], System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+                || ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)
+            {
+                return false;
+            }
+
+            position = new Position(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
+            return true;
+        }
+    }
+
+    public async Task<Page<InsightModelResponse>> ListAsync(
+        SchemaName schema, string? insight, string? key, DateTimeOffset? updatedSince, Position? after, int limit, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT id, insight, module, key, filter, date_from, date_to, version, updated_at, deleted, payload::text
+            FROM {schema.Quoted}.insight_models
+            WHERE ($1::text IS NULL OR insight = $1)
+              AND ($2::text IS NULL OR key = $2)
+              AND ($3::timestamptz IS NULL OR updated_at >= $3)
+              AND ($4::timestamptz IS NULL OR (updated_at, id) < ($4, $5::text))
+            ORDER BY updated_at DESC, id DESC
+            LIMIT $6
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)insight ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)key ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)updatedSince?.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.UpdatedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+
+        var items = new List<InsightModelResponse>(limit + 1);
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                using var payload = JsonDocument.Parse(reader.GetString(10));
+                items.Add(new InsightModelResponse(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetFieldValue<DateOnly>(5),
+                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateOnly>(6),
+                    reader.GetInt64(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetBoolean(9),
+                    payload.RootElement.Clone()));
+            }
+        }
+
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveAt(limit);
+            next = Cursor.Encode(new Position(items[^1].UpdatedAt, items[^1].Id).Encode());
+        }
+
+        return new Page<InsightModelResponse>(items, next);
+    }
+}

@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Insights.Messaging;
+
+/// <summary>The message bus (section <c>Bus</c>): in-memory when every role runs in one process, RabbitMQ across nodes.</summary>
+public sealed class BusOptions : IValidatableObject
+{
+    public const string Section = "Bus";
+
+    /// <summary><c>InMemory</c> or <c>RabbitMq</c>.</summary>
+    public string Transport { get; set; } = BusTransport.InMemory;
+
+    /// <summary>Prepended to every queue name, so several deployments can share one broker.</summary>
+    [RegularExpression("^[a-z0-9-]{0,40}$", ErrorMessage = "Setting 'Bus:EndpointPrefix' may hold only lowercase letters, digits and '-' (at most 40).")]
+    public string? EndpointPrefix { get; set; }
+
+    /// <summary>Messages each consumer endpoint fetches ahead.</summary>
+    [Range(1, 1000, ErrorMessage = "Setting 'Bus:PrefetchCount' must be between 1 and 1000.")]
+    public int PrefetchCount { get; set; } = 32;
+
+    public RabbitMqOptions RabbitMq { get; set; } = new();
+
+    public bool UsesRabbitMq => string.Equals(Transport, BusTransport.RabbitMq, StringComparison.OrdinalIgnoreCase);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.Equals(Transport, BusTransport.InMemory, StringComparison.OrdinalIgnoreCase) && !UsesRabbitMq)
+        {
+            yield return new ValidationResult($"Setting 'Bus:Transport' must be '{BusTransport.InMemory}' or '{BusTransport.RabbitMq}'; got '{Transport}'.");
+        }
+
+        if (UsesRabbitMq)
+        {
+            if (string.IsNullOrWhiteSpace(RabbitMq.Host))
+            {
+                yield return new ValidationResult("Setting 'Bus:RabbitMq:Host' is required when 'Bus:Transport' is RabbitMq.");
+            }
+
+            if (RabbitMq.Port is < 1 or > 65535)
+            {
+                yield return new ValidationResult($"Setting 'Bus:RabbitMq:Port' must be between 1 and 65535; got {RabbitMq.Port}.");
+            }
+        }
+    }
+}
+
+public static class BusTransport
+{
+    public const string InMemory = "InMemory";
+    public const string RabbitMq = "RabbitMq";
+}
+
+public sealed class RabbitMqOptions
+{
+    public string Host { get; set; } = "localhost";
+    public int Port { get; set; } = 5672;
+    public string VirtualHost { get; set; } = "/";
+    public string Username { get; set; } = "guest";
+    public string Password { get; set; } = "guest";
+}

@@ -1,0 +1,62 @@
+using Insights.Hosting;
+using MassTransit;
+
+namespace Insights.Messaging;
+
+internal static class BusSetup
+{
+    /// <summary>
+    /// Configures MassTransit from <c>Bus</c>. Capabilities add their consumers through <paramref name="consumers"/>;
+    /// they are registered only when this process runs the worker role.
+    /// </summary>
+    public static void AddInsightsBus(this WebApplicationBuilder builder, RoleOptions roles, params Action<IBusRegistrationConfigurator>[] consumers)
+    {
+        builder.Services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = TimeSpan.FromSeconds(60);
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(
+                string.IsNullOrEmpty(options.EndpointPrefix) ? null : options.EndpointPrefix, false));
+
+            if (roles.Worker)
+            {
+                x.AddConsumer<PingConsumer>();
+                foreach (var add in consumers)
+                {
+                    add(x);
+                }
+            }
+
+            if (options.UsesRabbitMq)
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    var rabbit = options.RabbitMq;
+                    cfg.Host(rabbit.Host, (ushort)rabbit.Port, rabbit.VirtualHost, h =>
+                    {
+                        h.Username(rabbit.Username);
+                        h.Password(rabbit.Password);
+                    });
+                    cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+        });
+    }
+}

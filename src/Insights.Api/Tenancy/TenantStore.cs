@@ -1,0 +1,293 @@
+using System.Text.Json;
+using MassTransit;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.Tenancy;
+
+public enum ProvisionOutcome
+{
+    Created,
+    Exists,
+    Failed,
+}
+
+public sealed record ProvisionResult(ProvisionOutcome Outcome, TenantResponse? Tenant, string? Reason);
+
+public enum ChangeOutcome
+{
+    Done,
+    NotFound,
+    Conflict,
+}
+
+/// <summary>
+/// The catalog of tenants and everything that changes it: real-time provisioning, edits, deprovisioning, audit.
+/// </summary>
+public sealed class TenantStore(
+    NpgsqlDataSource dataSource,
+    TenantMigrator migrator,
+    TenantDirectory directory,
+    IBus bus,
+    ILogger<TenantStore> logger)
+{
+    private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text";
+
+    /// <summary>
+    /// Catalog row, schema and every tenant migration in one transaction, committed as <c>active</c>: a schema is
+    /// never seen half-built. A concurrent create of the same id waits on the row and then finds it taken. A failure
+    /// rolls everything back and records the tenant as <c>failed</c> with the reason; creating it again completes it.
+    /// </summary>
+    public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, CancellationToken cancellationToken)
+    {
+        var schema = SchemaName.ForTenant(id);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var step = "catalog";
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var insert = new NpgsqlCommand(
+                """
+                INSERT INTO catalog.tenants (id, name, status, schema_name, settings)
+                VALUES ($1, $2, 'provisioning', $3, $4::jsonb)
+                ON CONFLICT (id) DO UPDATE
+                    SET name = EXCLUDED.name, settings = EXCLUDED.settings, status = 'provisioning', status_reason = NULL, updated_at = now()
+                    WHERE catalog.tenants.status = 'failed'
+                RETURNING id
+                """, connection, transaction))
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = id });
+                insert.Parameters.Add(new NpgsqlParameter { Value = name });
+                insert.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+                insert.Parameters.Add(new NpgsqlParameter { Value = settingsJson });
+                if (await insert.ExecuteScalarAsync(cancellationToken) is null)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    return new ProvisionResult(ProvisionOutcome.Exists, await GetAsync(id, cancellationToken), null);
+                }
+            }
+
+            step = "schema";
+            await migrator.MigrateAsync(connection, transaction, schema, createSchema: true, cancellationToken);
+
+            step = "activation";
+            TenantResponse tenant;
+            await using (var activate = new NpgsqlCommand(
+                $"UPDATE catalog.tenants SET status = 'active', updated_at = now() WHERE id = $1 RETURNING {Columns}", connection, transaction))
+            {
+                activate.Parameters.Add(new NpgsqlParameter { Value = id });
+                await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                tenant = Read(reader);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            directory.Evict(id);
+            await PublishProvisionedAsync(tenant);
+            return new ProvisionResult(ProvisionOutcome.Created, tenant, null);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && step == "catalog")
+        {
+            // Another tenant id derived the same schema name: practically impossible, and never silently shared.
+            return new ProvisionResult(ProvisionOutcome.Exists, null, "Another tenant already uses the schema derived from this id.");
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            var reason = e is PostgresException pg
+                ? $"Provisioning failed at step '{step}' (SQLSTATE {pg.SqlState})."
+                : $"Provisioning failed at step '{step}'.";
+            logger.LogError(e, "Provisioning of tenant {TenantId} failed at step {Step}", id, step);
+            await RecordFailureAsync(id, name, schema, settingsJson, reason);
+            return new ProvisionResult(ProvisionOutcome.Failed, await GetAsync(id, CancellationToken.None), reason);
+        }
+    }
+
+    public async Task<TenantResponse?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.tenants WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<(List<TenantResponse> Items, bool More)> ListAsync(string? status, string? afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT {Columns} FROM catalog.tenants
+            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR id > $2)
+            ORDER BY id LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)afterId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+        var items = new List<TenantResponse>(limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(Read(reader));
+        }
+
+        var more = items.Count > limit;
+        if (more)
+        {
+            items.RemoveAt(limit);
+        }
+
+        return (items, more);
+    }
+
+    /// <summary>Renames, suspends or resumes, and replaces settings. Only <c>active</c> ⇄ <c>suspended</c> are allowed moves.</summary>
+    public async Task<(ChangeOutcome Outcome, TenantResponse? Tenant, string? Reason)> UpdateAsync(
+        string id, string? name, string? status, string? settingsJson, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            WITH current AS (SELECT id, status FROM catalog.tenants WHERE id = $1 FOR UPDATE)
+            UPDATE catalog.tenants t SET
+                name = COALESCE($2, t.name),
+                status = COALESCE($3, t.status),
+                settings = COALESCE($4::jsonb, t.settings),
+                updated_at = now()
+            FROM current
+            WHERE t.id = current.id AND ($3::text IS NULL OR current.status IN ('active', 'suspended'))
+            RETURNING {Columns.Replace("id, name, status", "t.id, t.name, t.status", StringComparison.Ordinal)}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)settingsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        TenantResponse? updated = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                updated = Read(reader);
+            }
+        }
+
+        directory.Evict(id);
+        if (updated is not null)
+        {
+            return (ChangeOutcome.Done, updated, null);
+        }
+
+        var existing = await GetAsync(id, cancellationToken);
+        return existing is null
+            ? (ChangeOutcome.NotFound, null, null)
+            : (ChangeOutcome.Conflict, existing, $"A tenant in status '{existing.Status}' cannot be suspended or resumed.");
+    }
+
+    /// <summary>
+    /// Marks the tenant <c>deprovisioning</c> (its clients are refused from then on), then drops its schema and
+    /// forgets it in one transaction, which frees the id. The audit log keeps the record.
+    /// </summary>
+    public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        string? schemaName;
+        await using (var mark = dataSource.CreateCommand(
+            "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name"))
+        {
+            mark.Parameters.Add(new NpgsqlParameter { Value = id });
+            schemaName = await mark.ExecuteScalarAsync(cancellationToken) as string;
+        }
+
+        directory.Evict(id);
+        if (schemaName is null)
+        {
+            return ChangeOutcome.NotFound;
+        }
+
+        var schema = SchemaName.Parse(schemaName);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var drop = new NpgsqlBatch(connection, transaction))
+        {
+            drop.BatchCommands.Add(new NpgsqlBatchCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE"));
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.tenant_schema_migrations WHERE schema_name = $1")
+            {
+                Parameters = { new() { Value = schema.Value } },
+            });
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.tenants WHERE id = $1")
+            {
+                Parameters = { new() { Value = id } },
+            });
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        directory.Evict(id);
+        return ChangeOutcome.Done;
+    }
+
+    /// <summary>Records an admin action; the audit outlives the tenant.</summary>
+    public async Task AuditAsync(string subject, string action, string? tenantId, string outcome, string? detail)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand(
+                "INSERT INTO catalog.audit_log (subject, action, tenant_id, outcome, detail) VALUES ($1, $2, $3, $4, $5)");
+            command.Parameters.Add(new NpgsqlParameter { Value = subject });
+            command.Parameters.Add(new NpgsqlParameter { Value = action });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)tenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = outcome });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogError(e, "Could not write the audit record of {Action} on {TenantId} by {Subject}", action, tenantId, subject);
+        }
+    }
+
+    private async Task RecordFailureAsync(string id, string name, SchemaName schema, string settingsJson, string reason)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand(
+                """
+                INSERT INTO catalog.tenants (id, name, status, status_reason, schema_name, settings)
+                VALUES ($1, $2, 'failed', $3, $4, $5::jsonb)
+                ON CONFLICT (id) DO UPDATE SET status = 'failed', status_reason = EXCLUDED.status_reason, updated_at = now()
+                    WHERE catalog.tenants.status IN ('failed', 'provisioning')
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = id });
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+            command.Parameters.Add(new NpgsqlParameter { Value = reason });
+            command.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+            command.Parameters.Add(new NpgsqlParameter { Value = settingsJson });
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogError(e, "Could not record the failed provisioning of tenant {TenantId}", id);
+        }
+    }
+
+    private async Task PublishProvisionedAsync(TenantResponse tenant)
+    {
+        try
+        {
+            await bus.Publish(new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The schema is committed and usable; the event only triggers follow-up work, which the scheduler also covers.
+            logger.LogWarning(e, "Tenant {TenantId} is provisioned but TenantProvisioned could not be published", tenant.Id);
+        }
+    }
+
+    private static TenantResponse Read(NpgsqlDataReader reader)
+    {
+        using var settings = JsonDocument.Parse(reader.GetString(7));
+        return new TenantResponse(
+            reader.GetString(0),
+            reader.GetString(1),
+            reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.GetInt32(4),
+            reader.GetFieldValue<DateTimeOffset>(5),
+            reader.GetFieldValue<DateTimeOffset>(6),
+            settings.RootElement.Clone());
+    }
+}

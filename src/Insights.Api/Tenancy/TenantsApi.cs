@@ -1,0 +1,200 @@
+using System.Security.Claims;
+using System.Text.Json;
+using FluentValidation;
+using Insights.Auth;
+using Insights.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Insights.Tenancy;
+
+/// <summary>Admin API of tenants: <c>/api/v1/tenants</c>.</summary>
+public static class TenantsApi
+{
+    public const int MaxSettingsBytes = 16 * 1024;
+
+    public static RouteGroupBuilder MapTenantsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/tenants")
+            .WithTags("Tenants")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems();
+
+        group.MapPost("/", Create)
+            .WithName("CreateTenant")
+            .WithSummary("Provisions a tenant in real time: catalog row, schema and every tenant migration.")
+            .Validate<CreateTenantRequest>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapGet("/", List)
+            .WithName("ListTenants")
+            .WithSummary("Lists tenants, ordered by id, optionally of one status.");
+
+        group.MapGet("/{tenantId}", Get)
+            .WithName("GetTenant")
+            .WithSummary("One tenant.");
+
+        group.MapPatch("/{tenantId}", Update)
+            .WithName("UpdateTenant")
+            .WithSummary("Renames, suspends (status: suspended), resumes (status: active) or replaces the settings of a tenant.")
+            .Validate<UpdateTenantRequest>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapDelete("/{tenantId}", Delete)
+            .WithName("DeleteTenant")
+            .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.");
+
+        group.MapGet("/{tenantId}/usage", Usage)
+            .WithName("GetTenantUsage")
+            .WithSummary("What the tenant uses: schema bytes and rows per table.");
+
+        return group;
+    }
+
+    private static async Task<Results<Created<TenantResponse>, Conflict<ProblemDetails>, ProblemHttpResult>> Create(
+        CreateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : "{}";
+        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, cancellationToken);
+        switch (result.Outcome)
+        {
+            case ProvisionOutcome.Created:
+                await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "succeeded", null);
+                return TypedResults.Created($"/api/v1/tenants/{Uri.EscapeDataString(request.Id!)}", result.Tenant);
+            case ProvisionOutcome.Exists:
+                await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "rejected", "exists");
+                return TypedResults.Conflict(new ProblemDetails
+                {
+                    Status = StatusCodes.Status409Conflict,
+                    Title = "Tenant exists",
+                    Detail = result.Reason ?? $"Tenant '{request.Id}' already exists (status '{result.Tenant?.Status ?? "provisioning"}').",
+                });
+            default:
+                await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "failed", result.Reason);
+                return TypedResults.Problem(
+                    title: "Provisioning failed",
+                    detail: $"{result.Reason} The tenant is marked 'failed'; POST it again to complete the provisioning.",
+                    statusCode: StatusCodes.Status500InternalServerError);
+        }
+    }
+
+    private static async Task<Results<Ok<Page<TenantResponse>>, ValidationProblem>> List(
+        TenantStore store, string? status, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
+        if (status is not null && !TenantStatus.All.Contains(status))
+        {
+            errors ??= [];
+            errors["status"] = [$"status must be one of: {string.Join(", ", TenantStatus.All)}."];
+        }
+
+        if (errors is not null)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
+        }
+
+        var (items, more) = await store.ListAsync(status, after, pageSize, cancellationToken);
+        return TypedResults.Ok(new Page<TenantResponse>(items, more ? Cursor.Encode(items[^1].Id) : null));
+    }
+
+    private static async Task<Results<Ok<TenantResponse>, NotFound<ProblemDetails>>> Get(
+        string tenantId, TenantStore store, CancellationToken cancellationToken)
+    {
+        var tenant = TenantId.IsValid(tenantId) ? await store.GetAsync(tenantId, cancellationToken) : null;
+        return tenant is null ? NotFoundProblem(tenantId) : TypedResults.Ok(tenant);
+    }
+
+    private static async Task<Results<Ok<TenantResponse>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Update(
+        string tenantId, UpdateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (!TenantId.IsValid(tenantId))
+        {
+            return NotFoundProblem(tenantId);
+        }
+
+        var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : null;
+        var (outcome, tenant, reason) = await store.UpdateAsync(tenantId, request.Name?.Trim(), request.Status, settings, cancellationToken);
+        var action = request.Status switch
+        {
+            TenantStatus.Suspended => "tenant.suspend",
+            TenantStatus.Active => "tenant.resume",
+            _ => "tenant.update",
+        };
+        switch (outcome)
+        {
+            case ChangeOutcome.Done:
+                await store.AuditAsync(Subject(user), action, tenantId, "succeeded", null);
+                return TypedResults.Ok(tenant!);
+            case ChangeOutcome.Conflict:
+                await store.AuditAsync(Subject(user), action, tenantId, "rejected", reason);
+                return TypedResults.Conflict(new ProblemDetails { Status = 409, Title = "Tenant is not in a state that allows this", Detail = reason });
+            default:
+                return NotFoundProblem(tenantId);
+        }
+    }
+
+    private static async Task<Results<NoContent, NotFound<ProblemDetails>>> Delete(
+        string tenantId, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (!TenantId.IsValid(tenantId) || await store.DeleteAsync(tenantId, cancellationToken) == ChangeOutcome.NotFound)
+        {
+            return NotFoundProblem(tenantId);
+        }
+
+        await store.AuditAsync(Subject(user), "tenant.deprovision", tenantId, "succeeded", null);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<TenantUsage>, NotFound<ProblemDetails>>> Usage(
+        string tenantId, TenantUsageReader usage, CancellationToken cancellationToken)
+    {
+        var result = TenantId.IsValid(tenantId) ? await usage.ReadAsync(tenantId, cancellationToken) : null;
+        return result is null ? NotFoundProblem(tenantId) : TypedResults.Ok(result);
+    }
+
+    internal static NotFound<ProblemDetails> NotFoundProblem(string tenantId) => TypedResults.NotFound(new ProblemDetails
+    {
+        Status = StatusCodes.Status404NotFound,
+        Title = "Tenant not found",
+        Detail = TenantId.IsValid(tenantId) ? $"There is no tenant '{tenantId}'." : "There is no such tenant.",
+    });
+
+    internal static string Subject(ClaimsPrincipal user) =>
+        user.FindFirst("sub")?.Value ?? user.FindFirst("client_id")?.Value ?? user.FindFirst("name")?.Value ?? "unknown";
+}
+
+internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTenantRequest>
+{
+    public CreateTenantRequestValidator()
+    {
+        RuleFor(r => r.Id).NotEmpty().WithMessage("id is required.")
+            .Must(TenantId.IsValid).WithMessage($"id must be {TenantId.Rule}.");
+        RuleFor(r => r.Name).NotEmpty().WithMessage("name is required.")
+            .MaximumLength(200).WithMessage("name must be at most 200 characters.");
+        RuleFor(r => r.Settings).Must(TenantSettings.IsAcceptable).WithMessage(TenantSettings.Rule);
+    }
+}
+
+internal sealed class UpdateTenantRequestValidator : AbstractValidator<UpdateTenantRequest>
+{
+    public UpdateTenantRequestValidator()
+    {
+        RuleFor(r => r.Name).Must(n => n is null || n.Trim().Length is >= 1 and <= 200)
+            .WithMessage("name must be 1–200 characters.");
+        RuleFor(r => r.Status).Must(s => s is null or TenantStatus.Active or TenantStatus.Suspended)
+            .WithMessage("status may only be set to 'active' (resume) or 'suspended' (suspend).");
+        RuleFor(r => r.Settings).Must(TenantSettings.IsAcceptable).WithMessage(TenantSettings.Rule);
+        RuleFor(r => r).Must(r => r.Name is not null || r.Status is not null || r.Settings is not null)
+            .WithName("body").WithMessage("Name at least one of name, status, settings.");
+    }
+}
+
+internal static class TenantSettings
+{
+    public const string Rule = "settings must be a JSON object of at most 16 KiB.";
+
+    public static bool IsAcceptable(JsonElement? settings) =>
+        settings is null
+        || settings.Value.ValueKind == JsonValueKind.Null
+        || (settings.Value.ValueKind == JsonValueKind.Object && settings.Value.GetRawText().Length <= TenantsApi.MaxSettingsBytes);
+}

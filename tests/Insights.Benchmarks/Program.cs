@@ -1,0 +1,14 @@
+using Insights.Benchmarks;
+
+var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["tenants"] = TenantsScenario.RunAsync,
+};
+
+if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
+{
+    Console.Error.WriteLine($"usage: dotnet run -c Release --project tests/Insights.Benchmarks -- <{string.Join("|", scenarios.Keys)}> [options]");
+    return 2;
+}
+
+return await scenario(args[1..]);
