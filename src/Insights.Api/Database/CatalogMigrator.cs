@@ -10,7 +10,8 @@ namespace Insights.Database;
 /// Applies the numbered scripts of <c>migrations/catalog</c>, journaled in <c>catalog.schema_migrations</c>.
 /// A session-level advisory lock makes two instances that start together apply them once.
 /// </summary>
-public sealed class CatalogMigrator(NpgsqlDataSource dataSource, ILogger<CatalogMigrator> logger)
+/// <remarks>DbUp opens its own connections, so it gets the full connection string (a data source's hides the password).</remarks>
+public sealed class CatalogMigrator(NpgsqlDataSource dataSource, string connectionString, ILogger<CatalogMigrator> logger)
 {
     /// <summary>Advisory lock key of catalog migrations ("insights catalog").</summary>
     private const long LockKey = 0x696E73_6361746CL;
@@ -34,7 +35,7 @@ public sealed class CatalogMigrator(NpgsqlDataSource dataSource, ILogger<Catalog
             }
 
             var upgrader = DeployChanges.To
-                .PostgresqlDatabase(dataSource.ConnectionString)
+                .PostgresqlDatabase(connectionString)
                 .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
                 .JournalToPostgresqlTable("catalog", "schema_migrations")
                 .WithTransactionPerScript()

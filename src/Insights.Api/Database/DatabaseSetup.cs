@@ -15,12 +15,22 @@ internal static class DatabaseSetup
         services.AddSingleton(provider =>
         {
             var connectionString = provider.GetRequiredService<IConfiguration>().GetConnectionString(DatabaseOptions.ConnectionStringName);
+            var failure = ConnectionStringValidator.Check(connectionString);
+            if (failure is not null)
+            {
+                // Services that need the database may be built before the start-up validation runs.
+                throw new OptionsValidationException(DatabaseOptions.ConnectionStringName, typeof(ConnectionStringCheck), [failure]);
+            }
+
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
             dataSource.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
             return dataSource.Build();
         });
 
-        services.AddSingleton<CatalogMigrator>();
+        services.AddSingleton(provider => new CatalogMigrator(
+            provider.GetRequiredService<NpgsqlDataSource>(),
+            provider.GetRequiredService<IConfiguration>().GetConnectionString(DatabaseOptions.ConnectionStringName)!,
+            provider.GetRequiredService<ILogger<CatalogMigrator>>()));
         services.AddHostedService<CatalogMigrationService>();
     }
 
@@ -31,27 +41,31 @@ internal static class DatabaseSetup
     {
         public ValidateOptionsResult Validate(string? name, ConnectionStringCheck options)
         {
+            var failure = Check(configuration.GetConnectionString(DatabaseOptions.ConnectionStringName));
+            return failure is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failure);
+        }
+
+        public static string? Check(string? value)
+        {
             const string setting = "ConnectionStrings:" + DatabaseOptions.ConnectionStringName;
-            var value = configuration.GetConnectionString(DatabaseOptions.ConnectionStringName);
             if (string.IsNullOrWhiteSpace(value))
             {
-                return ValidateOptionsResult.Fail($"Setting '{setting}' is required (a PostgreSQL connection string).");
+                return $"Setting '{setting}' is required (a PostgreSQL connection string).";
             }
 
             try
             {
-                var parsed = new NpgsqlConnectionStringBuilder(value);
-                if (string.IsNullOrWhiteSpace(parsed.Host))
+                if (string.IsNullOrWhiteSpace(new NpgsqlConnectionStringBuilder(value).Host))
                 {
-                    return ValidateOptionsResult.Fail($"Setting '{setting}' names no Host.");
+                    return $"Setting '{setting}' names no Host.";
                 }
             }
             catch (ArgumentException e)
             {
-                return ValidateOptionsResult.Fail($"Setting '{setting}' is not a valid PostgreSQL connection string: {e.Message}");
+                return $"Setting '{setting}' is not a valid PostgreSQL connection string: {e.Message}";
             }
 
-            return ValidateOptionsResult.Success;
+            return null;
         }
     }
 }

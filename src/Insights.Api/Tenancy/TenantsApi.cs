@@ -4,7 +4,6 @@ using FluentValidation;
 using Insights.Auth;
 using Insights.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace Insights.Tenancy;
 
@@ -24,34 +23,40 @@ public static class TenantsApi
             .WithName("CreateTenant")
             .WithSummary("Provisions a tenant in real time: catalog row, schema and every tenant migration.")
             .Validate<CreateTenantRequest>()
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         group.MapGet("/", List)
             .WithName("ListTenants")
-            .WithSummary("Lists tenants, ordered by id, optionally of one status.");
+            .WithSummary("Lists tenants, ordered by id, optionally of one status.")
+            .ProducesValidationProblem();
 
         group.MapGet("/{tenantId}", Get)
             .WithName("GetTenant")
-            .WithSummary("One tenant.");
+            .WithSummary("One tenant.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPatch("/{tenantId}", Update)
             .WithName("UpdateTenant")
             .WithSummary("Renames, suspends (status: suspended), resumes (status: active) or replaces the settings of a tenant.")
             .Validate<UpdateTenantRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapDelete("/{tenantId}", Delete)
             .WithName("DeleteTenant")
-            .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.");
+            .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/{tenantId}/usage", Usage)
             .WithName("GetTenantUsage")
-            .WithSummary("What the tenant uses: schema bytes and rows per table.");
+            .WithSummary("What the tenant uses: schema bytes and rows per table.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         return group;
     }
 
-    private static async Task<Results<Created<TenantResponse>, Conflict<ProblemDetails>, ProblemHttpResult>> Create(
+    private static async Task<Results<Created<TenantResponse>, ProblemHttpResult>> Create(
         CreateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : "{}";
@@ -63,12 +68,10 @@ public static class TenantsApi
                 return TypedResults.Created($"/api/v1/tenants/{Uri.EscapeDataString(request.Id!)}", result.Tenant);
             case ProvisionOutcome.Exists:
                 await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "rejected", "exists");
-                return TypedResults.Conflict(new ProblemDetails
-                {
-                    Status = StatusCodes.Status409Conflict,
-                    Title = "Tenant exists",
-                    Detail = result.Reason ?? $"Tenant '{request.Id}' already exists (status '{result.Tenant?.Status ?? "provisioning"}').",
-                });
+                return TypedResults.Problem(
+                    title: "Tenant exists",
+                    detail: result.Reason ?? $"Tenant '{request.Id}' already exists (status '{result.Tenant?.Status ?? "provisioning"}').",
+                    statusCode: StatusCodes.Status409Conflict);
             default:
                 await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "failed", result.Reason);
                 return TypedResults.Problem(
@@ -97,14 +100,14 @@ public static class TenantsApi
         return TypedResults.Ok(new Page<TenantResponse>(items, more ? Cursor.Encode(items[^1].Id) : null));
     }
 
-    private static async Task<Results<Ok<TenantResponse>, NotFound<ProblemDetails>>> Get(
+    private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Get(
         string tenantId, TenantStore store, CancellationToken cancellationToken)
     {
         var tenant = TenantId.IsValid(tenantId) ? await store.GetAsync(tenantId, cancellationToken) : null;
         return tenant is null ? NotFoundProblem(tenantId) : TypedResults.Ok(tenant);
     }
 
-    private static async Task<Results<Ok<TenantResponse>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Update(
+    private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Update(
         string tenantId, UpdateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
@@ -127,13 +130,13 @@ public static class TenantsApi
                 return TypedResults.Ok(tenant!);
             case ChangeOutcome.Conflict:
                 await store.AuditAsync(Subject(user), action, tenantId, "rejected", reason);
-                return TypedResults.Conflict(new ProblemDetails { Status = 409, Title = "Tenant is not in a state that allows this", Detail = reason });
+                return TypedResults.Problem(title: "Tenant is not in a state that allows this", detail: reason, statusCode: StatusCodes.Status409Conflict);
             default:
                 return NotFoundProblem(tenantId);
         }
     }
 
-    private static async Task<Results<NoContent, NotFound<ProblemDetails>>> Delete(
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
         string tenantId, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId) || await store.DeleteAsync(tenantId, cancellationToken) == ChangeOutcome.NotFound)
@@ -145,19 +148,17 @@ public static class TenantsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<TenantUsage>, NotFound<ProblemDetails>>> Usage(
+    private static async Task<Results<Ok<TenantUsage>, ProblemHttpResult>> Usage(
         string tenantId, TenantUsageReader usage, CancellationToken cancellationToken)
     {
         var result = TenantId.IsValid(tenantId) ? await usage.ReadAsync(tenantId, cancellationToken) : null;
         return result is null ? NotFoundProblem(tenantId) : TypedResults.Ok(result);
     }
 
-    internal static NotFound<ProblemDetails> NotFoundProblem(string tenantId) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "Tenant not found",
-        Detail = TenantId.IsValid(tenantId) ? $"There is no tenant '{tenantId}'." : "There is no such tenant.",
-    });
+    internal static ProblemHttpResult NotFoundProblem(string tenantId) => TypedResults.Problem(
+        title: "Tenant not found",
+        detail: TenantId.IsValid(tenantId) ? $"There is no tenant '{tenantId}'." : "There is no such tenant.",
+        statusCode: StatusCodes.Status404NotFound);
 
     internal static string Subject(ClaimsPrincipal user) =>
         user.FindFirst("sub")?.Value ?? user.FindFirst("client_id")?.Value ?? user.FindFirst("name")?.Value ?? "unknown";

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs every test of the solution against local PostgreSQL and RabbitMQ (installed and started when
+# needed) and ends with one line: "N passed, N failed[, N skipped]".
+#
+# Usage: scripts/test.sh [extra dotnet test arguments]      e.g. --filter "FullyQualifiedName~Tenancy"
+#   INSIGHTS_TEST_POSTGRES, INSIGHTS_TEST_RABBITMQ, INSIGHTS_TEST_RABBITMQ_MANAGEMENT
+#     point the tests at other servers; when all are set to non-local servers, set
+#     INSIGHTS_TEST_SKIP_SERVICES=1 to skip starting the local ones.
+# The exit code is that of dotnet test.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+dotnet_env
+if [ "${INSIGHTS_TEST_SKIP_SERVICES:-0}" != 1 ]; then
+  ensure_postgres
+  ensure_rabbitmq
+fi
+
+export INSIGHTS_TEST_POSTGRES="${INSIGHTS_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Database=insights;Username=insights;Password=insights}"
+export INSIGHTS_TEST_RABBITMQ="${INSIGHTS_TEST_RABBITMQ:-amqp://guest:guest@127.0.0.1:5672/}"
+export INSIGHTS_TEST_RABBITMQ_MANAGEMENT="${INSIGHTS_TEST_RABBITMQ_MANAGEMENT:-http://guest:guest@127.0.0.1:15672}"
+
+results="$repo/TestResults"
+rm -rf "$results"
+mkdir -p "$results"
+
+# Sums one attribute of the <Counters .../> element over the given trx files.
+counter_sum() {
+  local attribute=$1 file value total=0
+  shift
+  for file in "$@"; do
+    value=$(tr '\n\r' '  ' <"$file" |
+      grep -o '<Counters [^>]*>' |
+      grep -o " $attribute=\"[0-9]*\"" |
+      head -n 1 |
+      tr -dc '0-9' || true)
+    total=$((total + ${value:-0}))
+  done
+  printf '%s\n' "$total"
+}
+
+# Prints "N passed, N failed[, N skipped]" for the trx files of this run; fails when there are none.
+summarize() {
+  local -a trx=()
+  local file total executed passed failed skipped
+  while IFS= read -r -d '' file; do
+    trx+=("$file")
+  done < <(find "$results" -type f -name '*.trx' -print0)
+  [ "${#trx[@]}" -gt 0 ] || return 1
+
+  total=$(counter_sum total "${trx[@]}")
+  executed=$(counter_sum executed "${trx[@]}")
+  passed=$(counter_sum passed "${trx[@]}")
+  failed=$(($(counter_sum failed "${trx[@]}") + $(counter_sum error "${trx[@]}") +
+    $(counter_sum timeout "${trx[@]}") + $(counter_sum aborted "${trx[@]}")))
+  skipped=$((total - executed))
+  if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    echo "error: dotnet test exited with code $status without a failed test (a build error or a test host crash; see above)" >&2
+  fi
+  if [ "$skipped" -gt 0 ]; then
+    printf '%s passed, %s failed, %s skipped\n' "$passed" "$failed" "$skipped"
+  else
+    printf '%s passed, %s failed\n' "$passed" "$failed"
+  fi
+}
+
+status=0
+dotnet test Insights.sln -c Release \
+  --results-directory "$results" \
+  --logger "trx;LogFilePrefix=insights" \
+  "$@" || status=$?
+
+if ! summarize; then
+  if [ "$status" -eq 0 ]; then
+    echo "error: dotnet test produced no test results under $results" >&2
+    status=1
+  fi
+fi
+exit "$status"

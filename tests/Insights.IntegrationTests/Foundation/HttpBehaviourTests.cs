@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Insights.IntegrationTests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Insights.IntegrationTests.Foundation;
+
+[Collection(SharedHost.Name)]
+public sealed class HttpBehaviourTests(InsightsFixture host)
+{
+    [Fact]
+    public async Task Malformed_json_is_400_problem_details_and_creates_nothing()
+    {
+        var response = await host.Admin.PostAsync("/api/v1/tenants", new StringContent("{\"id\": \"abc\", \"name\": ", Encoding.UTF8, "application/json"));
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("not valid JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Admin.GetAsync("/api/v1/tenants/abc")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Wrong_value_type_is_400_naming_the_field()
+    {
+        var response = await host.Admin.PostAsync("/api/v1/tenants", new StringContent("""{"id": 42, "name": "x"}""", Encoding.UTF8, "application/json"));
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("$.id", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_body_is_400()
+    {
+        var response = await host.Admin.PostAsync("/api/v1/tenants", new StringContent("", Encoding.UTF8, "application/json"));
+        await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Wrong_content_type_is_415()
+    {
+        var response = await host.Admin.PostAsync("/api/v1/tenants", new StringContent("id=a&name=b", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        await Problem.AssertAsync(response, HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task Validation_failure_is_400_with_errors_per_field()
+    {
+        var response = await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id = "", name = "" });
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("id", out _));
+        Assert.True(errors.TryGetProperty("name", out _));
+    }
+
+    [Fact]
+    public async Task Body_over_the_limit_is_413()
+    {
+        var huge = new string('x', 2 * 1024 * 1024);
+        var response = await host.Admin.PostAsync("/api/v1/tenants", new StringContent($"{{\"id\":\"big\",\"name\":\"{huge}\"}}", Encoding.UTF8, "application/json"));
+        await Problem.AssertAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task Streamed_body_over_the_limit_is_413()
+    {
+        var huge = Encoding.UTF8.GetBytes($"{{\"id\":\"big\",\"name\":\"{new string('x', 2 * 1024 * 1024)}\"}}");
+        var content = new StreamContent(new MemoryStream(huge));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tenants") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        var response = await host.Admin.SendAsync(request);
+        await Problem.AssertAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task Unknown_route_is_404_problem_details()
+    {
+        await Problem.AssertAsync(await host.Admin.GetAsync("/api/v1/nothing-here"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Liveness_answers_without_a_token()
+    {
+        using var client = host.Factory.CreateClient();
+        var response = await client.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Readiness_reports_postgres_and_the_bus()
+    {
+        using var client = host.Factory.CreateClient();
+        var response = await client.GetAsync("/health/ready");
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", body.GetProperty("status").GetString());
+        var checks = body.GetProperty("checks").EnumerateObject().Select(c => c.Name).ToList();
+        Assert.Contains("postgres", checks);
+        Assert.Contains(checks, c => c.Contains("masstransit", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task OpenApi_document_lists_every_endpoint_with_bearer_auth()
+    {
+        using var client = host.Factory.CreateClient();
+        var document = JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json")).RootElement;
+        var paths = document.GetProperty("paths");
+
+        var endpoints = host.Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .ToList();
+        Assert.NotEmpty(endpoints);
+        foreach (var endpoint in endpoints)
+        {
+            var path = "/" + endpoint.RoutePattern.RawText!.Trim('/');
+            Assert.True(paths.TryGetProperty(path, out var operations), $"{path} is missing from the OpenAPI document");
+            foreach (var method in endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods))
+            {
+                Assert.True(operations.TryGetProperty(method.ToLowerInvariant(), out var operation), $"{method} {path} is missing");
+                Assert.True(operation.TryGetProperty("responses", out var responses) && responses.EnumerateObject().Any(), $"{method} {path} documents no response");
+            }
+        }
+
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+    }
+
+    [Fact]
+    public async Task Swagger_ui_is_served()
+    {
+        using var client = host.Factory.CreateClient();
+        var response = await client.GetAsync("/swagger/index.html");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Insights.IntegrationTests.Infrastructure;
+using Insights.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Insights.IntegrationTests.Tenancy;
+
+/// <summary>Its own database: these tests change every tenant schema in it.</summary>
+public sealed class TenantMigrationTests : IAsyncLifetime
+{
+    private static readonly TenantScript ProbeScript = new("9001_probe.sql", 9001, "CREATE TABLE $schema$.probe (id int PRIMARY KEY); INSERT INTO $schema$.probe VALUES (1);");
+
+    private TestAuthority authority = null!;
+    private TestDatabase database = null!;
+    private NpgsqlDataSource db = null!;
+
+    public async Task InitializeAsync()
+    {
+        authority = await TestAuthority.StartAsync();
+        database = await TestDatabase.CreateAsync();
+        db = database.CreateDataSource();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await db.DisposeAsync();
+        await database.DisposeAsync();
+        await authority.DisposeAsync();
+    }
+
+    private InsightsFactory Host(params TenantScript[] extra) => new(
+        InsightsFactory.Settings(authority, database),
+        services: extra.Length == 0 ? null : s => s.AddSingleton(new TenantMigrator([.. new TenantMigrator().Scripts, .. extra])));
+
+    [Fact]
+    public async Task A_new_tenant_migration_reaches_every_existing_tenant_through_the_api()
+    {
+        var ids = Enumerable.Range(0, 5).Select(_ => InsightsFixture.NewTenantId("mig")).ToList();
+        await using (var before = Host())
+        {
+            using var admin = before.ClientWithToken(authority.AdminToken());
+            foreach (var id in ids)
+            {
+                Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).StatusCode);
+            }
+
+            await admin.PatchAsJsonAsync($"/api/v1/tenants/{ids[0]}", new { status = "suspended" });
+        }
+
+        await using var after = Host(ProbeScript);
+        using var client = after.ClientWithToken(authority.AdminToken());
+        var status = await client.GetFromJsonAsync<JsonElement>("/api/v1/tenant-migrations");
+        Assert.Equal(9001, status.GetProperty("latestVersion").GetInt32());
+        Assert.Equal(5, status.GetProperty("tenantsBehind").GetInt32());
+
+        var start = await client.PostAsync("/api/v1/tenant-migrations", null);
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        var runId = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        JsonElement run;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(100);
+            status = await client.GetFromJsonAsync<JsonElement>("/api/v1/tenant-migrations");
+            run = status.GetProperty("lastRun");
+        }
+        while (run.GetProperty("status").GetString() == "running" && DateTime.UtcNow < deadline);
+
+        Assert.Equal(runId, run.GetProperty("id").GetGuid());
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.Equal(5, run.GetProperty("succeeded").GetInt32());
+        Assert.Equal(0, status.GetProperty("tenantsBehind").GetInt32());
+        foreach (var id in ids)
+        {
+            Assert.Contains("probe", await TenantData.TablesAsync(db, id));
+            var tenant = await client.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{id}");
+            Assert.Equal(9001, tenant.GetProperty("schemaVersion").GetInt32());
+        }
+
+        // A tenant created afterwards gets every script at once.
+        var late = InsightsFixture.NewTenantId("late");
+        var created = await client.PostAsJsonAsync("/api/v1/tenants", new { id = late, name = late });
+        Assert.Equal(9001, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("schemaVersion").GetInt32());
+    }
+
+    [Fact]
+    public async Task One_tenants_failure_is_reported_and_the_others_are_migrated()
+    {
+        var ids = Enumerable.Range(0, 3).Select(_ => InsightsFixture.NewTenantId("part")).ToList();
+        await using (var before = Host())
+        {
+            using var admin = before.ClientWithToken(authority.AdminToken());
+            foreach (var id in ids)
+            {
+                await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
+            }
+        }
+
+        // Sabotage one schema so the probe script fails there only.
+        await using (var sabotage = db.CreateCommand($"CREATE TABLE {SchemaName.ForTenant(ids[1]).Quoted}.probe (other text)"))
+        {
+            await sabotage.ExecuteNonQueryAsync();
+        }
+
+        await using var after = Host(ProbeScript);
+        var runner = after.Services.GetRequiredService<TenantMigrationRunner>();
+        var progress = new List<MigrationProgress>();
+        var run = await runner.RunAsync("test", new SynchronousProgress(progress), CancellationToken.None);
+
+        Assert.Equal("failed", run.Status);
+        Assert.Equal(2, run.Succeeded);
+        var failure = Assert.Single(run.Failures);
+        Assert.Equal(ids[1], failure.TenantId);
+        Assert.Equal(3, progress.Count);
+        Assert.Contains("probe", await TenantData.TablesAsync(db, ids[0]));
+        Assert.Contains("probe", await TenantData.TablesAsync(db, ids[2]));
+    }
+
+    [Fact]
+    public async Task Two_runs_at_once_apply_each_script_once()
+    {
+        var ids = Enumerable.Range(0, 4).Select(_ => InsightsFixture.NewTenantId("dual")).ToList();
+        await using (var before = Host())
+        {
+            using var admin = before.ClientWithToken(authority.AdminToken());
+            foreach (var id in ids)
+            {
+                await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
+            }
+        }
+
+        await using var one = Host(ProbeScript);
+        await using var two = Host(ProbeScript);
+        var runs = await Task.WhenAll(
+            one.Services.GetRequiredService<TenantMigrationRunner>().RunAsync("one", null, CancellationToken.None),
+            two.Services.GetRequiredService<TenantMigrationRunner>().RunAsync("two", null, CancellationToken.None));
+
+        Assert.All(runs, r => Assert.Empty(r.Failures));
+        await using var journal = db.CreateCommand("SELECT count(*) FROM catalog.tenant_schema_migrations WHERE script = '9001_probe.sql'");
+        Assert.Equal(4L, (long)(await journal.ExecuteScalarAsync())!);
+    }
+
+    private sealed class SynchronousProgress(List<MigrationProgress> sink) : IProgress<MigrationProgress>
+    {
+        public void Report(MigrationProgress value)
+        {
+            lock (sink)
+            {
+                sink.Add(value);
+            }
+        }
+    }
+}
