@@ -52,7 +52,14 @@ public sealed class TenantMigrationRunner(NpgsqlDataSource dataSource, TenantMig
             {
                 await using (lockConnection)
                 {
-                    await ExecuteAsync(run.Id, progress: null, stopping);
+                    try
+                    {
+                        await ExecuteAsync(run.Id, progress: null, stopping);
+                    }
+                    finally
+                    {
+                        await UnlockAsync(lockConnection);
+                    }
                 }
             }, CancellationToken.None);
             return run;
@@ -74,9 +81,16 @@ public sealed class TenantMigrationRunner(NpgsqlDataSource dataSource, TenantMig
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         }
 
-        var run = await CreateRunAsync(requestedBy, cancellationToken);
-        await ExecuteAsync(run.Id, progress, cancellationToken);
-        return (await ReadRunAsync(run.Id, CancellationToken.None))!;
+        try
+        {
+            var run = await CreateRunAsync(requestedBy, cancellationToken);
+            await ExecuteAsync(run.Id, progress, cancellationToken);
+            return (await ReadRunAsync(run.Id, CancellationToken.None))!;
+        }
+        finally
+        {
+            await UnlockAsync(lockConnection);
+        }
     }
 
     public async Task<TenantMigrationStatus> ReadStatusAsync(CancellationToken cancellationToken)
@@ -160,6 +174,17 @@ public sealed class TenantMigrationRunner(NpgsqlDataSource dataSource, TenantMig
         await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock($1)", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = RunLockKey });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// Session locks outlive the connection's return to the pool (the pool resets session state only when the connection
+    /// is next used), so the lock is released explicitly.
+    /// </summary>
+    private static async Task UnlockAsync(NpgsqlConnection connection)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = RunLockKey });
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     private async Task<TenantMigrationRun> CreateRunAsync(string requestedBy, CancellationToken cancellationToken)
