@@ -3,6 +3,7 @@ using Insights.Auth;
 using Insights.Database;
 using Insights.InsightModels;
 using Insights.Messaging;
+using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Configuration.Json;
 
@@ -30,7 +31,8 @@ public static class InsightsExtensions
 
         builder.AddInsightsDatabase();
         builder.AddInsightsAuth();
-        builder.AddTenancy();
+        builder.AddTenancy(roles);
+        builder.AddSmartLink(roles);
         builder.Services.AddSingleton<InsightModelReader>();
         builder.AddInsightsBus(roles, TenancySetup.AddConsumers);
         return builder;
@@ -47,6 +49,7 @@ public static class InsightsExtensions
         app.UseInsightsOpenApi();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseMiddleware<TenantLogScopeMiddleware>();
 
         app.MapInsightsHealth();
@@ -56,6 +59,8 @@ public static class InsightsExtensions
             api.MapTenantsApi();
             api.MapTenantMigrationsApi();
             api.MapInsightModelsApi();
+            api.MapSmartLinkApi();
+            api.MapMessagesApi();
         }
 
         return app;

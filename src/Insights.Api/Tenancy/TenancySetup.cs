@@ -1,12 +1,20 @@
+using Insights.Database;
+using Insights.Hosting;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace Insights.Tenancy;
 
 internal static class TenancySetup
 {
-    public static void AddTenancy(this WebApplicationBuilder builder)
+    public static void AddTenancy(this WebApplicationBuilder builder, RoleOptions roles)
     {
         var services = builder.Services;
+        if (roles.Worker)
+        {
+            services.AddHostedService<TenantMigrationOnStart>();
+        }
+
         services.AddScoped<TenantContext>();
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton<TenantMigrator>();
@@ -23,5 +31,33 @@ internal static class TenancySetup
     public static void AddConsumers(IBusRegistrationConfigurator bus)
     {
         _ = bus;
+    }
+}
+
+/// <summary>After a deployment brings new tenant migrations, a worker applies them to every tenant without waiting for an admin.</summary>
+internal sealed class TenantMigrationOnStart(
+    TenantMigrationRunner runner, IOptions<DatabaseOptions> options, IHostApplicationLifetime lifetime, ILogger<TenantMigrationOnStart> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.MigrateOnStart || !options.Value.MigrateTenantsOnStart)
+        {
+            return;
+        }
+
+        try
+        {
+            var status = await runner.ReadStatusAsync(stoppingToken);
+            if (status.TenantsBehind > 0)
+            {
+                logger.LogInformation("{Count} tenant schemas are behind migration {Version}; migrating them", status.TenantsBehind, status.LatestVersion);
+                await runner.StartAsync("startup", lifetime.ApplicationStopping);
+            }
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Could not check tenant migrations at start; use POST /api/v1/tenant-migrations");
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Insights.SmartLink;
 using Npgsql;
 
 namespace Insights.Tenancy;
@@ -5,9 +6,9 @@ namespace Insights.Tenancy;
 public sealed record TableUsage(string Name, long Rows, bool RowsEstimated, long Bytes);
 
 /// <summary>What one tenant uses. Queue depth and ingestion totals join as those capabilities land.</summary>
-public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, DateTimeOffset MeasuredAt);
+public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, QueueDepth? Queue, DateTimeOffset MeasuredAt);
 
-public sealed class TenantUsageReader(NpgsqlDataSource dataSource)
+public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore queue)
 {
     /// <summary>Tables with at most this many estimated rows are counted exactly.</summary>
     private const long ExactCountBelow = 100_000;
@@ -70,7 +71,13 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource)
             usage.Add(new TableUsage(name, estimate, true, bytes));
         }
 
-        return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, DateTimeOffset.UtcNow);
+        QueueDepth? depth = null;
+        if (tables.Any(t => t.Name == "queue_messages"))
+        {
+            depth = await queue.DepthAsync(new TenantInfo(tenantId, tenantId, status, schema), cancellationToken);
+        }
+
+        return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, depth, DateTimeOffset.UtcNow);
     }
 
     /// <summary>Table names come from pg_class of the tenant's own schema; quoted all the same.</summary>

@@ -76,7 +76,10 @@ public sealed class InsightsFixture : IAsyncLifetime
         Authority = await TestAuthority.StartAsync();
         Database = await TestDatabase.CreateAsync();
         VirtualHost = await TestVirtualHost.CreateAsync();
-        Factory = new InsightsFactory(InsightsFactory.Settings(Authority, Database, VirtualHost));
+        var settings = InsightsFactory.Settings(Authority, Database, VirtualHost);
+        // Small enough that dead-lettering after repeated deliveries is quick to show.
+        settings["SmartLink:MaxDeliveries"] = "3";
+        Factory = new InsightsFactory(settings);
         Admin = Factory.ClientWithToken(Authority.AdminToken());
     }
 

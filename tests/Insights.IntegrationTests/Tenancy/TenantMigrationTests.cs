@@ -32,7 +32,7 @@ public sealed class TenantMigrationTests : IAsyncLifetime
     }
 
     private InsightsFactory Host(params TenantScript[] extra) => new(
-        InsightsFactory.Settings(authority, database),
+        new Dictionary<string, string?>(InsightsFactory.Settings(authority, database)) { ["Database:MigrateTenantsOnStart"] = "false" },
         services: extra.Length == 0 ? null : s => s.AddSingleton(new TenantMigrator([.. new TenantMigrator().Scripts, .. extra])));
 
     [Fact]

@@ -1,0 +1,50 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Insights.SmartLink;
+
+public enum MessagePriority : short
+{
+    Normal = 0,
+    High = 1,
+}
+
+/// <summary>A message the service puts on a tenant's queue; <see cref="DataJson"/> is the JSON text of <c>data</c>.</summary>
+public sealed record OutgoingMessage(Guid Id, string Type, MessagePriority Priority, string DataJson)
+{
+    public static OutgoingMessage Create(string type, MessagePriority priority, string dataJson) =>
+        new(Guid.CreateVersion7(), type, priority, dataJson);
+}
+
+/// <summary>Builds the SmartLink envelope (CloudEvents 1.0 JSON with <c>tenantId</c> and <c>priority</c>).</summary>
+public static class Envelope
+{
+    public const string SpecVersion = "1.0";
+
+    public static string Source(string tenantId) => "/insights/tenants/" + tenantId;
+
+    public static string PriorityName(MessagePriority priority) => priority == MessagePriority.High ? "high" : "normal";
+
+    public static string Build(string tenantId, OutgoingMessage message, DateTimeOffset time)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + message.DataJson.Length);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("specversion", SpecVersion);
+            writer.WriteString("id", message.Id);
+            writer.WriteString("type", message.Type);
+            writer.WriteString("source", Source(tenantId));
+            writer.WriteString("time", time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteString("datacontenttype", "application/json");
+            writer.WriteString("tenantId", tenantId);
+            writer.WriteString("priority", PriorityName(message.Priority));
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(message.DataJson, skipInputValidation: true);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using Insights.Auth;
+using Insights.Hosting;
+using Insights.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Insights.SmartLink;
+
+public sealed record ResendResponse(Guid MessageId);
+
+public sealed record RedriveRequest(IReadOnlyList<Guid>? MessageIds);
+
+public sealed record RedriveResponse(int Redriven);
+
+/// <summary>Admin view and control of a tenant's queue: <c>/api/v1/tenants/{tenantId}/messages</c>.</summary>
+public static class MessagesApi
+{
+    private static readonly string[] Statuses = ["ready", "leased", "acked", "dead"];
+
+    public static RouteGroupBuilder MapMessagesApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/tenants/{tenantId}/messages")
+            .WithTags("Messages")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/", List)
+            .WithName("ListMessages")
+            .WithSummary("Browses the tenant's queue in enqueue order, by status and type.")
+            .ProducesValidationProblem();
+
+        group.MapGet("/{messageId:guid}", Get)
+            .WithName("GetMessage")
+            .WithSummary("One message with its envelope, delivery history, dead reason and the processing status Protheus reported.");
+
+        group.MapPost("/{messageId:guid}/resend", Resend)
+            .WithName("ResendMessage")
+            .WithSummary("Enqueues a fresh copy of the message (new id, same type, priority and data).");
+
+        group.MapPost("/dead-letters/redrive", Redrive)
+            .WithName("RedriveDeadLetters")
+            .WithSummary("Moves dead messages (all, or the ones named) back to ready with a fresh delivery count.")
+            .ProducesValidationProblem();
+
+        return group;
+    }
+
+    private static async Task<TenantInfo?> FindAsync(TenantDirectory directory, string tenantId, CancellationToken cancellationToken)
+    {
+        var tenant = TenantId.IsValid(tenantId) ? await directory.FindAsync(tenantId, cancellationToken) : null;
+        return tenant?.Status is TenantStatus.Active or TenantStatus.Suspended ? tenant : null;
+    }
+
+    private static async Task<Results<Ok<Page<MessageSummary>>, ValidationProblem, ProblemHttpResult>> List(
+        string tenantId, string? status, string? type, int? limit, string? cursor, TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
+    {
+        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
+        long? afterSeq = null;
+        if (after is not null)
+        {
+            if (long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+            {
+                afterSeq = seq;
+            }
+            else
+            {
+                errors ??= [];
+                errors["cursor"] = ["cursor is not a cursor this API returned."];
+            }
+        }
+
+        if (status is not null && !Statuses.Contains(status))
+        {
+            errors ??= [];
+            errors["status"] = [$"status must be one of: {string.Join(", ", Statuses)}."];
+        }
+
+        if (type?.Length > 200)
+        {
+            errors ??= [];
+            errors["type"] = ["type must be at most 200 characters."];
+        }
+
+        if (errors is not null)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
+        }
+
+        var (items, next) = await store.ListAsync(tenant, status, type, afterSeq, pageSize, cancellationToken);
+        return TypedResults.Ok(new Page<MessageSummary>(items, next is { } n ? Cursor.Encode(n.ToString(CultureInfo.InvariantCulture)) : null));
+    }
+
+    private static async Task<Results<Ok<MessageDetail>, ProblemHttpResult>> Get(
+        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
+    {
+        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        var message = await store.GetAsync(tenant, messageId, cancellationToken);
+        return message is null ? MessageNotFound(messageId) : TypedResults.Ok(message);
+    }
+
+    private static async Task<Results<Accepted<ResendResponse>, ProblemHttpResult>> Resend(
+        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, NpgsqlDataSource dataSource,
+        CancellationToken cancellationToken)
+    {
+        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        var copy = await store.CopyAsync(tenant, messageId, cancellationToken);
+        if (copy is null)
+        {
+            return MessageNotFound(messageId);
+        }
+
+        await writer.EnqueueAsync(dataSource, tenant, [copy], cancellationToken);
+        return TypedResults.Accepted($"/api/v1/tenants/{tenantId}/messages/{copy.Id}", new ResendResponse(copy.Id));
+    }
+
+    private static async Task<Results<Ok<RedriveResponse>, ValidationProblem, ProblemHttpResult>> Redrive(
+        string tenantId,
+        [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] RedriveRequest? request,
+        TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
+    {
+        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        if (request?.MessageIds is { Count: > 1000 })
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["messageIds"] = ["messageIds may name at most 1000 messages; leave it out to redrive all."] },
+                detail: "One or more fields are not valid.");
+        }
+
+        return TypedResults.Ok(new RedriveResponse(await store.RedriveAsync(tenant, request?.MessageIds, cancellationToken)));
+    }
+
+    private static ProblemHttpResult MessageNotFound(Guid messageId) => TypedResults.Problem(
+        title: "Message not found",
+        detail: $"The tenant has no message {messageId}.",
+        statusCode: StatusCodes.Status404NotFound);
+}

@@ -1,0 +1,384 @@
+using System.Text.Json;
+using Insights.Tenancy;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.SmartLink;
+
+public sealed record LeasedMessage(string Receipt, int DeliveryCount, RawJson Message);
+
+public sealed record AckResult(int Acked, IReadOnlyList<string> Rejected);
+
+public sealed record LeaseResult(int Extended, IReadOnlyList<string> Rejected);
+
+public sealed record MessageSummary(
+    Guid Id, string Type, string Priority, string Status, int DeliveryCount, DateTimeOffset EnqueuedAt, DateTimeOffset VisibleAt,
+    string? DeadReason, string? ProcessingStatus);
+
+public sealed record ProcessingReport(string Status, string? Detail, DateTimeOffset At);
+
+public sealed record MessageDetail(
+    Guid Id, string Type, string Priority, string Status, int DeliveryCount, DateTimeOffset EnqueuedAt, DateTimeOffset VisibleAt,
+    DateTimeOffset? FinishedAt, string? DeadReason, ProcessingReport? Processing, RawJson History, RawJson Envelope);
+
+public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
+
+/// <summary>
+/// The tenant's queue: leases with <c>FOR UPDATE SKIP LOCKED</c> (concurrent receivers never share a message), acks
+/// and nacks by receipt, lease extension, dead letters, and the admin views. Every statement names the tenant's
+/// schema through <see cref="SchemaName"/>; nothing here reads a schema from input.
+/// </summary>
+public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOptions> options)
+{
+    private static string Table(TenantInfo tenant) => tenant.Schema.Quoted + ".queue_messages";
+
+    public async Task<List<LeasedMessage>> LeaseAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
+    {
+        var table = Table(tenant);
+        await using var command = dataSource.CreateCommand(
+            $"""
+            WITH picked AS (
+                SELECT id FROM {table}
+                WHERE status IN ('ready', 'leased') AND visible_at <= now()
+                ORDER BY priority DESC, seq
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            ), leased AS (
+                UPDATE {table} AS q SET
+                    status = CASE WHEN q.delivery_count >= $3 THEN 'dead' ELSE 'leased' END,
+                    dead_reason = CASE WHEN q.delivery_count >= $3 THEN 'MaxDeliveriesExceeded' ELSE q.dead_reason END,
+                    finished_at = CASE WHEN q.delivery_count >= $3 THEN now() ELSE NULL END,
+                    delivery_count = CASE WHEN q.delivery_count >= $3 THEN q.delivery_count ELSE q.delivery_count + 1 END,
+                    lease_id = CASE WHEN q.delivery_count >= $3 THEN NULL ELSE gen_random_uuid() END,
+                    visible_at = CASE WHEN q.delivery_count >= $3 THEN q.visible_at ELSE now() + make_interval(secs => $2) END,
+                    history = q.history
+                        || CASE WHEN q.status = 'leased'
+                                THEN jsonb_build_array(jsonb_build_object('event', 'expired', 'delivery', q.delivery_count, 'at', q.visible_at))
+                                ELSE '[]'::jsonb END
+                        || CASE WHEN q.delivery_count >= $3
+                                THEN jsonb_build_array(jsonb_build_object('event', 'dead', 'reason', 'MaxDeliveriesExceeded', 'at', now()))
+                                ELSE jsonb_build_array(jsonb_build_object('event', 'leased', 'delivery', q.delivery_count + 1, 'at', now(),
+                                                                          'visibleUntil', now() + make_interval(secs => $2))) END
+                FROM picked WHERE q.id = picked.id
+                RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
+            )
+            SELECT id, lease_id, delivery_count, envelope::text FROM leased WHERE status = 'leased' ORDER BY priority DESC, seq
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = max });
+        command.Parameters.Add(new NpgsqlParameter { Value = (double)visibilitySeconds });
+        command.Parameters.Add(new NpgsqlParameter { Value = options.Value.MaxDeliveries });
+        var messages = new List<LeasedMessage>(max);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var receipt = new Receipt(reader.GetGuid(0), reader.GetGuid(1));
+            messages.Add(new LeasedMessage(receipt.ToString(), reader.GetInt32(2), new RawJson(reader.GetString(3))));
+        }
+
+        return messages;
+    }
+
+    /// <summary>When the next invisible message becomes visible (an expiring lease or a delayed requeue), if ever.</summary>
+    public async Task<DateTimeOffset?> NextVisibleAtAsync(TenantInfo tenant, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT min(visible_at) FROM {Table(tenant)} WHERE status IN ('ready', 'leased')");
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+    }
+
+    public async Task<AckResult> AckAsync(TenantInfo tenant, IReadOnlyList<string> receipts, CancellationToken cancellationToken)
+    {
+        var (parsed, rejected) = Parse(receipts);
+        if (parsed.Count == 0)
+        {
+            return new AckResult(0, rejected);
+        }
+
+        var table = Table(tenant);
+        var acked = new HashSet<Receipt>();
+        await using (var command = dataSource.CreateCommand(
+            $"""
+            UPDATE {table} AS q SET status = 'acked', finished_at = now()
+            FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
+            WHERE q.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
+            RETURNING q.id, q.lease_id
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                acked.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
+            }
+        }
+
+        var missing = parsed.Where(p => !acked.Contains(p)).Distinct().ToList();
+        if (missing.Count > 0)
+        {
+            // Acking the same delivery twice is harmless: its receipt still names the acked delivery.
+            await using var again = dataSource.CreateCommand(
+                $"""
+                SELECT q.id, q.lease_id FROM {table} AS q JOIN unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
+                    ON q.id = r.id AND q.lease_id = r.lease
+                WHERE q.status = 'acked'
+                """);
+            again.Parameters.Add(new NpgsqlParameter { Value = missing.Select(p => p.MessageId).ToArray() });
+            again.Parameters.Add(new NpgsqlParameter { Value = missing.Select(p => p.LeaseId).ToArray() });
+            await using var reader = await again.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                acked.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
+            }
+        }
+
+        rejected.AddRange(parsed.Where(p => !acked.Contains(p)).Select(p => p.ToString()));
+        return new AckResult(acked.Count, rejected);
+    }
+
+    /// <summary>Dead-letters the delivery with the reason, or makes it visible again after a delay. Null when the receipt is stale.</summary>
+    public async Task<string?> NackAsync(TenantInfo tenant, Receipt receipt, string reason, bool requeue, int delaySeconds, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            UPDATE {Table(tenant)} AS q SET
+                status = CASE WHEN $3 THEN 'ready' ELSE 'dead' END,
+                visible_at = CASE WHEN $3 THEN now() + make_interval(secs => $4) ELSE q.visible_at END,
+                dead_reason = CASE WHEN $3 THEN q.dead_reason ELSE $5 END,
+                finished_at = CASE WHEN $3 THEN NULL ELSE now() END,
+                lease_id = NULL,
+                history = q.history || jsonb_build_array(jsonb_build_object(
+                    'event', CASE WHEN $3 THEN 'requeued' ELSE 'nacked' END, 'delivery', q.delivery_count, 'reason', $5, 'at', now()))
+            WHERE q.id = $1 AND q.lease_id = $2 AND q.status = 'leased' AND q.visible_at > now()
+            RETURNING q.status
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = receipt.MessageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = receipt.LeaseId });
+        command.Parameters.Add(new NpgsqlParameter { Value = requeue });
+        command.Parameters.Add(new NpgsqlParameter { Value = (double)delaySeconds });
+        command.Parameters.Add(new NpgsqlParameter { Value = reason });
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<LeaseResult> ExtendAsync(TenantInfo tenant, IReadOnlyList<string> receipts, int visibilitySeconds, CancellationToken cancellationToken)
+    {
+        var (parsed, rejected) = Parse(receipts);
+        var extended = new HashSet<Receipt>();
+        if (parsed.Count > 0)
+        {
+            await using var command = dataSource.CreateCommand(
+                $"""
+                UPDATE {Table(tenant)} AS q SET visible_at = now() + make_interval(secs => $3)
+                FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
+                WHERE q.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
+                RETURNING q.id, q.lease_id
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = (double)visibilitySeconds });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                extended.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
+            }
+        }
+
+        rejected.AddRange(parsed.Where(p => !extended.Contains(p)).Select(p => p.ToString()));
+        return new LeaseResult(extended.Count, rejected);
+    }
+
+    /// <summary>Records what Protheus did with a message. False when the tenant has no such message.</summary>
+    public async Task<bool> RecordProcessingAsync(TenantInfo tenant, Guid messageId, string status, string? detail, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            UPDATE {Table(tenant)} SET processing_status = $2, processing_detail = $3, processing_at = now(),
+                history = history || jsonb_build_array(jsonb_build_object('event', 'processing', 'status', $2, 'detail', $3, 'at', now()))
+            WHERE id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = messageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<(List<MessageSummary> Items, long? Next)> ListAsync(
+        TenantInfo tenant, string? status, string? type, long? afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, dead_reason, processing_status, seq
+            FROM {Table(tenant)}
+            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::bigint IS NULL OR seq > $3)
+            ORDER BY seq LIMIT $4
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)type ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)afterSeq ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+        var items = new List<MessageSummary>(limit + 1);
+        var seqs = new List<long>(limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new MessageSummary(
+                reader.GetGuid(0), reader.GetString(1), PriorityName(reader.GetInt16(2)), reader.GetString(3), reader.GetInt32(4),
+                reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
+            seqs.Add(reader.GetInt64(9));
+        }
+
+        if (items.Count <= limit)
+        {
+            return (items, null);
+        }
+
+        items.RemoveAt(limit);
+        return (items, seqs[limit - 1]);
+    }
+
+    public async Task<MessageDetail?> GetAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, finished_at, dead_reason,
+                   processing_status, processing_detail, processing_at, history::text, envelope::text
+            FROM {Table(tenant)} WHERE id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = messageId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new MessageDetail(
+            reader.GetGuid(0), reader.GetString(1), PriorityName(reader.GetInt16(2)), reader.GetString(3), reader.GetInt32(4),
+            reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6),
+            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+            reader.IsDBNull(8) ? null : reader.GetString(8),
+            reader.IsDBNull(9) ? null : new ProcessingReport(reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11)),
+            new RawJson(reader.GetString(12)),
+            new RawJson(reader.GetString(13)));
+    }
+
+    /// <summary>The type, priority and data of a message, to enqueue a fresh copy of it.</summary>
+    public async Task<OutgoingMessage?> CopyAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT type, priority, (envelope -> 'data')::text FROM {Table(tenant)} WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = messageId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? OutgoingMessage.Create(reader.GetString(0), (MessagePriority)reader.GetInt16(1), reader.IsDBNull(2) ? "null" : reader.GetString(2))
+            : null;
+    }
+
+    /// <summary>Moves dead messages (all, or those named) back to ready, with a fresh delivery count.</summary>
+    public async Task<int> RedriveAsync(TenantInfo tenant, IReadOnlyList<Guid>? messageIds, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        int redriven;
+        await using (var command = new NpgsqlCommand(
+            $"""
+            UPDATE {Table(tenant)} SET status = 'ready', visible_at = now(), delivery_count = 0, lease_id = NULL,
+                dead_reason = NULL, finished_at = NULL,
+                history = history || jsonb_build_array(jsonb_build_object('event', 'redriven', 'deadReason', dead_reason, 'at', now()))
+            WHERE status = 'dead' AND ($1::uuid[] IS NULL OR id = ANY($1))
+            """, connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)messageIds?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+            redriven = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (redriven > 0)
+        {
+            await QueueSignals.NotifyAsync(connection, transaction, tenant.Id, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return redriven;
+    }
+
+    public async Task<QueueDepth> DepthAsync(TenantInfo tenant, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT status, count(*) FROM {Table(tenant)} GROUP BY status");
+        long ready = 0, leased = 0, acked = 0, dead = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var count = reader.GetInt64(1);
+            switch (reader.GetString(0))
+            {
+                case "ready": ready = count; break;
+                case "leased": leased = count; break;
+                case "acked": acked = count; break;
+                case "dead": dead = count; break;
+            }
+        }
+
+        return new QueueDepth(ready, leased, acked, dead);
+    }
+
+    /// <summary>Deletes acked messages finished before the retention, in batches. Returns how many went.</summary>
+    public async Task<long> PurgeAckedAsync(SchemaName schema, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand(
+                $"""
+                DELETE FROM {schema.Quoted}.queue_messages WHERE id IN (
+                    SELECT id FROM {schema.Quoted}.queue_messages
+                    WHERE status = 'acked' AND finished_at < now() - make_interval(secs => $1)
+                    LIMIT 5000)
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = retention.TotalSeconds });
+            var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            total += deleted;
+            if (deleted < 5000)
+            {
+                return total;
+            }
+        }
+    }
+
+    private static string PriorityName(short priority) => Envelope.PriorityName((MessagePriority)priority);
+
+    private static (List<Receipt> Parsed, List<string> Rejected) Parse(IReadOnlyList<string> receipts)
+    {
+        var parsed = new List<Receipt>(receipts.Count);
+        var rejected = new List<string>();
+        foreach (var text in receipts)
+        {
+            if (Receipt.TryParse(text, out var receipt))
+            {
+                parsed.Add(receipt);
+            }
+            else
+            {
+                rejected.Add(text);
+            }
+        }
+
+        return (parsed, rejected);
+    }
+}
+
+/// <summary>JSON text passed through to the response as it is stored.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
+public sealed record RawJson(string Text);
+
+internal sealed class RawJsonConverter : System.Text.Json.Serialization.JsonConverter<RawJson>
+{
+    public override RawJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        return new RawJson(document.RootElement.GetRawText());
+    }
+
+    public override void Write(Utf8JsonWriter writer, RawJson value, JsonSerializerOptions options) =>
+        writer.WriteRawValue(value.Text, skipInputValidation: true);
+}

@@ -1,0 +1,80 @@
+using Insights.Tenancy;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.SmartLink;
+
+/// <summary>
+/// The internal enqueue API. Callers pass their own connection and transaction, so the messages commit (or not) with
+/// the rest of their work; waiting receivers on every node are woken by a notification sent at commit.
+/// </summary>
+public sealed class QueueWriter
+{
+    /// <summary>Batches larger than this go through binary COPY.</summary>
+    private const int CopyThreshold = 32;
+
+    public async Task EnqueueAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        TenantInfo tenant,
+        IReadOnlyList<OutgoingMessage> messages,
+        CancellationToken cancellationToken)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var table = tenant.Schema.Quoted + ".queue_messages";
+        if (messages.Count > CopyThreshold)
+        {
+            await using var importer = await connection.BeginBinaryImportAsync(
+                $"COPY {table} (id, type, priority, envelope, enqueued_at, visible_at) FROM STDIN (FORMAT BINARY)", cancellationToken);
+            foreach (var message in messages)
+            {
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(message.Id, NpgsqlDbType.Uuid, cancellationToken);
+                await importer.WriteAsync(message.Type, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync((short)message.Priority, NpgsqlDbType.Smallint, cancellationToken);
+                await importer.WriteAsync(Envelope.Build(tenant.Id, message, now), NpgsqlDbType.Json, cancellationToken);
+                await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
+                await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
+            }
+
+            await importer.CompleteAsync(cancellationToken);
+        }
+        else
+        {
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            foreach (var message in messages)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    $"INSERT INTO {table} (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4::json, $5, $5)")
+                {
+                    Parameters =
+                    {
+                        new() { Value = message.Id },
+                        new() { Value = message.Type },
+                        new() { Value = (short)message.Priority },
+                        new() { Value = Envelope.Build(tenant.Id, message, now) },
+                        new() { Value = now },
+                    },
+                });
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await QueueSignals.NotifyAsync(connection, transaction, tenant.Id, cancellationToken);
+    }
+
+    /// <summary>Enqueues in a transaction of its own.</summary>
+    public async Task EnqueueAsync(NpgsqlDataSource dataSource, TenantInfo tenant, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,294 @@
+using System.Text.Json;
+using Insights.Auth;
+using Insights.Hosting;
+using Insights.Tenancy;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Insights.SmartLink;
+
+public sealed record ReceiveRequest(int? Max, int? VisibilityTimeoutSeconds, int? WaitSeconds);
+
+public sealed record ReceiveResponse(IReadOnlyList<LeasedMessage> Messages);
+
+public sealed record AckRequest(IReadOnlyList<string>? Receipts);
+
+public sealed record NackRequest(string? Receipt, string? Reason, bool? Requeue, int? DelaySeconds);
+
+public sealed record NackResponse(string Status);
+
+public sealed record LeaseRequest(IReadOnlyList<string>? Receipts, int? VisibilityTimeoutSeconds);
+
+/// <summary>An envelope a client sends: the service sets <c>id</c> and <c>time</c>.</summary>
+public sealed record SendRequest(
+    string? Specversion, string? Id, string? Type, string? Source, string? Subject, string? Time, string? Datacontenttype, JsonElement? Data);
+
+public sealed record SendResponse(Guid Id);
+
+/// <summary>A client asked for an online insight through the queue; the answer goes back to the same tenant's queue.</summary>
+public sealed record OnlineInsightRequested(string TenantId, Guid RequestId, string DataJson);
+
+/// <summary>SmartLink's client verbs for Protheus: <c>/api/v1/smartlink</c>, always the token's tenant.</summary>
+public static class SmartLinkApi
+{
+    public const string RateLimitPolicy = "smartlink";
+    public const string OnlineInsightRequest = "OnlineInsightRequest";
+    public const string InsightProcessingStatus = "InsightProcessingStatus";
+
+    public static RouteGroupBuilder MapSmartLinkApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/smartlink")
+            .WithTags("SmartLink client")
+            .RequireAuthorization(Policies.Tenant)
+            .RequireRateLimiting(RateLimitPolicy)
+            .WithCommonProblems()
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+        group.MapPost("/receive", Receive)
+            .WithName("Receive")
+            .WithSummary("Leases up to max visible messages (high priority first, then FIFO), waiting up to waitSeconds for one to arrive.")
+            .ProducesValidationProblem();
+
+        group.MapPost("/ack", Ack)
+            .WithName("Ack")
+            .WithSummary("Acknowledges deliveries by receipt; receipts whose lease expired or was superseded are rejected.")
+            .ProducesValidationProblem();
+
+        group.MapPost("/nack", Nack)
+            .WithName("Nack")
+            .WithSummary("Fails a delivery: dead-letters it with the reason, or (requeue: true) makes it visible again after delaySeconds.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapPost("/lease", Extend)
+            .WithName("ExtendLease")
+            .WithSummary("Extends leases still held to visibilityTimeoutSeconds from now.")
+            .ProducesValidationProblem();
+
+        group.MapPost("/messages", Send)
+            .WithName("Send")
+            .WithSummary("Sends a message to the service: OnlineInsightRequest (answered by an OnlineInsightResponse message) or InsightProcessingStatus.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        return group;
+    }
+
+    private static async Task<Results<Ok<ReceiveResponse>, ValidationProblem>> Receive(
+        [FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ReceiveRequest? request,
+        TenantContext tenantContext, QueueStore store, QueueSignals signals, CancellationToken cancellationToken)
+    {
+        var max = request?.Max ?? 10;
+        var visibility = request?.VisibilityTimeoutSeconds ?? 60;
+        var wait = request?.WaitSeconds ?? 0;
+        var errors = new Dictionary<string, string[]>();
+        Range(errors, "max", max, 1, 100);
+        Range(errors, "visibilityTimeoutSeconds", visibility, 1, 43200);
+        Range(errors, "waitSeconds", wait, 0, 20);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more fields are not valid.");
+        }
+
+        var tenant = tenantContext.Current;
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(wait);
+        while (true)
+        {
+            var signal = signals.Next(tenant.Id);
+            var messages = await store.LeaseAsync(tenant, max, visibility, cancellationToken);
+            var now = DateTimeOffset.UtcNow;
+            if (messages.Count > 0 || now >= deadline)
+            {
+                return TypedResults.Ok(new ReceiveResponse(messages));
+            }
+
+            // Sleep until an enqueue signals, a lease expires or a delayed message becomes visible, or the wait ends.
+            var wakeAt = deadline;
+            if (await store.NextVisibleAtAsync(tenant, cancellationToken) is { } next && next < wakeAt)
+            {
+                wakeAt = next;
+            }
+
+            var delay = wakeAt - now;
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.WhenAny(signal, Task.Delay(delay, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    private static async Task<Results<Ok<AckResult>, ValidationProblem>> Ack(
+        AckRequest request, TenantContext tenant, QueueStore store, CancellationToken cancellationToken)
+    {
+        if (ReceiptsError(request.Receipts) is { } error)
+        {
+            return error;
+        }
+
+        return TypedResults.Ok(await store.AckAsync(tenant.Current, request.Receipts!, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<NackResponse>, ValidationProblem, ProblemHttpResult>> Nack(
+        NackRequest request, TenantContext tenant, QueueStore store, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!Receipt.TryParse(request.Receipt, out var receipt))
+        {
+            errors["receipt"] = ["receipt must be a receipt returned by receive."];
+        }
+
+        var reason = request.Reason?.Trim();
+        if (request.Requeue != true && string.IsNullOrEmpty(reason))
+        {
+            errors["reason"] = ["reason is required to dead-letter a message."];
+        }
+        else if (reason?.Length > 2000)
+        {
+            errors["reason"] = ["reason must be at most 2000 characters."];
+        }
+
+        var delay = request.DelaySeconds ?? 0;
+        Range(errors, "delaySeconds", delay, 0, 43200);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more fields are not valid.");
+        }
+
+        var status = await store.NackAsync(tenant.Current, receipt, reason ?? "", request.Requeue == true, delay, cancellationToken);
+        return status is null
+            ? TypedResults.Problem(
+                title: "Receipt no longer valid",
+                detail: "The lease of this delivery expired or was superseded by a newer delivery; nothing changed.",
+                statusCode: StatusCodes.Status409Conflict)
+            : TypedResults.Ok(new NackResponse(status));
+    }
+
+    private static async Task<Results<Ok<LeaseResult>, ValidationProblem>> Extend(
+        LeaseRequest request, TenantContext tenant, QueueStore store, CancellationToken cancellationToken)
+    {
+        if (ReceiptsError(request.Receipts) is { } error)
+        {
+            return error;
+        }
+
+        var visibility = request.VisibilityTimeoutSeconds ?? 60;
+        var errors = new Dictionary<string, string[]>();
+        Range(errors, "visibilityTimeoutSeconds", visibility, 1, 43200);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more fields are not valid.");
+        }
+
+        return TypedResults.Ok(await store.ExtendAsync(tenant.Current, request.Receipts!, visibility, cancellationToken));
+    }
+
+    private static async Task<Results<Accepted<SendResponse>, ValidationProblem, ProblemHttpResult>> Send(
+        SendRequest request, TenantContext tenantContext, QueueStore store, IPublishEndpoint bus, IOptions<SmartLinkOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Id is not null)
+        {
+            errors["id"] = ["id is set by the service; leave it out."];
+        }
+
+        if (request.Time is not null)
+        {
+            errors["time"] = ["time is set by the service; leave it out."];
+        }
+
+        if (request.Specversion is not null and not Envelope.SpecVersion)
+        {
+            errors["specversion"] = ["specversion must be \"1.0\"."];
+        }
+
+        if (request.Datacontenttype is not null and not "application/json")
+        {
+            errors["datacontenttype"] = ["datacontenttype must be application/json."];
+        }
+
+        if (request.Type is not (OnlineInsightRequest or InsightProcessingStatus))
+        {
+            errors["type"] = [$"type must be {OnlineInsightRequest} or {InsightProcessingStatus}."];
+        }
+
+        if (request.Data is not { ValueKind: JsonValueKind.Object } data)
+        {
+            errors["data"] = ["data must be a JSON object."];
+            return TypedResults.ValidationProblem(errors, detail: "The message is not valid.");
+        }
+
+        var dataJson = data.GetRawText();
+        if (System.Text.Encoding.UTF8.GetByteCount(dataJson) > options.Value.MaxDataBytes)
+        {
+            return TypedResults.Problem(
+                title: "Message too large",
+                detail: $"data is larger than the limit of {options.Value.MaxDataBytes} bytes.",
+                statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+
+        var tenant = tenantContext.Current;
+        var id = Guid.CreateVersion7();
+        if (request.Type == InsightProcessingStatus && errors.Count == 0)
+        {
+            var messageId = data.TryGetProperty("messageId", out var m) && m.ValueKind == JsonValueKind.String && Guid.TryParse(m.GetString(), out var parsed) ? parsed : (Guid?)null;
+            var status = data.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            var detail = data.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            if (messageId is null)
+            {
+                errors["data.messageId"] = ["data.messageId must be the id of a message this tenant received."];
+            }
+
+            if (status is not ("processed" or "failed"))
+            {
+                errors["data.status"] = ["data.status must be processed or failed."];
+            }
+
+            if (detail?.Length > 4000)
+            {
+                errors["data.detail"] = ["data.detail must be at most 4000 characters."];
+            }
+
+            if (errors.Count == 0 && !await store.RecordProcessingAsync(tenant, messageId!.Value, status!, detail, cancellationToken))
+            {
+                errors["data.messageId"] = ["data.messageId names no message of this tenant."];
+            }
+        }
+        else if (request.Type == OnlineInsightRequest && errors.Count == 0)
+        {
+            if (!data.TryGetProperty("insight", out var insight) || insight.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(insight.GetString()))
+            {
+                errors["data.insight"] = ["data.insight is required."];
+            }
+            else
+            {
+                await bus.Publish(new OnlineInsightRequested(tenant.Id, id, dataJson), cancellationToken);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "The message is not valid.");
+        }
+
+        return TypedResults.Accepted((string?)null, new SendResponse(id));
+    }
+
+    private static ValidationProblem? ReceiptsError(IReadOnlyList<string>? receipts) =>
+        receipts is null || receipts.Count is < 1 or > 100
+            ? TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["receipts"] = ["receipts must hold 1 to 100 receipts."] },
+                detail: "One or more fields are not valid.")
+            : null;
+
+    private static void Range(Dictionary<string, string[]> errors, string field, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors[field] = [$"{field} must be between {min} and {max}."];
+        }
+    }
+}

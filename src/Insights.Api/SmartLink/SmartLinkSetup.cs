@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Insights.Auth;
+using Insights.Hosting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Insights.SmartLink;
+
+internal static class SmartLinkSetup
+{
+    public static void AddSmartLink(this WebApplicationBuilder builder, RoleOptions roles)
+    {
+        var services = builder.Services;
+        services.AddOptions<SmartLinkOptions>().BindConfiguration(SmartLinkOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<QueueWriter>();
+        services.AddSingleton<QueueStore>();
+        services.AddSingleton<QueueSignals>();
+        if (roles.Api)
+        {
+            services.AddHostedService(provider => provider.GetRequiredService<QueueSignals>());
+        }
+
+        if (roles.Worker)
+        {
+            services.AddSingleton<QueuePurgeService>();
+            services.AddHostedService(provider => provider.GetRequiredService<QueuePurgeService>());
+        }
+
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.AddPolicy(SmartLinkApi.RateLimitPolicy, context =>
+            {
+                var settings = context.RequestServices.GetRequiredService<IOptions<SmartLinkOptions>>().Value;
+                var claim = context.RequestServices.GetRequiredService<IOptions<FluigIdentityOptions>>().Value.TenantClaim;
+                var tenant = context.User.FindFirst(claim)?.Value ?? "";
+                return RateLimitPartition.GetTokenBucketLimiter(tenant, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = settings.RateLimitBurst,
+                    TokensPerPeriod = settings.RateLimitPermitsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                var http = context.HttpContext;
+                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"This tenant exceeded its request rate; retry after {seconds} s.",
+                    },
+                });
+            };
+        });
+    }
+}
