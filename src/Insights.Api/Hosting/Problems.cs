@@ -15,7 +15,14 @@ internal static class Problems
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
             var problem = context.ProblemDetails;
-            problem.Detail ??= DefaultDetail(problem.Status ?? context.HttpContext.Response.StatusCode);
+            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+            problem.Detail ??= DefaultDetail(status);
+            problem.Type ??= status switch
+            {
+                413 => "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14",
+                429 => "https://www.rfc-editor.org/rfc/rfc6585#section-4",
+                _ => "about:blank",
+            };
             problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();

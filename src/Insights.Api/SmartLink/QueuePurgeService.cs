@@ -5,7 +5,7 @@ using Npgsql;
 namespace Insights.SmartLink;
 
 /// <summary>Deletes acked messages older than <see cref="SmartLinkOptions.AckedRetention"/>; dead ones stay until redriven.</summary>
-internal sealed class QueuePurgeService(
+public sealed class QueuePurgeService(
     NpgsqlDataSource dataSource, QueueStore store, IOptions<SmartLinkOptions> options, ILogger<QueuePurgeService> logger) : BackgroundService
 {
     /// <summary>One purge at a time across all nodes.</summary>
