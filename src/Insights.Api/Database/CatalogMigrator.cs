@@ -1,6 +1,7 @@
 using System.Reflection;
 using DbUp;
 using DbUp.Engine.Output;
+using DbUp.Postgresql;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -34,7 +35,8 @@ public sealed class CatalogMigrator(NpgsqlDataSource dataSource, ILogger<Catalog
             }
 
             var upgrader = DeployChanges.To
-                .PostgresqlDatabase(dataSource.ConnectionString)
+                // The data source itself, not its ConnectionString: that one omits the password (Persist Security Info).
+                .PostgresqlDatabase(new PostgresqlConnectionManager(dataSource))
                 .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
                 .JournalToPostgresqlTable("catalog", "schema_migrations")
                 .WithTransactionPerScript()
