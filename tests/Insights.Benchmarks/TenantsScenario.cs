@@ -341,13 +341,13 @@ internal static class TenantsScenario
     private sealed record Options(int Tenants, int Early, int Requests, int WarmupSeconds, int Baseline, int SettleSeconds, int Readers, string? Connection)
     {
         public const string Usage =
-            "usage: tenants [--tenants 1000] [--early 10] [--requests 500] [--warmup 5] [--baseline 100] [--settle 5]\n"
+            "usage: tenants [--tenants 1000] [--early 10] [--requests 500] [--warmup 10] [--baseline 100] [--settle 5]\n"
             + "               [--readers 0]  (then K concurrent clients each read every tenant, and memory is measured again)\n"
             + "               [--connection \"Maximum Pool Size=10;Connection Lifetime=60\"]  (pool settings over appsettings.json's)";
 
         public static bool TryParse(string[] args, out Options options, out string? problem)
         {
-            options = new Options(1000, 10, 500, 5, 100, 5, 0, null);
+            options = new Options(1000, 10, 500, 10, 100, 5, 0, null);
             problem = null;
             for (var i = 0; i < args.Length; i += 2)
             {
