@@ -3,6 +3,7 @@ using Insights.Benchmarks;
 var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["tenants"] = TenantsScenario.RunAsync,
+    ["queue"] = QueueScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

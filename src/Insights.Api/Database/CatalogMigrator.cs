@@ -1,6 +1,7 @@
 using System.Reflection;
 using DbUp;
 using DbUp.Engine.Output;
+using DbUp.Postgresql;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -10,8 +11,7 @@ namespace Insights.Database;
 /// Applies the numbered scripts of <c>migrations/catalog</c>, journaled in <c>catalog.schema_migrations</c>.
 /// A session-level advisory lock makes two instances that start together apply them once.
 /// </summary>
-/// <remarks>DbUp opens its own connections, so it gets the full connection string (a data source's hides the password).</remarks>
-public sealed class CatalogMigrator(NpgsqlDataSource dataSource, string connectionString, ILogger<CatalogMigrator> logger)
+public sealed class CatalogMigrator(NpgsqlDataSource dataSource, ILogger<CatalogMigrator> logger)
 {
     /// <summary>Advisory lock key of catalog migrations ("insights catalog").</summary>
     private const long LockKey = 0x696E73_6361746CL;
@@ -35,7 +35,8 @@ public sealed class CatalogMigrator(NpgsqlDataSource dataSource, string connecti
             }
 
             var upgrader = DeployChanges.To
-                .PostgresqlDatabase(connectionString)
+                // The data source itself, not its ConnectionString: that one omits the password (Persist Security Info).
+                .PostgresqlDatabase(new PostgresqlConnectionManager(dataSource))
                 .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
                 .JournalToPostgresqlTable("catalog", "schema_migrations")
                 .WithTransactionPerScript()

@@ -27,10 +27,7 @@ internal static class DatabaseSetup
             return dataSource.Build();
         });
 
-        services.AddSingleton(provider => new CatalogMigrator(
-            provider.GetRequiredService<NpgsqlDataSource>(),
-            provider.GetRequiredService<IConfiguration>().GetConnectionString(DatabaseOptions.ConnectionStringName)!,
-            provider.GetRequiredService<ILogger<CatalogMigrator>>()));
+        services.AddSingleton<CatalogMigrator>();
         services.AddHostedService<CatalogMigrationService>();
     }
 

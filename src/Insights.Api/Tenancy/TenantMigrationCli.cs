@@ -33,7 +33,7 @@ internal static class TenantMigrationCli
         };
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await new CatalogMigrator(dataSource, connectionString, NullLogger<CatalogMigrator>.Instance).MigrateAsync(cancel.Token);
+        await new CatalogMigrator(dataSource, NullLogger<CatalogMigrator>.Instance).MigrateAsync(cancel.Token);
         var runner = new TenantMigrationRunner(dataSource, new TenantMigrator(), null, NullLogger<TenantMigrationRunner>.Instance);
         var progress = new ConsoleProgress();
         var run = await runner.RunAsync(Environment.UserName + "@cli", progress, cancel.Token);

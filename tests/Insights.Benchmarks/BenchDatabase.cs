@@ -1,0 +1,165 @@
+using System.Globalization;
+using Insights.Tenancy;
+using Npgsql;
+
+namespace Insights.Benchmarks;
+
+/// <summary>Private memory of the PostgreSQL backends serving one database, summed over its client backends.</summary>
+internal sealed record BackendMemory(int Backends, long PrivateDirtyBytes, long PssBytes, long MaxPrivateDirtyBytes);
+
+/// <summary>
+/// A fresh database for one run, dropped at the end. The server must run on this machine: backend memory is read
+/// from <c>/proc</c>.
+/// </summary>
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource admin;
+
+    private BenchDatabase(NpgsqlDataSource admin, string name, string connectionString, string serverVersion)
+    {
+        this.admin = admin;
+        Name = name;
+        ConnectionString = connectionString;
+        ServerVersion = serverVersion;
+    }
+
+    public string Name { get; }
+
+    public string ServerVersion { get; }
+
+    /// <summary>The administrative connection string pointed at this database.</summary>
+    public string ConnectionString { get; }
+
+    public static async Task<BenchDatabase> CreateAsync(string adminConnectionString)
+    {
+        var name = "insights_bench_" + Guid.NewGuid().ToString("N")[..12];
+        var admin = NpgsqlDataSource.Create(adminConnectionString);
+        string version;
+        try
+        {
+            await using var create = admin.CreateCommand($"CREATE DATABASE \"{name}\"");
+            await create.ExecuteNonQueryAsync();
+            await using var show = admin.CreateCommand("SHOW server_version");
+            version = (string)(await show.ExecuteScalarAsync())!;
+        }
+        catch
+        {
+            await admin.DisposeAsync();
+            throw;
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+        return new BenchDatabase(admin, name, connectionString, version);
+    }
+
+    /// <summary>Sums the private memory and the proportional set size of the client backends of this database.</summary>
+    public async Task<BackendMemory> MeasureBackendsAsync()
+    {
+        var pids = new List<int>();
+        await using (var command = admin.CreateCommand("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = Name });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                pids.Add(reader.GetInt32(0));
+            }
+        }
+
+        long privateDirty = 0, pss = 0, max = 0;
+        foreach (var pid in pids)
+        {
+            var (dirty, proportional) = await ReadMemoryAsync(pid);
+            privateDirty += dirty;
+            pss += proportional;
+            max = Math.Max(max, dirty);
+        }
+
+        return new BackendMemory(pids.Count, privateDirty, pss, max);
+    }
+
+    /// <summary>
+    /// The floor that provisioning through the API is compared with: <c>CREATE SCHEMA</c> and every tenant migration
+    /// in one transaction on one open connection. Returns each schema's time in milliseconds.
+    /// </summary>
+    public async Task<List<double>> ProvisionRawSchemasAsync(int count, IReadOnlyList<TenantScript> scripts)
+    {
+        var times = new List<double>(count);
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        for (var i = 1; i <= count; i++)
+        {
+            var schema = "\"raw_" + i.ToString("D5", CultureInfo.InvariantCulture) + "\"";
+            times.Add(await Timing.MeasureAsync(async () =>
+            {
+                await using var transaction = await connection.BeginTransactionAsync();
+                await using (var create = new NpgsqlCommand($"CREATE SCHEMA {schema}", connection, transaction))
+                {
+                    await create.ExecuteNonQueryAsync();
+                }
+
+                foreach (var script in scripts)
+                {
+                    await using var command = new NpgsqlCommand(script.Sql.Replace("$schema$", schema, StringComparison.Ordinal), connection, transaction);
+                    await command.ExecuteNonQueryAsync();
+                }
+
+                await transaction.CommitAsync();
+            }));
+        }
+
+        return times;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+            await drop.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            await admin.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// <c>Private_Dirty</c> and <c>Pss</c> from <c>smaps_rollup</c>; where that is not readable (another user's
+    /// process), <c>RssAnon</c> and <c>VmRSS</c> from <c>status</c>, which overstates the shared part.
+    /// </summary>
+    private static async Task<(long Private, long Proportional)> ReadMemoryAsync(int pid)
+    {
+        try
+        {
+            var rollup = await ReadFieldsAsync($"/proc/{pid}/smaps_rollup");
+            return (rollup.GetValueOrDefault("Private_Dirty"), rollup.GetValueOrDefault("Pss"));
+        }
+        catch (UnauthorizedAccessException)
+        {
+            var status = await ReadFieldsAsync($"/proc/{pid}/status");
+            return (status.GetValueOrDefault("RssAnon"), status.GetValueOrDefault("VmRSS"));
+        }
+        catch (IOException)
+        {
+            // The backend ended between the query and the read.
+            return (0, 0);
+        }
+    }
+
+    /// <summary>The "Name:   123 kB" lines of a <c>/proc</c> file, in bytes.</summary>
+    private static async Task<Dictionary<string, long>> ReadFieldsAsync(string path)
+    {
+        var fields = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in await File.ReadAllLinesAsync(path))
+        {
+            var parts = line.Split([':', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (parts is [var name, var value, "kB"] && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var kilobytes))
+            {
+                fields[name] = kilobytes * 1024;
+            }
+        }
+
+        return fields;
+    }
+}
