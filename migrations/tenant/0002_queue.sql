@@ -10,6 +10,7 @@ CREATE TABLE $schema$.queue_messages (
     visible_at        timestamptz NOT NULL DEFAULT now(),
     delivery_count    integer     NOT NULL DEFAULT 0,
     lease_id          uuid,
+    leased_at         timestamptz,
     dead_reason       text,
     history           jsonb       NOT NULL DEFAULT '[]'::jsonb,
     processing_status text,
@@ -18,6 +19,11 @@ CREATE TABLE $schema$.queue_messages (
     enqueued_at       timestamptz NOT NULL DEFAULT now(),
     finished_at       timestamptz
 );
+
+-- Leases and acks rewrite the row: keeping the envelope out of line (TOAST) means they copy a small tuple and leave
+-- the envelope where it is. The history holds only the exceptional events (expiry, nack, dead letter, redrive, status).
+ALTER TABLE $schema$.queue_messages ALTER COLUMN envelope SET STORAGE EXTERNAL;
+ALTER TABLE $schema$.queue_messages SET (toast_tuple_target = 128);
 
 -- Receive walks this in priority, then enqueue, order; acked and dead messages leave it.
 CREATE INDEX queue_messages_deliverable ON $schema$.queue_messages (priority DESC, seq) INCLUDE (visible_at)

@@ -145,12 +145,14 @@ _pg_psql() {
   _svc_as_user postgres psql -X -q -A -t -v ON_ERROR_STOP=1 -p "$INSIGHTS_PG_PORT_RESOLVED" -d postgres "$@"
 }
 
-# Login role and database 'insights'; the role may create databases (the tests create their own).
+# Login role and database 'insights'; the role may create (and force-drop) databases: the tests create their own.
 _pg_create_role_and_database() {
   _pg_psql <<'SQL'
 SELECT 'CREATE ROLE insights' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'insights')
 \gexec
 ALTER ROLE insights WITH LOGIN CREATEDB PASSWORD 'insights';
+-- Dropping a test database WITH (FORCE) may have to end an autovacuum worker in it.
+GRANT pg_signal_backend TO insights;
 SELECT 'CREATE DATABASE insights OWNER insights' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'insights')
 \gexec
 SQL

@@ -20,7 +20,7 @@ public sealed record ProcessingReport(string Status, string? Detail, DateTimeOff
 
 public sealed record MessageDetail(
     Guid Id, string Type, string Priority, string Status, int DeliveryCount, DateTimeOffset EnqueuedAt, DateTimeOffset VisibleAt,
-    DateTimeOffset? FinishedAt, string? DeadReason, ProcessingReport? Processing, RawJson History, RawJson Envelope);
+    DateTimeOffset? LastLeasedAt, DateTimeOffset? FinishedAt, string? DeadReason, ProcessingReport? Processing, RawJson History, RawJson Envelope);
 
 public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 
@@ -52,14 +52,15 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
                     delivery_count = CASE WHEN q.delivery_count >= $3 THEN q.delivery_count ELSE q.delivery_count + 1 END,
                     lease_id = CASE WHEN q.delivery_count >= $3 THEN NULL ELSE gen_random_uuid() END,
                     visible_at = CASE WHEN q.delivery_count >= $3 THEN q.visible_at ELSE now() + make_interval(secs => $2) END,
-                    history = q.history
+                    leased_at = CASE WHEN q.delivery_count >= $3 THEN q.leased_at ELSE now() END,
+                    history = CASE WHEN q.status = 'leased' OR q.delivery_count >= $3 THEN q.history
                         || CASE WHEN q.status = 'leased'
                                 THEN jsonb_build_array(jsonb_build_object('event', 'expired', 'delivery', q.delivery_count, 'at', q.visible_at))
                                 ELSE '[]'::jsonb END
                         || CASE WHEN q.delivery_count >= $3
                                 THEN jsonb_build_array(jsonb_build_object('event', 'dead', 'reason', 'MaxDeliveriesExceeded', 'at', now()))
-                                ELSE jsonb_build_array(jsonb_build_object('event', 'leased', 'delivery', q.delivery_count + 1, 'at', now(),
-                                                                          'visibleUntil', now() + make_interval(secs => $2))) END
+                                ELSE '[]'::jsonb END
+                        ELSE q.history END
                 FROM picked WHERE q.id = picked.id
                 RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
             )
@@ -244,7 +245,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         await using var command = dataSource.CreateCommand(
             $"""
             SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, finished_at, dead_reason,
-                   processing_status, processing_detail, processing_at, history::text, envelope::text
+                   processing_status, processing_detail, processing_at, history::text, envelope::text, leased_at
             FROM {Table(tenant)} WHERE id = $1
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
@@ -257,6 +258,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         return new MessageDetail(
             reader.GetGuid(0), reader.GetString(1), PriorityName(reader.GetInt16(2)), reader.GetString(3), reader.GetInt32(4),
             reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6),
+            reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
             reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
             reader.IsDBNull(8) ? null : reader.GetString(8),
             reader.IsDBNull(9) ? null : new ProcessingReport(reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11)),

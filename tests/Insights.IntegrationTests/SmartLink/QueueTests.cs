@@ -137,7 +137,9 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.Equal("dead", message.GetProperty("status").GetString());
         Assert.Equal("MaxDeliveriesExceeded", message.GetProperty("deadReason").GetString());
         var events = message.GetProperty("history").EnumerateArray().Select(e => e.GetProperty("event").GetString()).ToList();
-        Assert.Equal(["leased", "expired", "leased", "expired", "leased", "expired", "dead"], events);
+        Assert.Equal(["expired", "expired", "expired", "dead"], events);
+        Assert.Equal(3, message.GetProperty("deliveryCount").GetInt32());
+        Assert.NotEqual(JsonValueKind.Null, message.GetProperty("lastLeasedAt").ValueKind);
     }
 
     [Fact]
