@@ -33,10 +33,25 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
 {
     private static string Table(TenantInfo tenant) => tenant.Schema.Quoted + ".queue_messages";
 
+    /// <summary>
+    /// Leases, acks and lease extensions commit without waiting for the WAL flush: a crash can lose only the last few,
+    /// which makes those messages visible again (a redelivery, which at-least-once delivery allows and clients dedupe on
+    /// the envelope id). Enqueues, nacks and admin changes keep synchronous commits. The setting is transaction-local: the
+    /// batch runs as one implicit transaction, and nothing outlives it on the pooled connection.
+    /// </summary>
+    private NpgsqlBatch RelaxedCommitBatch(string sql, out NpgsqlBatchCommand command)
+    {
+        var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        command = new NpgsqlBatchCommand(sql);
+        batch.BatchCommands.Add(command);
+        return batch;
+    }
+
     public async Task<List<LeasedMessage>> LeaseAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
         var table = Table(tenant);
-        await using var command = dataSource.CreateCommand(
+        await using var batch = RelaxedCommitBatch(
             $"""
             WITH picked AS (
                 SELECT id FROM {table}
@@ -65,12 +80,13 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
                 RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
             )
             SELECT id, lease_id, delivery_count, envelope::text FROM leased WHERE status = 'leased' ORDER BY priority DESC, seq
-            """);
+            """, out var command);
         command.Parameters.Add(new NpgsqlParameter { Value = max });
         command.Parameters.Add(new NpgsqlParameter { Value = (double)visibilitySeconds });
         command.Parameters.Add(new NpgsqlParameter { Value = options.Value.MaxDeliveries });
         var messages = new List<LeasedMessage>(max);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var receipt = new Receipt(reader.GetGuid(0), reader.GetGuid(1));
@@ -99,17 +115,18 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
 
         var table = Table(tenant);
         var acked = new HashSet<Receipt>();
-        await using (var command = dataSource.CreateCommand(
+        await using (var batch = RelaxedCommitBatch(
             $"""
             UPDATE {table} AS q SET status = 'acked', finished_at = now()
             FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
             WHERE q.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
             RETURNING q.id, q.lease_id
-            """))
+            """, out var command))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 acked.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
