@@ -24,6 +24,7 @@ public static class InsightsExtensions
                 ?? new HttpOptions().MaxRequestBodyBytes);
 
         builder.Services.AddInsightsProblems();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new UtcTimestampConverter()));
         builder.Services.AddValidatorsFromAssemblyContaining<HttpOptions>(includeInternalTypes: true);
         builder.Services.AddInsightsOpenApi();
         builder.Services.AddInsightsHealth();

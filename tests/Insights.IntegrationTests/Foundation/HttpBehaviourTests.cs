@@ -132,4 +132,14 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
         var response = await client.GetAsync("/swagger/index.html");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task Timestamps_are_utc_with_a_z()
+    {
+        var id = await host.CreateTenantAsync();
+        var text = await host.Admin.GetStringAsync($"/api/v1/tenants/{id}");
+        var createdAt = JsonDocument.Parse(text).RootElement.GetProperty("createdAt").GetString()!;
+        Assert.EndsWith("Z", createdAt, StringComparison.Ordinal);
+        Assert.DoesNotContain("+00:00", text, StringComparison.Ordinal);
+    }
 }
