@@ -1,6 +1,7 @@
 using FluentValidation;
 using Insights.Auth;
 using Insights.Database;
+using Insights.Ingestion;
 using Insights.InsightModels;
 using Insights.Messaging;
 using Insights.SmartLink;
@@ -34,8 +35,9 @@ public static class InsightsExtensions
         builder.AddInsightsAuth();
         builder.AddTenancy(roles);
         builder.AddSmartLink(roles);
+        builder.AddIngestion(roles);
         builder.Services.AddSingleton<InsightModelReader>();
-        builder.AddInsightsBus(roles, TenancySetup.AddConsumers);
+        builder.AddInsightsBus(roles, TenancySetup.AddConsumers, IngestionSetup.AddConsumers);
         return builder;
     }
 
@@ -62,6 +64,8 @@ public static class InsightsExtensions
             api.MapInsightModelsApi();
             api.MapSmartLinkApi();
             api.MapMessagesApi();
+            api.MapInsightDefinitionsApi();
+            api.MapIngestionApi();
         }
 
         return app;

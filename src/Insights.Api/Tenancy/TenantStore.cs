@@ -208,6 +208,14 @@ public sealed class TenantStore(
             {
                 Parameters = { new() { Value = schema.Value } },
             });
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1")
+            {
+                Parameters = { new() { Value = id } },
+            });
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_runs WHERE tenant_id = $1")
+            {
+                Parameters = { new() { Value = id } },
+            });
             drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.tenants WHERE id = $1")
             {
                 Parameters = { new() { Value = id } },

@@ -1,3 +1,4 @@
+using Insights.Ingestion;
 using Insights.SmartLink;
 using Npgsql;
 
@@ -6,9 +7,9 @@ namespace Insights.Tenancy;
 public sealed record TableUsage(string Name, long Rows, bool RowsEstimated, long Bytes);
 
 /// <summary>What one tenant uses. Queue depth and ingestion totals join as those capabilities land.</summary>
-public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, QueueDepth? Queue, DateTimeOffset MeasuredAt);
+public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, QueueDepth? Queue, IngestionTotals Ingestion, DateTimeOffset MeasuredAt);
 
-public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore queue)
+public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore queue, IngestionRuns runs)
 {
     /// <summary>Tables with at most this many estimated rows are counted exactly.</summary>
     private const long ExactCountBelow = 100_000;
@@ -77,7 +78,7 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore qu
             depth = await queue.DepthAsync(new TenantInfo(tenantId, tenantId, status, schema), cancellationToken);
         }
 
-        return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, depth, DateTimeOffset.UtcNow);
+        return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, depth, await runs.TotalsAsync(tenantId, cancellationToken), DateTimeOffset.UtcNow);
     }
 
     /// <summary>Table names come from pg_class of the tenant's own schema; quoted all the same.</summary>

@@ -17,9 +17,9 @@ public sealed record Delivery(string Receipt, int DeliveryCount, JsonElement Mes
 }
 
 /// <summary>A Protheus client of one tenant, and the service-side enqueue used to feed it.</summary>
-public sealed class QueueClient(InsightsFixture host, string tenantId) : IDisposable
+public sealed class QueueClient(InsightsFixture host, string tenantId, HttpClient? http = null) : IDisposable
 {
-    public HttpClient Http { get; } = host.TenantClient(tenantId);
+    public HttpClient Http { get; } = http ?? host.TenantClient(tenantId);
 
     public string TenantId => tenantId;
 

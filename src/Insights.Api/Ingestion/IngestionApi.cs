@@ -1,0 +1,106 @@
+using Insights.Auth;
+using Insights.Hosting;
+using Insights.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Insights.Ingestion;
+
+public sealed record StartIngestionResponse(Guid RunId, string Status);
+
+/// <summary>Admin API of ingestion runs: <c>/api/v1/tenants/{tenantId}/ingestions</c>.</summary>
+public static class IngestionApi
+{
+    public static RouteGroupBuilder MapIngestionApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/tenants/{tenantId}/ingestions")
+            .WithTags("Ingestion")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/", Start)
+            .WithName("StartIngestion")
+            .WithSummary("Starts an ingestion run now on a worker; while a run is queued or running, returns that run's id.");
+
+        group.MapGet("/", List)
+            .WithName("ListIngestions")
+            .WithSummary("The tenant's runs, newest first.")
+            .ProducesValidationProblem();
+
+        group.MapGet("/{runId:guid}", Get)
+            .WithName("GetIngestion")
+            .WithSummary("One run: status, times, rows read and changed, messages enqueued, skipped, bytes processed and billed, cost, error.");
+
+        return group;
+    }
+
+    private static async Task<TenantInfo?> ActiveAsync(TenantDirectory directory, string tenantId, CancellationToken ct) =>
+        TenantId.IsValid(tenantId) && await directory.FindAsync(tenantId, ct) is { } tenant && tenant.Status is TenantStatus.Active or TenantStatus.Suspended
+            ? tenant
+            : null;
+
+    private static async Task<Results<Accepted<StartIngestionResponse>, ProblemHttpResult>> Start(
+        string tenantId, TenantDirectory directory, IngestionTrigger trigger, CancellationToken ct)
+    {
+        var tenant = await ActiveAsync(directory, tenantId, ct);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        if (tenant.Status != TenantStatus.Active)
+        {
+            return TypedResults.Problem(title: "Tenant suspended", detail: "A suspended tenant is not ingested; resume it first.", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        var run = await trigger.RequestAsync(tenant.Id, "admin", ct);
+        return TypedResults.Accepted($"/api/v1/tenants/{tenant.Id}/ingestions/{run.Id}", new StartIngestionResponse(run.Id, run.Status));
+    }
+
+    private static async Task<Results<Ok<Page<IngestionRun>>, ValidationProblem, ProblemHttpResult>> List(
+        string tenantId, int? limit, string? cursor, TenantDirectory directory, IngestionRuns runs, CancellationToken ct)
+    {
+        var tenant = await ActiveAsync(directory, tenantId, ct);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
+        Guid? before = null;
+        if (after is not null)
+        {
+            if (Guid.TryParse(after, out var id))
+            {
+                before = id;
+            }
+            else
+            {
+                errors ??= [];
+                errors["cursor"] = ["cursor is not a cursor this API returned."];
+            }
+        }
+
+        if (errors is not null)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
+        }
+
+        var (items, more) = await runs.ListAsync(tenant.Id, before, pageSize, ct);
+        return TypedResults.Ok(new Page<IngestionRun>(items, more ? Cursor.Encode(items[^1].Id.ToString()) : null));
+    }
+
+    private static async Task<Results<Ok<IngestionRun>, ProblemHttpResult>> Get(
+        string tenantId, Guid runId, TenantDirectory directory, IngestionRuns runs, CancellationToken ct)
+    {
+        var tenant = await ActiveAsync(directory, tenantId, ct);
+        if (tenant is null)
+        {
+            return TenantsApi.NotFoundProblem(tenantId);
+        }
+
+        return await runs.GetAsync(tenant.Id, runId, ct) is { } run
+            ? TypedResults.Ok(run)
+            : TypedResults.Problem(title: "Run not found", detail: $"The tenant has no ingestion run {runId}.", statusCode: StatusCodes.Status404NotFound);
+    }
+}

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Insights.Ingestion;
+
+/// <summary>How runs are scheduled and paged (section <c>Ingestion</c>).</summary>
+public sealed class IngestionRunOptions
+{
+    public const string Section = "Ingestion";
+
+    /// <summary>How often the scheduler starts a run for every active tenant.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Setting 'Ingestion:Interval' must be between 1 second and 7 days.")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Runs a worker executes at once.</summary>
+    [Range(1, 64, ErrorMessage = "Setting 'Ingestion:MaxParallelTenants' must be between 1 and 64.")]
+    public int MaxParallelTenants { get; set; } = 4;
+
+    /// <summary>Models per page; each page is one transaction.</summary>
+    [Range(1, 50_000, ErrorMessage = "Setting 'Ingestion:PageSize' must be between 1 and 50000.")]
+    public int PageSize { get; set; } = 5000;
+
+    /// <summary>On-demand price per TiB billed, for the estimated cost of runs.</summary>
+    [Range(0, 1000, ErrorMessage = "Setting 'Ingestion:PricePerTiB' must be between 0 and 1000.")]
+    public decimal PricePerTiB { get; set; } = 6.25m;
+}

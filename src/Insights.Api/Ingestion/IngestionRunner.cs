@@ -1,0 +1,352 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Insights.SmartLink;
+using Insights.Tenancy;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.Ingestion;
+
+/// <summary>
+/// Executes one ingestion run: pages from the source after the tenant's cursor, and for each page, in one transaction,
+/// the bulk upsert of the models that changed, one queue message per change, the cursor and the run's counters. A crash
+/// or a stop loses at most the page in hand, which the next run reads again; nothing is enqueued twice.
+/// </summary>
+public sealed class IngestionRunner(
+    NpgsqlDataSource dataSource,
+    IInsightSource source,
+    InsightDefinitionStore definitions,
+    TenantDirectory directory,
+    QueueWriter queue,
+    IOptions<IngestionRunOptions> options,
+    ILogger<IngestionRunner> logger)
+{
+    /// <summary>First key of the per-tenant advisory locks of ingestion ("ingest").</summary>
+    private const int LockNamespace = 0x696E6773;
+
+    private const string MessageType = "InsightModel";
+
+    public async Task ExecuteAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
+    {
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (!await LockAsync(lockConnection, "pg_try_advisory_lock", tenantId, cancellationToken))
+        {
+            // Another node is executing this tenant's run (a redelivered command); it records the outcome.
+            return;
+        }
+
+        try
+        {
+            await RunLockedAsync(runId, tenantId, cancellationToken);
+        }
+        finally
+        {
+            // Session locks survive the connection's return to the pool: release it explicitly.
+            await LockAsync(lockConnection, "pg_advisory_unlock", tenantId, CancellationToken.None);
+        }
+    }
+
+    private async Task RunLockedAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = tenantId, ["RunId"] = runId });
+        if (!await StartAsync(runId, cancellationToken))
+        {
+            return;
+        }
+
+        directory.Evict(tenantId);
+        var tenant = await directory.FindAsync(tenantId, cancellationToken);
+        if (tenant is not { Status: TenantStatus.Active })
+        {
+            await FinishAsync(runId, "failed", "The tenant is not active.");
+            return;
+        }
+
+        var watch = Stopwatch.StartNew();
+        var counters = new Counters();
+        try
+        {
+            var cursor = await ReadCursorAsync(tenantId, cancellationToken);
+            var known = await definitions.AllAsync(cancellationToken);
+            await foreach (var page in source.ReadAsync(tenantId, cursor, options.Value.PageSize, cancellationToken))
+            {
+                if (page.Models.Count == 0)
+                {
+                    continue;
+                }
+
+                var result = await StorePageAsync(runId, tenant, page, known, cancellationToken);
+                counters.Add(result, page);
+                logger.LogInformation(
+                    "Ingestion page {Page}: {Read} read, {Changed} changed, {Enqueued} enqueued, {Skipped} skipped; {Total} read in {Seconds:F1} s",
+                    counters.Pages, page.Models.Count, result.Changed, result.Changed, result.Skipped, counters.Read, watch.Elapsed.TotalSeconds);
+            }
+
+            await FinishAsync(runId, "succeeded", null);
+            logger.LogInformation("Ingestion run finished: {Read} read, {Changed} changed, {Skipped} skipped in {Seconds:F1} s",
+                counters.Read, counters.Changed, counters.Skipped, watch.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await FinishAsync(runId, "interrupted", "The worker stopped; the next run resumes from the last committed page.");
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Ingestion run failed after {Pages} pages", counters.Pages);
+            await FinishAsync(runId, "failed", Describe(e));
+        }
+    }
+
+    private sealed record PageResult(int Changed, int Skipped);
+
+    private sealed class Counters
+    {
+        public int Pages { get; private set; }
+        public long Read { get; private set; }
+        public long Changed { get; private set; }
+        public long Skipped { get; private set; }
+
+        public void Add(PageResult result, SourcePage page)
+        {
+            Pages++;
+            Read += page.Models.Count;
+            Changed += result.Changed;
+            Skipped += result.Skipped;
+        }
+    }
+
+    private async Task<PageResult> StorePageAsync(
+        Guid runId, TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
+    {
+        // The last row of a page (for the same id) wins; unknown insight types are counted and skipped.
+        var byId = new Dictionary<string, SourceModel>(page.Models.Count, StringComparer.Ordinal);
+        var skippedTypes = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var model in page.Models)
+        {
+            if (known.ContainsKey(model.Insight))
+            {
+                byId[model.Id] = model;
+            }
+            else
+            {
+                skippedTypes[model.Insight] = skippedTypes.GetValueOrDefault(model.Insight) + 1;
+            }
+        }
+
+        var last = page.Models.MaxBy(m => (m.UpdatedAt, m.Id), CursorComparer.Instance)!;
+        var schema = tenant.Schema.Quoted;
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var changed = new List<string>();
+        if (byId.Count > 0)
+        {
+            await using (var create = new NpgsqlCommand(
+                """
+                CREATE TEMP TABLE ingest_page (
+                    id text, insight text, module text, key text, filter text, date_from date, date_to date,
+                    payload jsonb, version bigint, updated_at timestamptz, deleted boolean) ON COMMIT DROP
+                """, connection, transaction))
+            {
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var importer = await connection.BeginBinaryImportAsync("COPY ingest_page FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                foreach (var model in byId.Values)
+                {
+                    await importer.StartRowAsync(cancellationToken);
+                    await importer.WriteAsync(model.Id, NpgsqlDbType.Text, cancellationToken);
+                    await importer.WriteAsync(model.Insight, NpgsqlDbType.Text, cancellationToken);
+                    await importer.WriteAsync(model.Module, NpgsqlDbType.Text, cancellationToken);
+                    await WriteNullableAsync(importer, model.Key, NpgsqlDbType.Text, cancellationToken);
+                    await WriteNullableAsync(importer, model.Filter, NpgsqlDbType.Text, cancellationToken);
+                    await WriteNullableAsync(importer, model.DateFrom, NpgsqlDbType.Date, cancellationToken);
+                    await WriteNullableAsync(importer, model.DateTo, NpgsqlDbType.Date, cancellationToken);
+                    await importer.WriteAsync(model.PayloadJson, NpgsqlDbType.Jsonb, cancellationToken);
+                    await importer.WriteAsync(model.Version, NpgsqlDbType.Bigint, cancellationToken);
+                    await importer.WriteAsync(model.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                    await importer.WriteAsync(model.Deleted, NpgsqlDbType.Boolean, cancellationToken);
+                }
+
+                await importer.CompleteAsync(cancellationToken);
+            }
+
+            // Only rows whose content differs are written; RETURNING names the inserted and changed ones.
+            await using var upsert = new NpgsqlCommand(
+                $"""
+                INSERT INTO {schema}.insight_models AS m (id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted)
+                SELECT id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted FROM ingest_page
+                ON CONFLICT (id) DO UPDATE SET
+                    insight = EXCLUDED.insight, module = EXCLUDED.module, key = EXCLUDED.key, filter = EXCLUDED.filter,
+                    date_from = EXCLUDED.date_from, date_to = EXCLUDED.date_to, payload = EXCLUDED.payload, version = EXCLUDED.version,
+                    updated_at = EXCLUDED.updated_at, deleted = EXCLUDED.deleted, stored_at = now()
+                WHERE (m.insight, m.module, m.key, m.filter, m.date_from, m.date_to, m.payload, m.version, m.deleted)
+                    IS DISTINCT FROM (EXCLUDED.insight, EXCLUDED.module, EXCLUDED.key, EXCLUDED.filter, EXCLUDED.date_from,
+                                      EXCLUDED.date_to, EXCLUDED.payload, EXCLUDED.version, EXCLUDED.deleted)
+                RETURNING m.id
+                """, connection, transaction);
+            await using (var reader = await upsert.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    changed.Add(reader.GetString(0));
+                }
+            }
+
+            var messages = new List<OutgoingMessage>(changed.Count);
+            foreach (var id in changed)
+            {
+                var model = byId[id];
+                var priority = known[model.Insight].IsHighPriority ? MessagePriority.High : MessagePriority.Normal;
+                messages.Add(OutgoingMessage.Create(MessageType, priority, MessageData(model)));
+            }
+
+            await queue.EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
+        }
+
+        var billed = page.BytesBilled > 0 ? page.BytesBilled : page.BytesProcessed;
+        var cost = billed * options.Value.PricePerTiB / (1024m * 1024 * 1024 * 1024);
+        await using (var progress = new NpgsqlBatch(connection, transaction))
+        {
+            progress.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                INSERT INTO catalog.ingestion_cursors (tenant_id, updated_at, id) VALUES ($1, $2, $3)
+                ON CONFLICT (tenant_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, id = EXCLUDED.id, moved_at = now()
+                """)
+            {
+                Parameters = { new() { Value = tenant.Id }, new() { Value = last.UpdatedAt }, new() { Value = last.Id } },
+            });
+            progress.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                UPDATE catalog.ingestion_runs SET pages = pages + 1, rows_read = rows_read + $2, rows_changed = rows_changed + $3,
+                    messages_enqueued = messages_enqueued + $3, skipped = skipped + $4,
+                    skipped_types = (SELECT coalesce(jsonb_object_agg(key, total), '{}'::jsonb) FROM (
+                        SELECT key, sum(value::bigint) AS total FROM (
+                            SELECT * FROM jsonb_each_text(skipped_types) UNION ALL SELECT * FROM jsonb_each_text($5::jsonb)) AS both_sets
+                        GROUP BY key) AS merged),
+                    bytes_processed = bytes_processed + $6, bytes_billed = bytes_billed + $7, estimated_cost_usd = estimated_cost_usd + $8
+                WHERE id = $1
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = runId }, new() { Value = (long)page.Models.Count }, new() { Value = (long)changed.Count },
+                    new() { Value = (long)skippedTypes.Values.Sum() }, new() { Value = JsonSerializer.Serialize(skippedTypes) },
+                    new() { Value = page.BytesProcessed }, new() { Value = billed }, new() { Value = cost },
+                },
+            });
+            await progress.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        if (skippedTypes.Count > 0)
+        {
+            logger.LogWarning("Skipped {Count} models of unknown insight types {Types}", skippedTypes.Values.Sum(), string.Join(", ", skippedTypes.Keys));
+        }
+
+        return new PageResult(changed.Count, skippedTypes.Values.Sum());
+    }
+
+    /// <summary>The message's data, as the contract's envelope shows it.</summary>
+    internal static string MessageData(SourceModel model)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + model.PayloadJson.Length);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("uuid", model.Id);
+            writer.WriteString("insight", model.Insight);
+            writer.WriteString("module", model.Module);
+            WriteNullable(writer, "key", model.Key);
+            WriteNullable(writer, "filter", model.Filter);
+            WriteNullable(writer, "dateFrom", model.DateFrom?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            WriteNullable(writer, "dateTo", model.DateTo?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteNumber("version", model.Version);
+            writer.WriteString("updatedAt", model.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteBoolean("deleted", model.Deleted);
+            writer.WritePropertyName("payload");
+            writer.WriteRawValue(model.PayloadJson);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, type, cancellationToken);
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+        where T : struct =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value.Value, type, cancellationToken);
+
+    private async Task<bool> StartAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        // Only a queued run starts; a run still marked running belongs to a worker that died (this one holds the lock now).
+        await using var command = dataSource.CreateCommand(
+            "UPDATE catalog.ingestion_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running') RETURNING id");
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    private async Task FinishAsync(Guid runId, string status, string? error)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE catalog.ingestion_runs SET status = $2, error = $3, finished_at = now() WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
+    private async Task<SourceCursor?> ReadCursorAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT updated_at, id FROM catalog.ingestion_cursors WHERE tenant_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new SourceCursor(reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1)) : null;
+    }
+
+    private static async Task<bool> LockAsync(NpgsqlConnection connection, string function, string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {function}($1, hashtext($2))", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = LockNamespace });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>What the admins read in the run: the source's own message where it is meant for people, never SQL.</summary>
+    private static string Describe(Exception e) => e switch
+    {
+        PostgresException pg => $"Storing a page failed (SQLSTATE {pg.SqlState}); see the service log.",
+        NpgsqlException => "The database could not be reached while storing a page; the next run resumes from the cursor.",
+        _ => e.Message,
+    };
+
+    private sealed class CursorComparer : IComparer<(DateTimeOffset UpdatedAt, string Id)>
+    {
+        public static readonly CursorComparer Instance = new();
+
+        public int Compare((DateTimeOffset UpdatedAt, string Id) x, (DateTimeOffset UpdatedAt, string Id) y)
+        {
+            var byTime = x.UpdatedAt.CompareTo(y.UpdatedAt);
+            return byTime != 0 ? byTime : string.CompareOrdinal(x.Id, y.Id);
+        }
+    }
+}

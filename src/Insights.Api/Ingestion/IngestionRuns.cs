@@ -1,0 +1,122 @@
+using Insights.SmartLink;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.Ingestion;
+
+/// <summary>One ingestion run of one tenant, as the admin API shows it.</summary>
+public sealed record IngestionRun(
+    Guid Id, string TenantId, string Status, string Trigger, DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
+    int Pages, long RowsRead, long RowsChanged, long MessagesEnqueued, long Skipped, RawJson SkippedTypes,
+    long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error);
+
+public sealed record IngestionTotals(int Runs, long RowsRead, long RowsChanged, long MessagesEnqueued, long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, DateTimeOffset? LastFinishedAt);
+
+/// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
+public sealed class IngestionRuns(NpgsqlDataSource dataSource)
+{
+    private const string Columns =
+        "id, tenant_id, status, trigger, requested_at, started_at, finished_at, pages, rows_read, rows_changed, messages_enqueued, " +
+        "skipped, skipped_types::text, bytes_processed, bytes_billed, estimated_cost_usd, error";
+
+    /// <summary>Queues a run; when one is already queued or running for the tenant, returns that one instead.</summary>
+    public async Task<(IngestionRun Run, bool Created)> RequestAsync(string tenantId, string trigger, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            await using (var insert = dataSource.CreateCommand(
+                $"""
+                INSERT INTO catalog.ingestion_runs (id, tenant_id, status, trigger) VALUES ($1, $2, 'queued', $3)
+                ON CONFLICT (tenant_id) WHERE status IN ('queued', 'running') DO NOTHING
+                RETURNING {Columns}
+                """))
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+                insert.Parameters.Add(new NpgsqlParameter { Value = trigger });
+                await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    return (Read(reader), true);
+                }
+            }
+
+            if (await ActiveAsync(tenantId, cancellationToken) is { } active)
+            {
+                return (active, false);
+            }
+
+            if (attempt >= 3)
+            {
+                throw new InvalidOperationException($"Could not queue an ingestion run for tenant '{tenantId}'.");
+            }
+        }
+    }
+
+    public async Task<IngestionRun?> ActiveAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.ingestion_runs WHERE tenant_id = $1 AND status IN ('queued', 'running')");
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<IngestionRun?> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.ingestion_runs WHERE tenant_id = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>Newest first.</summary>
+    public async Task<(List<IngestionRun> Items, bool More)> ListAsync(string tenantId, Guid? before, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT {Columns} FROM catalog.ingestion_runs
+            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+            ORDER BY id DESC LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+        var items = new List<IngestionRun>(limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(Read(reader));
+        }
+
+        var more = items.Count > limit;
+        if (more)
+        {
+            items.RemoveAt(limit);
+        }
+
+        return (items, more);
+    }
+
+    public async Task<IngestionTotals> TotalsAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT count(*)::int, coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_changed), 0)::bigint, coalesce(sum(messages_enqueued), 0)::bigint,
+                   coalesce(sum(bytes_processed), 0)::bigint, coalesce(sum(bytes_billed), 0)::bigint, coalesce(sum(estimated_cost_usd), 0), max(finished_at)
+            FROM catalog.ingestion_runs WHERE tenant_id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new IngestionTotals(
+            reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetDecimal(6),
+            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7));
+    }
+
+    internal static IngestionRun Read(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+        reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+        reader.GetInt32(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), new RawJson(reader.GetString(12)),
+        reader.GetInt64(13), reader.GetInt64(14), reader.GetDecimal(15), reader.IsDBNull(16) ? null : reader.GetString(16));
+}

@@ -1,0 +1,28 @@
+using Insights.Hosting;
+using MassTransit;
+
+namespace Insights.Ingestion;
+
+internal static class IngestionSetup
+{
+    public static void AddIngestion(this WebApplicationBuilder builder, RoleOptions roles)
+    {
+        var services = builder.Services;
+        services.AddOptions<IngestionRunOptions>().BindConfiguration(IngestionRunOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<InsightDefinitionStore>();
+        services.AddSingleton<IngestionRuns>();
+        services.AddSingleton<IngestionTrigger>();
+        services.AddScoped<IngestionRunner>();
+        if (roles.Scheduler)
+        {
+            services.AddHostedService<IngestionScheduler>();
+        }
+    }
+
+    /// <summary>Consumers of the ingestion capability (worker role).</summary>
+    public static void AddConsumers(IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<StartIngestionConsumer, StartIngestionConsumerDefinition>();
+        bus.AddConsumer<FirstIngestionConsumer>();
+    }
+}

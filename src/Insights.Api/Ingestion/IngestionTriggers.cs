@@ -1,0 +1,108 @@
+using Insights.Tenancy;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Insights.Ingestion;
+
+/// <summary>Execute a queued ingestion run (sent by the admin API, the scheduler, and provisioning).</summary>
+public sealed record StartIngestion(Guid RunId, string TenantId);
+
+public sealed class StartIngestionConsumer(IngestionRunner runner, IHostApplicationLifetime lifetime) : IConsumer<StartIngestion>
+{
+    public async Task Consume(ConsumeContext<StartIngestion> context)
+    {
+        // A stopping host interrupts the run at once: the page in hand rolls back and the next run resumes from the cursor.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await runner.ExecuteAsync(context.Message.RunId, context.Message.TenantId, stop.Token);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Recorded as interrupted; nothing to retry.
+        }
+    }
+}
+
+/// <summary>At most <see cref="IngestionRunOptions.MaxParallelTenants"/> runs at once on each worker.</summary>
+public sealed class StartIngestionConsumerDefinition : ConsumerDefinition<StartIngestionConsumer>
+{
+    private readonly int limit;
+
+    public StartIngestionConsumerDefinition(IOptions<IngestionRunOptions> options)
+    {
+        limit = options.Value.MaxParallelTenants;
+        ConcurrentMessageLimit = limit;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StartIngestionConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.PrefetchCount = limit;
+    }
+}
+
+/// <summary>A newly provisioned tenant gets its first run at once.</summary>
+public sealed class FirstIngestionConsumer(IngestionTrigger trigger) : IConsumer<TenantProvisioned>
+{
+    public Task Consume(ConsumeContext<TenantProvisioned> context) =>
+        trigger.RequestAsync(context.Message.TenantId, "provisioned", context.CancellationToken);
+}
+
+/// <summary>Queues runs and sends them to a worker; a tenant with a run queued or running gets that run back.</summary>
+public sealed class IngestionTrigger(IngestionRuns runs, IBus bus)
+{
+    /// <summary>
+    /// A run queued longer than this without starting lost its command (e.g. the in-memory bus stopped): send it again.
+    /// A running run's command is sent again on every request: a no-op while its worker holds the tenant's lock, and
+    /// the resumption of the run when that worker died.
+    /// </summary>
+    private static readonly TimeSpan ResendAfter = TimeSpan.FromMinutes(2);
+
+    public async Task<IngestionRun> RequestAsync(string tenantId, string trigger, CancellationToken cancellationToken)
+    {
+        var (run, created) = await runs.RequestAsync(tenantId, trigger, cancellationToken);
+        if (created || run.Status == "running" || run.RequestedAt < DateTimeOffset.UtcNow - ResendAfter)
+        {
+            await bus.Publish(new StartIngestion(run.Id, tenantId), cancellationToken);
+        }
+
+        return run;
+    }
+}
+
+/// <summary>Every <see cref="IngestionRunOptions.Interval"/>, queues a run for every active tenant (scheduler role).</summary>
+internal sealed class IngestionScheduler(
+    NpgsqlDataSource dataSource, IngestionTrigger trigger, IOptions<IngestionRunOptions> options, ILogger<IngestionScheduler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.Interval);
+        do
+        {
+            try
+            {
+                var tenants = new List<string>();
+                await using (var list = dataSource.CreateCommand("SELECT id FROM catalog.tenants WHERE status = 'active' ORDER BY id"))
+                await using (var reader = await list.ExecuteReaderAsync(stoppingToken))
+                {
+                    while (await reader.ReadAsync(stoppingToken))
+                    {
+                        tenants.Add(reader.GetString(0));
+                    }
+                }
+
+                foreach (var tenant in tenants)
+                {
+                    await trigger.RequestAsync(tenant, "schedule", stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or RequestException && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Scheduling ingestion runs failed; retrying at the next interval");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => !t.IsCanceled && t.Result, TaskScheduler.Default));
+    }
+}

@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Insights.Ingestion;
+
+namespace Insights.IntegrationTests.Ingestion;
+
+/// <summary>
+/// A source whose rows the tests set per tenant, read with the real cursor semantics; a test can hold a run before a
+/// given page to stop the worker mid-run.
+/// </summary>
+public sealed class ScriptedSource : IInsightSource
+{
+    private readonly ConcurrentDictionary<string, List<SourceModel>> rows = new(StringComparer.Ordinal);
+
+    /// <summary>When set, a read waits here before yielding the page with this index (0-based).</summary>
+    public (int Page, TaskCompletionSource Reached, Task Release)? Hold { get; set; }
+
+    public void Set(string tenantId, IEnumerable<SourceModel> models) => rows[tenantId] = [.. models];
+
+    public void Upsert(string tenantId, SourceModel model)
+    {
+        var list = rows.GetOrAdd(tenantId, _ => []);
+        lock (list)
+        {
+            list.RemoveAll(m => m.Id == model.Id);
+            list.Add(model);
+        }
+    }
+
+    public async IAsyncEnumerable<SourcePage> ReadAsync(
+        string tenantId, SourceCursor? after, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<SourceModel> snapshot;
+        var list = rows.GetOrAdd(tenantId, _ => []);
+        lock (list)
+        {
+            snapshot = [.. list
+                .Where(m => after is null || m.UpdatedAt > after.UpdatedAt || (m.UpdatedAt == after.UpdatedAt && string.CompareOrdinal(m.Id, after.Id) > 0))
+                .OrderBy(m => m.UpdatedAt).ThenBy(m => m.Id, StringComparer.Ordinal)];
+        }
+
+        for (var index = 0; index * pageSize < snapshot.Count; index++)
+        {
+            if (Hold is { } hold && hold.Page == index)
+            {
+                hold.Reached.TrySetResult();
+                await hold.Release.WaitAsync(cancellationToken);
+            }
+
+            yield return new SourcePage(snapshot.Skip(index * pageSize).Take(pageSize).ToList(), 1_000_000, 10_485_760);
+        }
+    }
+
+    public static SourceModel Model(string id, int minute, string insight = "CashFlowForecast", string payload = """{"value":1}""", bool deleted = false, long version = 1) =>
+        new(id, insight, "SIGAFIN", "key-" + id, "filial=01", new DateOnly(2026, 11, 1), new DateOnly(2026, 11, 30), payload, version,
+            new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero).AddMinutes(minute), deleted);
+}
