@@ -1,6 +1,7 @@
 using FluentValidation;
 using Insights.Auth;
 using Insights.Database;
+using Insights.Ingestion;
 using Insights.InsightModels;
 using Insights.Messaging;
 using Insights.Tenancy;
@@ -31,6 +32,7 @@ public static class InsightsExtensions
         builder.AddInsightsDatabase();
         builder.AddInsightsAuth();
         builder.AddTenancy();
+        builder.AddInsightSource();
         builder.Services.AddSingleton<InsightModelReader>();
         builder.AddInsightsBus(roles, TenancySetup.AddConsumers);
         return builder;
