@@ -36,6 +36,7 @@ public static class InsightsExtensions
         builder.AddTenancy(roles);
         builder.AddSmartLink(roles);
         builder.AddIngestion(roles);
+        builder.AddInsightSource();
         builder.Services.AddSingleton<InsightModelReader>();
         builder.AddInsightsBus(roles, TenancySetup.AddConsumers, IngestionSetup.AddConsumers);
         return builder;

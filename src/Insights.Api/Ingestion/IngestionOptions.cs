@@ -18,8 +18,4 @@ public sealed class IngestionRunOptions
     /// <summary>Models per page; each page is one transaction.</summary>
     [Range(1, 50_000, ErrorMessage = "Setting 'Ingestion:PageSize' must be between 1 and 50000.")]
     public int PageSize { get; set; } = 5000;
-
-    /// <summary>On-demand price per TiB billed, for the estimated cost of runs.</summary>
-    [Range(0, 1000, ErrorMessage = "Setting 'Ingestion:PricePerTiB' must be between 0 and 1000.")]
-    public decimal PricePerTiB { get; set; } = 6.25m;
 }

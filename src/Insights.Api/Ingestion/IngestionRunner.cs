@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Insights.BigQuery;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ public sealed class IngestionRunner(
     TenantDirectory directory,
     QueueWriter queue,
     IOptions<IngestionRunOptions> options,
+    IOptions<BigQueryOptions> pricing,
     ILogger<IngestionRunner> logger)
 {
     /// <summary>First key of the per-tenant advisory locks of ingestion ("ingest").</summary>
@@ -75,6 +77,8 @@ public sealed class IngestionRunner(
             {
                 if (page.Models.Count == 0)
                 {
+                    // A query that found nothing still reports what it processed and billed.
+                    await AddBytesAsync(runId, page, cancellationToken);
                     continue;
                 }
 
@@ -209,8 +213,7 @@ public sealed class IngestionRunner(
             await queue.EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
         }
 
-        var billed = page.BytesBilled > 0 ? page.BytesBilled : page.BytesProcessed;
-        var cost = billed * options.Value.PricePerTiB / (1024m * 1024 * 1024 * 1024);
+        var (billed, cost) = Billing(page);
         await using (var progress = new NpgsqlBatch(connection, transaction))
         {
             progress.BatchCommands.Add(new NpgsqlBatchCommand(
@@ -250,6 +253,30 @@ public sealed class IngestionRunner(
         }
 
         return new PageResult(changed.Count, skippedTypes.Values.Sum());
+    }
+
+    /// <summary>Bytes billed (processed when the source reports no billing) and their estimated cost.</summary>
+    private (long Billed, decimal Cost) Billing(SourcePage page)
+    {
+        var billed = page.BytesBilled > 0 ? page.BytesBilled : page.BytesProcessed;
+        return (billed, BigQueryCost.Estimate(billed, pricing.Value.PricePerTiB));
+    }
+
+    private async Task AddBytesAsync(Guid runId, SourcePage page, CancellationToken cancellationToken)
+    {
+        if (page.BytesProcessed == 0 && page.BytesBilled == 0)
+        {
+            return;
+        }
+
+        var (billed, cost) = Billing(page);
+        await using var command = dataSource.CreateCommand(
+            "UPDATE catalog.ingestion_runs SET bytes_processed = bytes_processed + $2, bytes_billed = bytes_billed + $3, estimated_cost_usd = estimated_cost_usd + $4 WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = page.BytesProcessed });
+        command.Parameters.Add(new NpgsqlParameter { Value = billed });
+        command.Parameters.Add(new NpgsqlParameter { Value = cost });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The message's data, as the contract's envelope shows it.</summary>

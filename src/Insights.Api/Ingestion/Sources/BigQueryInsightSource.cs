@@ -1,0 +1,184 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Insights.BigQuery;
+using Microsoft.Extensions.Options;
+
+namespace Insights.Ingestion;
+
+/// <summary>
+/// Reads a tenant's models from BigQuery: one query per batch of <c>Ingestion:BigQuery:BatchSize</c> rows, paged by
+/// BigQuery with <c>maxResults</c> = page size. A query that returned a full batch is followed by another one that
+/// resumes after its last row. The tenant id is always a bound parameter.
+/// </summary>
+public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<InsightSourceOptions> options, ILogger<BigQueryInsightSource> logger)
+    : IInsightSource
+{
+    public const string TablePlaceholder = "{table}";
+
+    /// <summary>The default query over the source table of the contract; <c>{table}</c> is <c>Ingestion:BigQuery:Table</c>.</summary>
+    public const string DefaultQueryTemplate =
+        """
+        SELECT id, insight, module, `key`, `filter`, date_from, date_to, payload, version, updated_at, deleted
+        FROM `{table}`
+        WHERE tenant_id = @tenantId
+          AND (updated_at > @afterUpdatedAt OR (updated_at = @afterUpdatedAt AND id > @afterId))
+        ORDER BY updated_at, id
+        LIMIT @limit
+        """;
+
+    // BigQuery's smallest TIMESTAMP: with an empty id it stands for "before everything" without a NULL parameter.
+    private static readonly DateTimeOffset Beginning = new(1, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public string Sql
+    {
+        get
+        {
+            var source = options.Value.BigQuery;
+            var template = string.IsNullOrWhiteSpace(source.QueryTemplate) ? DefaultQueryTemplate : source.QueryTemplate;
+            return template.Replace(TablePlaceholder, source.Table?.Trim() ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    public async IAsyncEnumerable<SourcePage> ReadAsync(
+        string tenantId, SourceCursor? after, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var batchSize = Math.Max(options.Value.BigQuery.BatchSize, pageSize);
+        var sql = Sql;
+        var cursor = after;
+        while (true)
+        {
+            var query = new BigQueryQuery(sql)
+            {
+                TenantId = tenantId,
+                PageSize = pageSize,
+                Parameters =
+                [
+                    BigQueryParameter.String("tenantId", tenantId),
+                    BigQueryParameter.Timestamp("afterUpdatedAt", cursor is null ? Beginning : SourceTime.Truncate(cursor.UpdatedAt)),
+                    BigQueryParameter.String("afterId", cursor?.Id ?? ""),
+                    BigQueryParameter.Int64("limit", batchSize),
+                ],
+            };
+
+            var rows = 0L;
+            await foreach (var page in client.QueryAsync(query, cancellationToken))
+            {
+                var models = new List<SourceModel>(page.Rows.Count);
+                foreach (var row in page.Rows)
+                {
+                    rows++;
+                    models.Add(ToModel(row, rows, page.JobId));
+                }
+
+                if (models.Count > 0)
+                {
+                    cursor = SourceCursor.After(models[^1]);
+                }
+
+                var first = page.PageIndex == 0;
+                if (models.Count > 0 || (first && (page.TotalBytesProcessed > 0 || page.TotalBytesBilled > 0)))
+                {
+                    yield return new SourcePage(models, first ? page.TotalBytesProcessed : 0, first ? page.TotalBytesBilled : 0);
+                }
+
+                if (first)
+                {
+                    logger.LogInformation(
+                        "BigQuery query for tenant {TenantId}: job {JobId}, {BytesProcessed} bytes processed, {BytesBilled} billed, cache hit {CacheHit}",
+                        tenantId, page.JobId ?? page.QueryId, page.TotalBytesProcessed, page.TotalBytesBilled, page.CacheHit);
+                }
+            }
+
+            if (rows < batchSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private static SourceModel ToModel(BigQueryRow row, long number, string? jobId)
+    {
+        return new SourceModel(
+            RequiredText("id"),
+            RequiredText("insight"),
+            RequiredText("module"),
+            Text("key"),
+            Text("filter"),
+            Date("date_from"),
+            Date("date_to"),
+            Payload(),
+            Version(),
+            SourceTime.Truncate(UpdatedAt()),
+            Deleted());
+
+        object? Get(string column) => row.Has(column) ? row[column] : throw Invalid($"the result has no column '{column}'");
+
+        string? Text(string column) => Get(column) switch
+        {
+            null => null,
+            string text => text,
+            var other => throw Invalid($"column '{column}' is {other.GetType().Name}, expected a string"),
+        };
+
+        string RequiredText(string column) => Text(column) ?? throw Invalid($"column '{column}' is null");
+
+        DateOnly? Date(string column) => Get(column) switch
+        {
+            null => null,
+            DateOnly date => date,
+            string text when DateOnly.TryParseExact(text, "yyyy-MM-dd", out var date) => date,
+            var other => throw Invalid($"column '{column}' is not a date: '{other}'"),
+        };
+
+        long Version() => Get("version") switch
+        {
+            long version => version,
+            string text when long.TryParse(text, out var version) => version,
+            null => throw Invalid("column 'version' is null"),
+            var other => throw Invalid($"column 'version' is not an integer: '{other}'"),
+        };
+
+        DateTimeOffset UpdatedAt() => Get("updated_at") switch
+        {
+            DateTimeOffset at => at,
+            null => throw Invalid("column 'updated_at' is null"),
+            var other => throw Invalid($"column 'updated_at' is not a TIMESTAMP: '{other}'"),
+        };
+
+        bool Deleted() => Get("deleted") switch
+        {
+            null => false,
+            bool deleted => deleted,
+            var other => throw Invalid($"column 'deleted' is not a BOOL: '{other}'"),
+        };
+
+        string Payload()
+        {
+            switch (Get("payload"))
+            {
+                case null:
+                    return "{}";
+                case JsonElement json:
+                    return json.GetRawText();
+                case string text:
+                    try
+                    {
+                        JsonDocument.Parse(text).Dispose();
+                        return text;
+                    }
+                    catch (JsonException e)
+                    {
+                        throw Invalid($"column 'payload' is not JSON ({e.Message})");
+                    }
+
+                default:
+                    throw Invalid("column 'payload' is neither JSON nor a string");
+            }
+        }
+
+        InvalidDataException Invalid(string problem) =>
+            new($"BigQuery row {number} of job {jobId ?? "(none)"} does not fit the insight model source: {problem}.");
+    }
+}

@@ -1,0 +1,404 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+
+namespace Insights.Ingestion;
+
+/// <summary>
+/// Insight models from NDJSON files (<c>*.ndjson</c> in <c>Ingestion:Local:Folder</c>), one JSON object per line with
+/// the columns of the BigQuery source table: <c>tenant_id, id, insight, module, key, filter, date_from, date_to,
+/// payload, version, updated_at, deleted</c>.
+/// </summary>
+/// <remarks>
+/// Each read scans the files once, keeping only the position and sort key of the tenant's lines after the cursor, sorts
+/// them, and then parses each page's lines again from their offsets. Memory stays small even for hundreds of
+/// thousands of large payloads, and the files are never re-scanned per page.
+/// </remarks>
+public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource> logger) : IInsightSource
+{
+    private const int InitialBuffer = 1 << 20;
+
+    /// <summary>The folder the files are read from.</summary>
+    public string Folder => folder;
+
+    /// <summary>
+    /// An absolute folder as is; a relative one under the first of the content root, the current directory and the
+    /// application's folder (or one of their parents) where it exists, so the repository's samples are found from a
+    /// run at the repository root, a test host, or a published copy.
+    /// </summary>
+    public static string ResolveFolder(string configured, string? contentRoot)
+    {
+        if (Path.IsPathRooted(configured))
+        {
+            return configured;
+        }
+
+        string?[] starts = [contentRoot, Directory.GetCurrentDirectory(), AppContext.BaseDirectory];
+        foreach (var start in starts.OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                var candidate = Path.Combine(directory.FullName, configured);
+                if (Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return Path.GetFullPath(Path.Combine(contentRoot ?? Directory.GetCurrentDirectory(), configured));
+    }
+
+    public async IAsyncEnumerable<SourcePage> ReadAsync(
+        string tenantId, SourceCursor? after, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"The folder of setting 'Ingestion:Local:Folder' does not exist: '{folder}'.");
+        }
+
+        var files = Directory.GetFiles(folder, "*.ndjson").Order(StringComparer.Ordinal).ToArray();
+        var entries = await Task.Run(() => Scan(files, tenantId, after, cancellationToken), cancellationToken);
+        logger.LogDebug("Local source: {Count} models of tenant {TenantId} after the cursor in {Files} files", entries.Count, tenantId, files.Length);
+
+        var handles = new SafeFileHandle?[files.Length];
+        var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+        try
+        {
+            for (var start = 0; start < entries.Count; start += pageSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(pageSize, entries.Count - start);
+                var models = new SourceModel[count];
+                for (var i = 0; i < count; i++)
+                {
+                    var entry = entries[start + i];
+                    if (buffer.Length < entry.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+                    }
+
+                    var handle = handles[entry.File] ??= File.OpenHandle(files[entry.File], FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                    var line = buffer.AsSpan(0, entry.Length);
+                    var read = RandomAccess.Read(handle, line, entry.Offset);
+                    var row = read == entry.Length ? Parse(line, full: true, files[entry.File], entry.Line) : default;
+                    if (!string.Equals(row.Id, entry.Id, StringComparison.Ordinal) || !string.Equals(row.TenantId, tenantId, StringComparison.Ordinal))
+                    {
+                        throw new InvalidDataException($"{files[entry.File]}, line {entry.Line}: the file changed while it was being read.");
+                    }
+
+                    models[i] = row.ToModel();
+                }
+
+                yield return new SourcePage(models, 0, 0);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            foreach (var handle in handles)
+            {
+                handle?.Dispose();
+            }
+        }
+    }
+
+    private static List<Entry> Scan(string[] files, string tenantId, SourceCursor? after, CancellationToken cancellationToken)
+    {
+        var entries = new List<Entry>();
+        var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+        try
+        {
+            for (var file = 0; file < files.Length; file++)
+            {
+                using var stream = new FileStream(files[file], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
+                long bufferOffset = 0;
+                var filled = 0;
+                var lineNumber = 0;
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (filled == buffer.Length)
+                    {
+                        // A line longer than the buffer: grow it.
+                        var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, filled).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    var read = stream.Read(buffer, filled, buffer.Length - filled);
+                    filled += read;
+                    var consumed = 0;
+                    while (true)
+                    {
+                        var newline = buffer.AsSpan(consumed, filled - consumed).IndexOf((byte)'\n');
+                        if (newline < 0)
+                        {
+                            if (read > 0 || consumed == filled)
+                            {
+                                break;
+                            }
+
+                            newline = filled - consumed; // the last line has no newline
+                        }
+
+                        lineNumber++;
+                        Index(buffer.AsSpan(consumed, newline), bufferOffset + consumed, lineNumber, file);
+                        consumed += Math.Min(newline + 1, filled - consumed);
+                    }
+
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                    filled -= consumed;
+                    bufferOffset += consumed;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        entries.Sort();
+        return entries;
+
+        void Index(ReadOnlySpan<byte> line, long offset, int lineNumber, int file)
+        {
+            var length = line.Length;
+            if (lineNumber == 1 && line.StartsWith("\uFEFF"u8))
+            {
+                line = line[3..];
+                offset += 3;
+                length -= 3;
+            }
+
+            if (line.IsEmpty || line.Trim(" \t\r"u8).IsEmpty)
+            {
+                return;
+            }
+
+            var row = Parse(line, full: false, files[file], lineNumber);
+            if (!string.Equals(row.TenantId, tenantId, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (after is null || after.Precedes(row.UpdatedAt, row.Id!))
+            {
+                entries.Add(new Entry(row.UpdatedAt, row.Id!, file, offset, length, lineNumber));
+            }
+        }
+    }
+
+    /// <summary>Parses one line; <paramref name="full"/> also materializes the optional columns and the payload text.</summary>
+    private static Row Parse(ReadOnlySpan<byte> line, bool full, string path, int lineNumber)
+    {
+        var row = new Row { PayloadJson = "{}" };
+        string? column = null;
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new FormatException("the line is not a JSON object");
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                column = Column(ref reader);
+                reader.Read();
+                switch (column)
+                {
+                    case "tenant_id":
+                        row.TenantId = RequiredString(ref reader);
+                        break;
+                    case "id":
+                        row.Id = RequiredString(ref reader);
+                        break;
+                    case "insight":
+                        row.Insight = RequiredString(ref reader);
+                        break;
+                    case "module":
+                        row.Module = RequiredString(ref reader);
+                        break;
+                    case "key":
+                        row.Key = OptionalString(ref reader);
+                        break;
+                    case "filter":
+                        row.Filter = OptionalString(ref reader);
+                        break;
+                    case "date_from":
+                        row.DateFrom = Date(ref reader);
+                        break;
+                    case "date_to":
+                        row.DateTo = Date(ref reader);
+                        break;
+                    case "version":
+                        row.Version = reader.TokenType switch
+                        {
+                            JsonTokenType.Number when reader.TryGetInt64(out var number) => number,
+                            JsonTokenType.String when long.TryParse(reader.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) => number,
+                            _ => throw new FormatException("must be an integer"),
+                        };
+                        break;
+                    case "updated_at":
+                        row.UpdatedAt = UpdatedAt(RequiredString(ref reader));
+                        row.HasUpdatedAt = true;
+                        break;
+                    case "deleted":
+                        row.Deleted = reader.TokenType switch
+                        {
+                            JsonTokenType.True => true,
+                            JsonTokenType.False or JsonTokenType.Null => false,
+                            _ => throw new FormatException("must be true, false or null"),
+                        };
+                        break;
+                    case "payload":
+                        row.PayloadJson = Payload(ref reader, line, full);
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+
+            column = null;
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                throw new FormatException("the line holds more than one JSON object");
+            }
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            var where = column is null ? "" : $" column '{column}'";
+            throw new InvalidDataException($"{path}, line {lineNumber}:{where} {e.Message}", e);
+        }
+
+        if (row.TenantId is null || row.Id is null || row.Insight is null || row.Module is null || row.Version is null || !row.HasUpdatedAt)
+        {
+            var missing = new[] { ("tenant_id", row.TenantId is null), ("id", row.Id is null), ("insight", row.Insight is null), ("module", row.Module is null),
+                ("version", row.Version is null), ("updated_at", !row.HasUpdatedAt) }.Where(c => c.Item2).Select(c => c.Item1);
+            throw new InvalidDataException($"{path}, line {lineNumber}: missing {string.Join(", ", missing)}.");
+        }
+
+        return row;
+
+        string? OptionalString(ref Utf8JsonReader reader) => reader.TokenType switch
+        {
+            JsonTokenType.Null => null,
+            JsonTokenType.String => full ? reader.GetString() : "",
+            _ => throw new FormatException("must be a string or null"),
+        };
+    }
+
+    private static readonly string[] Columns =
+        ["tenant_id", "id", "insight", "module", "key", "filter", "date_from", "date_to", "payload", "version", "updated_at", "deleted"];
+
+    // Compares the property name in place: no string per property of every line of the scan.
+    private static string? Column(ref Utf8JsonReader reader)
+    {
+        foreach (var column in Columns)
+        {
+            if (reader.ValueTextEquals(column))
+            {
+                return column;
+            }
+        }
+
+        return null;
+    }
+
+    private static string RequiredString(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.String ? reader.GetString()! : throw new FormatException("must be a string");
+
+    private static DateOnly? Date(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.Null => null,
+        JsonTokenType.String when DateOnly.TryParseExact(reader.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) => date,
+        _ => throw new FormatException("must be a date YYYY-MM-DD or null"),
+    };
+
+    private static DateTimeOffset UpdatedAt(string text) =>
+        text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-'
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? SourceTime.Truncate(at)
+            : throw new FormatException($"must be an ISO 8601 timestamp; got '{text}'");
+
+    private static string Payload(ref Utf8JsonReader reader, ReadOnlySpan<byte> line, bool full)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                return full ? Encoding.UTF8.GetString(line[start..(int)reader.BytesConsumed]) : "";
+            case JsonTokenType.Null:
+                return "{}";
+            case JsonTokenType.String:
+                // A string holding JSON, as some exports write a JSON column.
+                var text = reader.GetString()!;
+                try
+                {
+                    JsonDocument.Parse(text).Dispose();
+                }
+                catch (JsonException e)
+                {
+                    throw new FormatException($"is a string that does not hold JSON ({e.Message})", e);
+                }
+
+                return text;
+            default:
+                throw new FormatException("must be a JSON object, array, a string holding JSON, or null");
+        }
+    }
+
+    private struct Row
+    {
+        public string? TenantId;
+        public string? Id;
+        public string? Insight;
+        public string? Module;
+        public string? Key;
+        public string? Filter;
+        public DateOnly? DateFrom;
+        public DateOnly? DateTo;
+        public string PayloadJson;
+        public long? Version;
+        public DateTimeOffset UpdatedAt;
+        public bool HasUpdatedAt;
+        public bool Deleted;
+
+        public readonly SourceModel ToModel() =>
+            new(Id!, Insight!, Module!, Key, Filter, DateFrom, DateTo, PayloadJson, Version!.Value, UpdatedAt, Deleted);
+    }
+
+    private readonly record struct Entry(DateTimeOffset UpdatedAt, string Id, int File, long Offset, int Length, int Line) : IComparable<Entry>
+    {
+        public int CompareTo(Entry other)
+        {
+            var order = UpdatedAt.CompareTo(other.UpdatedAt);
+            if (order == 0)
+            {
+                order = string.CompareOrdinal(Id, other.Id);
+            }
+
+            if (order == 0)
+            {
+                order = File.CompareTo(other.File);
+            }
+
+            return order == 0 ? Offset.CompareTo(other.Offset) : order;
+        }
+    }
+}
