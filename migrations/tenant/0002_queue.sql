@@ -20,13 +20,12 @@ CREATE TABLE $schema$.queue_messages (
     finished_at       timestamptz
 );
 
--- Leases and acks rewrite the row: keeping the envelope out of line (TOAST) means they copy a small tuple and leave
--- the envelope where it is. The history holds only the exceptional events (expiry, nack, dead letter, redrive, status).
-ALTER TABLE $schema$.queue_messages ALTER COLUMN envelope SET STORAGE EXTERNAL;
-ALTER TABLE $schema$.queue_messages SET (toast_tuple_target = 128);
+-- The history holds only the exceptional events (expiry, nack, dead letter, redrive, processing status), so the
+-- updates of leases and acks stay small.
 
 -- Receive walks this in priority, then enqueue, order; acked and dead messages leave it.
 CREATE INDEX queue_messages_deliverable ON $schema$.queue_messages (priority DESC, seq) INCLUDE (visible_at)
     WHERE status IN ('ready', 'leased');
--- Admin browsing by status, and retention purges of acked messages.
-CREATE INDEX queue_messages_status ON $schema$.queue_messages (status, seq);
+-- Dead letters, for the admins. Browsing pages on the primary key: ids are UUIDv7, in enqueue order. Every index costs
+-- each enqueue, lease and ack, so there are no others; the hourly purge of acked messages scans the table.
+CREATE INDEX queue_messages_dead ON $schema$.queue_messages (id) WHERE status = 'dead';

@@ -14,13 +14,16 @@ public enum MessagePriority : short
 public sealed record OutgoingMessage(Guid Id, string Type, MessagePriority Priority, string DataJson)
 {
     public static OutgoingMessage Create(string type, MessagePriority priority, string dataJson) =>
-        new(Guid.CreateVersion7(), type, priority, dataJson);
+        new(MessageIds.Next(), type, priority, dataJson);
 }
 
 /// <summary>Builds the SmartLink envelope (CloudEvents 1.0 JSON with <c>tenantId</c> and <c>priority</c>).</summary>
 public static class Envelope
 {
     public const string SpecVersion = "1.0";
+
+    /// <summary>Only what JSON requires is escaped: Protheus reads quotes and accents as they are.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string Source(string tenantId) => "/insights/tenants/" + tenantId;
 
@@ -29,7 +32,7 @@ public static class Envelope
     public static string Build(string tenantId, OutgoingMessage message, DateTimeOffset time)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + message.DataJson.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Envelope.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("specversion", SpecVersion);

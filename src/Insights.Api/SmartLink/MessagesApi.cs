@@ -1,4 +1,3 @@
-using System.Globalization;
 using Insights.Auth;
 using Insights.Hosting;
 using Insights.Tenancy;
@@ -63,12 +62,12 @@ public static class MessagesApi
         }
 
         var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
-        long? afterSeq = null;
+        Guid? afterId = null;
         if (after is not null)
         {
-            if (long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+            if (Guid.TryParseExact(after, "N", out var id))
             {
-                afterSeq = seq;
+                afterId = id;
             }
             else
             {
@@ -94,8 +93,8 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
         }
 
-        var (items, next) = await store.ListAsync(tenant, status, type, afterSeq, pageSize, cancellationToken);
-        return TypedResults.Ok(new Page<MessageSummary>(items, next is { } n ? Cursor.Encode(n.ToString(CultureInfo.InvariantCulture)) : null));
+        var (items, more) = await store.ListAsync(tenant, status, type, afterId, pageSize, cancellationToken);
+        return TypedResults.Ok(new Page<MessageSummary>(items, more ? Cursor.Encode(items[^1].Id.ToString("N")) : null));
     }
 
     private static async Task<Results<Ok<MessageDetail>, ProblemHttpResult>> Get(

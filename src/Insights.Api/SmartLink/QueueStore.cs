@@ -222,22 +222,22 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    public async Task<(List<MessageSummary> Items, long? Next)> ListAsync(
-        TenantInfo tenant, string? status, string? type, long? afterSeq, int limit, CancellationToken cancellationToken)
+    /// <summary>In enqueue order (ids are UUIDv7), after <paramref name="afterId"/>.</summary>
+    public async Task<(List<MessageSummary> Items, bool More)> ListAsync(
+        TenantInfo tenant, string? status, string? type, Guid? afterId, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, dead_reason, processing_status, seq
+            SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, dead_reason, processing_status
             FROM {Table(tenant)}
-            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::bigint IS NULL OR seq > $3)
-            ORDER BY seq LIMIT $4
+            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::uuid IS NULL OR id > $3)
+            ORDER BY id LIMIT $4
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)type ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)afterSeq ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)afterId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
         var items = new List<MessageSummary>(limit + 1);
-        var seqs = new List<long>(limit + 1);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -245,16 +245,15 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
                 reader.GetGuid(0), reader.GetString(1), PriorityName(reader.GetInt16(2)), reader.GetString(3), reader.GetInt32(4),
                 reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6),
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
-            seqs.Add(reader.GetInt64(9));
         }
 
-        if (items.Count <= limit)
+        var more = items.Count > limit;
+        if (more)
         {
-            return (items, null);
+            items.RemoveAt(limit);
         }
 
-        items.RemoveAt(limit);
-        return (items, seqs[limit - 1]);
+        return (items, more);
     }
 
     public async Task<MessageDetail?> GetAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)

@@ -1,0 +1,52 @@
+namespace Insights.SmartLink;
+
+/// <summary>
+/// UUIDv7 message ids that increase within this process (RFC 9562, method 1: a 12-bit counter after the millisecond
+/// timestamp), so ids sort in enqueue order: admins browse queues by id. Across nodes they sort to the millisecond.
+/// </summary>
+public static class MessageIds
+{
+    private static readonly Lock Gate = new();
+    private static long lastMilliseconds;
+    private static int counter;
+
+    public static Guid Next()
+    {
+        long milliseconds;
+        int sequence;
+        lock (Gate)
+        {
+            milliseconds = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), lastMilliseconds);
+            if (milliseconds == lastMilliseconds)
+            {
+                counter++;
+                if (counter > 0xFFF)
+                {
+                    // 4,096 ids in one millisecond: borrow the next one.
+                    milliseconds++;
+                    counter = 0;
+                }
+            }
+            else
+            {
+                counter = Random.Shared.Next(0, 0x800);
+            }
+
+            lastMilliseconds = milliseconds;
+            sequence = counter;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        Random.Shared.NextBytes(bytes[8..]);
+        bytes[0] = (byte)(milliseconds >> 40);
+        bytes[1] = (byte)(milliseconds >> 32);
+        bytes[2] = (byte)(milliseconds >> 24);
+        bytes[3] = (byte)(milliseconds >> 16);
+        bytes[4] = (byte)(milliseconds >> 8);
+        bytes[5] = (byte)milliseconds;
+        bytes[6] = (byte)(0x70 | (sequence >> 8));
+        bytes[7] = (byte)sequence;
+        bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F));
+        return new Guid(bytes, bigEndian: true);
+    }
+}
