@@ -234,6 +234,22 @@ public sealed class BigQueryInsightSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_template_that_ignores_the_cursor_fails_instead_of_looping()
+    {
+        const string template = "SELECT * FROM `{table}` WHERE tenant_id = @tenantId ORDER BY updated_at, id LIMIT @limit";
+        fake.OnQuery = request => new FakeResult
+        {
+            Fields = TableFields(),
+            Rows = [.. Enumerable.Range(1, 2).Select(i => Row($"m-{i}", "I", "M", null, null, null, null, "{}", "1", Micros(T0.AddSeconds(i)), "false"))],
+        };
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAll(Source(batchSize: 2, template), "acme", null, pageSize: 2));
+
+        Assert.Contains("Ingestion:BigQuery:QueryTemplate", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, fake.Queries.Count);
+    }
+
+    [Fact]
     public async Task The_host_registers_the_bigquery_source_when_the_setting_selects_it()
     {
         var builder = WebApplication.CreateBuilder();
