@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Google.Apis.Auth.OAuth2;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,9 @@ public sealed class BigQueryClient(HttpClient http, ITokenAccess tokens, IOption
     : IBigQueryClient
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
+
+    // The body is never embedded in HTML: SQL quotes, '<', '>' and '+' travel as themselves, readable in any capture.
+    private static readonly JsonWriterOptions Writer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async IAsyncEnumerable<BigQueryPage> QueryAsync(BigQueryQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -324,7 +328,7 @@ public sealed class BigQueryClient(HttpClient http, ITokenAccess tokens, IOption
     private static ByteArrayContent QueryBody(BigQueryQuery query, BigQueryOptions settings, int pageSize)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, Writer))
         {
             json.WriteStartObject();
             json.WriteString("query", query.Sql);

@@ -5,6 +5,9 @@ namespace Insights.BigQuery;
 
 public static class BigQuerySetup
 {
+    /// <summary>The service key of the <see cref="ITokenAccess"/> the client authenticates with; tests register a fixed token under it.</summary>
+    public const string TokenAccessKey = "BigQuery";
+
     /// <summary>
     /// Registers <see cref="IBigQueryClient"/> as a typed HttpClient with its credential, and validates
     /// <c>BigQuery</c> at start when <paramref name="validate"/> is set (only when something uses BigQuery).
@@ -19,13 +22,14 @@ public static class BigQuerySetup
         }
 
         services.AddSingleton<BigQueryCredentials>();
+        services.AddKeyedSingleton<ITokenAccess>(TokenAccessKey, (provider, _) => provider.GetRequiredService<BigQueryCredentials>());
         services.AddHttpClient<IBigQueryClient, BigQueryClient>((http, provider) =>
             {
                 // Each attempt has its own timeout (BigQuery:HttpTimeoutSeconds), so a slow answer can be retried.
                 http.Timeout = Timeout.InfiniteTimeSpan;
                 return new BigQueryClient(
                     http,
-                    provider.GetRequiredService<BigQueryCredentials>(),
+                    provider.GetRequiredKeyedService<ITokenAccess>(TokenAccessKey),
                     provider.GetRequiredService<IOptions<BigQueryOptions>>(),
                     provider.GetRequiredService<ILogger<BigQueryClient>>());
             })

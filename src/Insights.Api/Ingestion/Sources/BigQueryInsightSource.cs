@@ -69,12 +69,18 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
                 foreach (var row in page.Rows)
                 {
                     rows++;
-                    models.Add(ToModel(row, rows, page.JobId));
-                }
+                    var model = ToModel(row, rows, page.JobId);
+                    // The cursor only works if rows come strictly after it and in order; a template that breaks this
+                    // would make ingestion skip rows or loop over the same batch forever.
+                    if (cursor is not null && !cursor.Precedes(model.UpdatedAt, model.Id))
+                    {
+                        throw new InvalidDataException(
+                            $"BigQuery row {rows} of job {page.JobId ?? "(none)"} (id '{model.Id}', updated_at {model.UpdatedAt:O}) is not after the one before it: "
+                            + "the query must return rows strictly after @afterUpdatedAt/@afterId, ordered by updated_at, id (check Ingestion:BigQuery:QueryTemplate).");
+                    }
 
-                if (models.Count > 0)
-                {
-                    cursor = SourceCursor.After(models[^1]);
+                    cursor = SourceCursor.After(model);
+                    models.Add(model);
                 }
 
                 var first = page.PageIndex == 0;

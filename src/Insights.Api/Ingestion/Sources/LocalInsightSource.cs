@@ -271,6 +271,8 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
                         reader.Skip();
                         break;
                 }
+
+                column = null;
             }
 
             column = null;

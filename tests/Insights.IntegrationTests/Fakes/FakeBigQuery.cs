@@ -1,0 +1,483 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Insights.Ingestion;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Insights.IntegrationTests.Fakes;
+
+/// <summary>Which BigQuery method a scripted failure or delay applies to.</summary>
+public enum FakeCall
+{
+    Any,
+    Query,
+    Results,
+    Job,
+}
+
+/// <summary>One request the fake received, as it arrived.</summary>
+public sealed record RecordedRequest(string Method, string Path, string QueryString, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    public FakeCall Call => Method == "POST" ? FakeCall.Query : Path.Contains("/jobs/", StringComparison.Ordinal) ? FakeCall.Job : FakeCall.Results;
+
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+
+    public string? Query(string name) =>
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(QueryString).TryGetValue(name, out var value) ? value.ToString() : null;
+
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>A jobs.query request as the fake understood it.</summary>
+public sealed record FakeQueryRequest(string Sql, IReadOnlyDictionary<string, (string Type, string? Value)> Parameters, int? MaxResults, bool UseInt64Timestamp);
+
+/// <summary>What a query returns: schema fields, rows already encoded as BigQuery cells, and how the job behaves.</summary>
+public sealed class FakeResult
+{
+    public required JsonArray Fields { get; init; }
+    public List<JsonObject> Rows { get; init; } = [];
+
+    /// <summary>How many answers (the jobs.query one included) say <c>jobComplete: false</c> before the job is done.</summary>
+    public int IncompleteAnswers { get; init; }
+
+    /// <summary>A server-side cap on rows per page, below <c>maxResults</c> (BigQuery caps pages at ~10 MB).</summary>
+    public int? RowsPerPage { get; init; }
+
+    public long BytesProcessed { get; init; } = 1_048_576;
+    public long BytesBilled { get; init; } = 10_485_760;
+    public bool CacheHit { get; init; }
+
+    /// <summary>A short query answered in one page gets no job with JOB_CREATION_OPTIONAL; set this to always create one.</summary>
+    public bool AlwaysCreateJob { get; init; }
+}
+
+/// <summary>A row of the fake's source table: a tenant's insight model.</summary>
+public sealed record FakeTableRow(string TenantId, SourceModel Model);
+
+/// <summary>
+/// A wire-faithful BigQuery REST v2 server on loopback (see docs/bigquery-wire.md): jobs.query, jobs.getQueryResults and
+/// jobs.get, with jobs that stay unfinished for a while, page tokens, Google-format errors, and every request recorded.
+/// Queries are answered by <see cref="OnQuery"/>, by default from <see cref="Table"/> filtered with the request's
+/// @tenantId, @afterUpdatedAt, @afterId and @limit.
+/// </summary>
+public sealed class FakeBigQuery : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly Lock gate = new();
+    private readonly List<RecordedRequest> requests = [];
+    private readonly List<Scripted> script = [];
+    private readonly Dictionary<string, Job> jobs = [];
+
+    private FakeBigQuery(WebApplication app)
+    {
+        this.app = app;
+        OnQuery = FromTable;
+    }
+
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Answers a query; the default serves <see cref="Table"/>.</summary>
+    public Func<FakeQueryRequest, FakeResult> OnQuery { get; set; }
+
+    public List<FakeTableRow> Table { get; } = [];
+
+    /// <summary>Server-side page cap of table answers.</summary>
+    public int? TableRowsPerPage { get; set; }
+
+    public long TableBytesProcessed { get; set; } = 2_097_152;
+    public long TableBytesBilled { get; set; } = 10_485_760;
+
+    public IReadOnlyList<RecordedRequest> Requests
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. requests];
+            }
+        }
+    }
+
+    public IReadOnlyList<RecordedRequest> Queries => [.. Requests.Where(r => r.Call == FakeCall.Query)];
+
+    public static async Task<FakeBigQuery> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var fake = new FakeBigQuery(app);
+        app.MapPost("/bigquery/v2/projects/{project}/queries", (HttpContext context, string project) => fake.HandleAsync(context, FakeCall.Query, project, null));
+        app.MapGet("/bigquery/v2/projects/{project}/queries/{jobId}", (HttpContext context, string project, string jobId) => fake.HandleAsync(context, FakeCall.Results, project, jobId));
+        app.MapGet("/bigquery/v2/projects/{project}/jobs/{jobId}", (HttpContext context, string project, string jobId) => fake.HandleAsync(context, FakeCall.Job, project, jobId));
+        await app.StartAsync();
+        fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+        return fake;
+    }
+
+    /// <summary>The next <paramref name="times"/> calls of that kind answer with a Google error body.</summary>
+    public void FailNext(FakeCall call, int status, string? reason, string message = "scripted failure", int times = 1, int? retryAfterSeconds = null)
+    {
+        lock (gate)
+        {
+            for (var i = 0; i < times; i++)
+            {
+                script.Add(new Scripted(call, status, reason, message, null, false, retryAfterSeconds));
+            }
+        }
+    }
+
+    /// <summary>The next call of that kind drops the connection without an answer.</summary>
+    public void AbortNext(FakeCall call)
+    {
+        lock (gate)
+        {
+            script.Add(new Scripted(call, 0, null, null, null, true, null));
+        }
+    }
+
+    /// <summary>The next call of that kind waits this long before it is answered normally.</summary>
+    public void DelayNext(FakeCall call, TimeSpan delay)
+    {
+        lock (gate)
+        {
+            script.Add(new Scripted(call, 0, null, null, delay, false, null));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context, FakeCall call, string project, string? jobId)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        Scripted? step;
+        lock (gate)
+        {
+            requests.Add(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "", headers, body));
+            step = script.FirstOrDefault(s => s.Call == FakeCall.Any || s.Call == call);
+            if (step is not null)
+            {
+                script.Remove(step);
+            }
+        }
+
+        if (step is { Abort: true })
+        {
+            context.Abort();
+            return;
+        }
+
+        if (step is { Delay: { } delay })
+        {
+            await Task.Delay(delay, CancellationToken.None);
+        }
+
+        if (step is { Status: > 0 })
+        {
+            if (step.RetryAfterSeconds is { } seconds)
+            {
+                context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            }
+
+            await WriteAsync(context, step.Status, Error(step.Status, step.Reason, step.Message!));
+            return;
+        }
+
+        var (status, answer) = call switch
+        {
+            FakeCall.Query => Query(project, body),
+            FakeCall.Results => Results(project, jobId!, context.Request.Query),
+            _ => JobResource(project, jobId!),
+        };
+        await WriteAsync(context, status, answer);
+    }
+
+    private (int, JsonObject) Query(string project, string body)
+    {
+        var json = JsonNode.Parse(body)!.AsObject();
+        var parameters = new Dictionary<string, (string, string?)>(StringComparer.Ordinal);
+        foreach (var parameter in json["queryParameters"]?.AsArray() ?? [])
+        {
+            parameters[(string)parameter!["name"]!] = ((string)parameter["parameterType"]!["type"]!, (string?)parameter["parameterValue"]?["value"]);
+        }
+
+        var useInt64 = json["formatOptions"]?["useInt64Timestamp"]?.GetValue<bool>() ?? false;
+        var request = new FakeQueryRequest((string)json["query"]!, parameters, json["maxResults"]?.GetValue<int>(), useInt64);
+        var result = OnQuery(request);
+        var job = new Job("job_" + Guid.NewGuid().ToString("N")[..16], "q-" + Guid.NewGuid().ToString("N")[..12], (string?)json["location"] ?? "US", result)
+        {
+            Remaining = result.IncompleteAnswers,
+        };
+        lock (gate)
+        {
+            jobs[job.Id] = job;
+        }
+
+        var answer = new JsonObject { ["kind"] = "bigquery#queryResponse" };
+        if (job.Remaining > 0)
+        {
+            job.Remaining--;
+            answer["jobReference"] = Reference(project, job);
+            answer["jobComplete"] = false;
+            answer["queryId"] = job.QueryId;
+            return (200, answer);
+        }
+
+        var more = Page(answer, job, 0, request.MaxResults);
+        if (more || result.AlwaysCreateJob)
+        {
+            answer["jobReference"] = Reference(project, job);
+        }
+
+        answer["jobComplete"] = true;
+        answer["totalBytesProcessed"] = Int64(result.BytesProcessed);
+        answer["totalBytesBilled"] = Int64(result.BytesBilled);
+        answer["cacheHit"] = result.CacheHit;
+        answer["queryId"] = job.QueryId;
+        return (200, answer);
+    }
+
+    private (int, JsonObject) Results(string project, string jobId, IQueryCollection query)
+    {
+        Job? job;
+        lock (gate)
+        {
+            jobs.TryGetValue(jobId, out job);
+        }
+
+        if (job is null)
+        {
+            return (404, Error(404, "notFound", $"Not found: Job {project}:{jobId}"));
+        }
+
+        var answer = new JsonObject { ["kind"] = "bigquery#getQueryResultsResponse", ["jobReference"] = Reference(project, job) };
+        if (job.Remaining > 0)
+        {
+            job.Remaining--;
+            answer["jobComplete"] = false;
+            return (200, answer);
+        }
+
+        var offset = query.TryGetValue("pageToken", out var token) ? Offset(token.ToString()) : 0;
+        int? maxResults = query.TryGetValue("maxResults", out var max) ? int.Parse(max.ToString(), CultureInfo.InvariantCulture) : null;
+        Page(answer, job, offset, maxResults);
+        answer["jobComplete"] = true;
+        answer["totalBytesProcessed"] = Int64(job.Result.BytesProcessed);
+        answer["cacheHit"] = job.Result.CacheHit;
+        return (200, answer);
+    }
+
+    private (int, JsonObject) JobResource(string project, string jobId)
+    {
+        Job? job;
+        lock (gate)
+        {
+            jobs.TryGetValue(jobId, out job);
+        }
+
+        if (job is null)
+        {
+            return (404, Error(404, "notFound", $"Not found: Job {project}:{jobId}"));
+        }
+
+        return (200, new JsonObject
+        {
+            ["kind"] = "bigquery#job",
+            ["id"] = $"{project}:{job.Location}.{job.Id}",
+            ["jobReference"] = Reference(project, job),
+            ["status"] = new JsonObject { ["state"] = "DONE" },
+            ["statistics"] = new JsonObject
+            {
+                ["totalBytesProcessed"] = Int64(job.Result.BytesProcessed),
+                ["query"] = new JsonObject
+                {
+                    ["totalBytesProcessed"] = Int64(job.Result.BytesProcessed),
+                    ["totalBytesBilled"] = Int64(job.Result.BytesBilled),
+                    ["cacheHit"] = job.Result.CacheHit,
+                },
+            },
+        });
+    }
+
+    /// <summary>Adds schema, totalRows, rows and pageToken from <paramref name="offset"/>; true when rows remain after this page.</summary>
+    private static bool Page(JsonObject answer, Job job, int offset, int? maxResults)
+    {
+        var result = job.Result;
+        answer["schema"] = new JsonObject { ["fields"] = result.Fields.DeepClone() };
+        answer["totalRows"] = Int64(result.Rows.Count);
+        var take = Math.Min(maxResults ?? int.MaxValue, result.RowsPerPage ?? int.MaxValue);
+        var rows = result.Rows.Skip(offset).Take(take).ToList();
+        if (rows.Count > 0)
+        {
+            answer["rows"] = new JsonArray([.. rows.Select(r => r.DeepClone())]);
+        }
+
+        var next = offset + rows.Count;
+        if (maxResults is not 0 && next < result.Rows.Count)
+        {
+            answer["pageToken"] = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{job.Id}/{next}"));
+            return true;
+        }
+
+        return false;
+    }
+
+    private static int Offset(string token) =>
+        int.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(token)).Split('/')[1], CultureInfo.InvariantCulture);
+
+    private static JsonObject Reference(string project, Job job) =>
+        new() { ["projectId"] = project, ["jobId"] = job.Id, ["location"] = job.Location };
+
+    /// <summary>int64 fields travel as JSON strings.</summary>
+    private static string Int64(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static JsonObject Error(int status, string? reason, string message) => new()
+    {
+        ["error"] = new JsonObject
+        {
+            ["code"] = status,
+            ["message"] = message,
+            ["errors"] = reason is null ? new JsonArray() : new JsonArray(new JsonObject { ["message"] = message, ["domain"] = "global", ["reason"] = reason }),
+            ["status"] = status switch
+            {
+                400 => "INVALID_ARGUMENT",
+                401 => "UNAUTHENTICATED",
+                403 => "PERMISSION_DENIED",
+                404 => "NOT_FOUND",
+                409 => "ALREADY_EXISTS",
+                429 => "RESOURCE_EXHAUSTED",
+                500 => "INTERNAL",
+                _ => "UNAVAILABLE",
+            },
+        },
+    };
+
+    private static async Task WriteAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=UTF-8";
+        await context.Response.WriteAsync(body.ToJsonString(), CancellationToken.None);
+    }
+
+    // ---- the source table --------------------------------------------------------------------
+
+    /// <summary>The source table's columns, with legacy and GoogleSQL type names mixed as BigQuery may report them.</summary>
+    public static JsonArray TableFields() =>
+    [
+        Field("id", "STRING", "REQUIRED"),
+        Field("insight", "STRING"),
+        Field("module", "STRING", "NULLABLE"),
+        Field("key", "STRING"),
+        Field("filter", "STRING"),
+        Field("date_from", "DATE"),
+        Field("date_to", "DATE"),
+        Field("payload", "JSON"),
+        Field("version", "INTEGER"),
+        Field("updated_at", "TIMESTAMP"),
+        Field("deleted", "BOOLEAN"),
+    ];
+
+    private FakeResult FromTable(FakeQueryRequest request)
+    {
+        var tenant = request.Parameters["tenantId"].Value;
+        var afterAt = request.Parameters.TryGetValue("afterUpdatedAt", out var at) && at.Value is { } text
+            ? DateTimeOffset.ParseExact(text, "yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture)
+            : DateTimeOffset.MinValue;
+        var afterId = request.Parameters.TryGetValue("afterId", out var id) ? id.Value ?? "" : "";
+        var limit = int.Parse(request.Parameters["limit"].Value!, CultureInfo.InvariantCulture);
+        List<FakeTableRow> table;
+        lock (gate)
+        {
+            table = [.. Table];
+        }
+
+        var rows = table
+            .Where(r => r.TenantId == tenant)
+            .Select(r => r.Model)
+            .Where(m => m.UpdatedAt > afterAt || (m.UpdatedAt == afterAt && string.CompareOrdinal(m.Id, afterId) > 0))
+            .OrderBy(m => m.UpdatedAt).ThenBy(m => m.Id, StringComparer.Ordinal)
+            .Take(limit)
+            .Select(m => Row(
+                m.Id, m.Insight, m.Module, m.Key, m.Filter,
+                m.DateFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), m.DateTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                m.PayloadJson, m.Version.ToString(CultureInfo.InvariantCulture),
+                request.UseInt64Timestamp ? Micros(m.UpdatedAt) : FloatSeconds(m.UpdatedAt),
+                m.Deleted ? "true" : "false"))
+            .ToList();
+        return new FakeResult
+        {
+            Fields = TableFields(),
+            Rows = rows,
+            RowsPerPage = TableRowsPerPage,
+            BytesProcessed = TableBytesProcessed,
+            BytesBilled = TableBytesBilled,
+        };
+    }
+
+    // ---- cell encoding helpers for tests ------------------------------------------------------
+
+    public static JsonObject Field(string name, string type, string? mode = null, params JsonObject[] fields)
+    {
+        var field = new JsonObject { ["name"] = name, ["type"] = type };
+        if (mode is not null)
+        {
+            field["mode"] = mode;
+        }
+
+        if (fields.Length > 0)
+        {
+            field["fields"] = new JsonArray([.. fields]);
+        }
+
+        return field;
+    }
+
+    /// <summary>A row: each value is null, a string, a <see cref="Repeated"/> array or a <see cref="Record"/>.</summary>
+    public static JsonObject Row(params object?[] values) => Record(values);
+
+    public static JsonArray Repeated(params object?[] values) => new([.. values.Select(Cell)]);
+
+    public static JsonObject Record(params object?[] values) => new() { ["f"] = new JsonArray([.. values.Select(Cell)]) };
+
+    private static JsonObject Cell(object? value) => new()
+    {
+        ["v"] = value switch
+        {
+            null => null,
+            string text => text,
+            JsonNode node => node,
+            _ => throw new ArgumentException($"A cell value must be null, a string or a JSON node; got {value.GetType().Name}."),
+        },
+    };
+
+    public static string Micros(DateTimeOffset value) =>
+        ((value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Float seconds in scientific notation, as BigQuery writes TIMESTAMP without useInt64Timestamp.</summary>
+    public static string FloatSeconds(DateTimeOffset value) =>
+        ((value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10_000_000m).ToString("0.0#####################E0", CultureInfo.InvariantCulture);
+
+    private sealed record Scripted(FakeCall Call, int Status, string? Reason, string? Message, TimeSpan? Delay, bool Abort, int? RetryAfterSeconds);
+
+    private sealed class Job(string id, string queryId, string location, FakeResult result)
+    {
+        public string Id => id;
+        public string QueryId => queryId;
+        public string Location => location;
+        public FakeResult Result => result;
+        public int Remaining { get; set; }
+    }
+}
