@@ -137,7 +137,17 @@ public sealed class IngestionTests(IngestionFixture host)
         Assert.Equal("2026-11-01", data.GetProperty("dateFrom").GetString());
         Assert.Equal(1, data.GetProperty("payload").GetProperty("value").GetInt32());
         Assert.False(data.GetProperty("deleted").GetBoolean());
-        Assert.Equal("InsightModel", messages[0].Message.GetProperty("type").GetString());
+        Assert.Equal("2026-11-23T10:01:00Z", data.GetProperty("updatedAt").GetString());
+        Assert.Equal("key-m1", data.GetProperty("key").GetString());
+        Assert.Equal(1, data.GetProperty("version").GetInt64());
+        var envelope = messages[0].Message;
+        Assert.Equal("InsightModel", envelope.GetProperty("type").GetString());
+        Assert.Equal("1.0", envelope.GetProperty("specversion").GetString());
+        Assert.Equal(messages[0].Id, envelope.GetProperty("id").GetGuid());
+        Assert.Equal(tenant, envelope.GetProperty("tenantId").GetString());
+        Assert.Equal($"/insights/tenants/{tenant}", envelope.GetProperty("source").GetString());
+        Assert.EndsWith("Z", envelope.GetProperty("time").GetString(), StringComparison.Ordinal);
+        Assert.Equal("normal", envelope.GetProperty("priority").GetString());
 
         var models = await host.Factory.ClientWithToken(host.Authority.TenantToken(tenant)).GetFromJsonAsync<JsonElement>("/api/v1/insight-models?limit=500");
         Assert.Equal(7, models.GetProperty("items").GetArrayLength());
