@@ -34,15 +34,10 @@ public static class IngestionApi
         return group;
     }
 
-    private static async Task<TenantInfo?> ActiveAsync(TenantDirectory directory, string tenantId, CancellationToken ct) =>
-        TenantId.IsValid(tenantId) && await directory.FindAsync(tenantId, ct) is { } tenant && tenant.Status is TenantStatus.Active or TenantStatus.Suspended
-            ? tenant
-            : null;
-
     private static async Task<Results<Accepted<StartIngestionResponse>, ProblemHttpResult>> Start(
         string tenantId, TenantDirectory directory, IngestionTrigger trigger, CancellationToken ct)
     {
-        var tenant = await ActiveAsync(directory, tenantId, ct);
+        var tenant = await directory.FindExistingAsync(tenantId, ct);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);
@@ -60,7 +55,7 @@ public static class IngestionApi
     private static async Task<Results<Ok<Page<IngestionRun>>, ValidationProblem, ProblemHttpResult>> List(
         string tenantId, int? limit, string? cursor, TenantDirectory directory, IngestionRuns runs, CancellationToken ct)
     {
-        var tenant = await ActiveAsync(directory, tenantId, ct);
+        var tenant = await directory.FindExistingAsync(tenantId, ct);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);
@@ -93,7 +88,7 @@ public static class IngestionApi
     private static async Task<Results<Ok<IngestionRun>, ProblemHttpResult>> Get(
         string tenantId, Guid runId, TenantDirectory directory, IngestionRuns runs, CancellationToken ct)
     {
-        var tenant = await ActiveAsync(directory, tenantId, ct);
+        var tenant = await directory.FindExistingAsync(tenantId, ct);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);

@@ -1,3 +1,4 @@
+using Insights.Hosting;
 using Insights.SmartLink;
 using Npgsql;
 using NpgsqlTypes;
@@ -89,13 +90,7 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
             items.Add(Read(reader));
         }
 
-        var more = items.Count > limit;
-        if (more)
-        {
-            items.RemoveAt(limit);
-        }
-
-        return (items, more);
+        return (items, PageRows.TrimExtra(items, limit));
     }
 
     public async Task<IngestionTotals> TotalsAsync(string tenantId, CancellationToken cancellationToken)

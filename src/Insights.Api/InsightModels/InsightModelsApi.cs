@@ -41,8 +41,8 @@ public static class InsightModelsApi
 
         routes.MapGet("/tenants/{tenantId}/insight-models", async (string tenantId, TenantDirectory directory, InsightModelReader reader, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct) =>
             {
-                var tenant = TenantId.IsValid(tenantId) ? await directory.FindAsync(tenantId, ct) : null;
-                if (tenant is null || tenant.Status is not (TenantStatus.Active or TenantStatus.Suspended))
+                var tenant = await directory.FindExistingAsync(tenantId, ct);
+                if (tenant is null)
                 {
                     return (IResult)TenantsApi.NotFoundProblem(tenantId);
                 }
@@ -140,13 +140,7 @@ public sealed class InsightModelReader(NpgsqlDataSource dataSource)
             }
         }
 
-        string? next = null;
-        if (items.Count > limit)
-        {
-            items.RemoveAt(limit);
-            next = Cursor.Encode(new Position(items[^1].UpdatedAt, items[^1].Id).Encode());
-        }
-
+        var next = PageRows.TrimExtra(items, limit) ? Cursor.Encode(new Position(items[^1].UpdatedAt, items[^1].Id).Encode()) : null;
         return new Page<InsightModelResponse>(items, next);
     }
 }

@@ -46,16 +46,10 @@ public static class MessagesApi
         return group;
     }
 
-    private static async Task<TenantInfo?> FindAsync(TenantDirectory directory, string tenantId, CancellationToken cancellationToken)
-    {
-        var tenant = TenantId.IsValid(tenantId) ? await directory.FindAsync(tenantId, cancellationToken) : null;
-        return tenant?.Status is TenantStatus.Active or TenantStatus.Suspended ? tenant : null;
-    }
-
     private static async Task<Results<Ok<Page<MessageSummary>>, ValidationProblem, ProblemHttpResult>> List(
         string tenantId, string? status, string? type, int? limit, string? cursor, TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
     {
-        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);
@@ -100,7 +94,7 @@ public static class MessagesApi
     private static async Task<Results<Ok<MessageDetail>, ProblemHttpResult>> Get(
         string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
     {
-        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);
@@ -114,7 +108,7 @@ public static class MessagesApi
         string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, NpgsqlDataSource dataSource,
         CancellationToken cancellationToken)
     {
-        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);
@@ -135,7 +129,7 @@ public static class MessagesApi
         [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] RedriveRequest? request,
         TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
     {
-        var tenant = await FindAsync(directory, tenantId, cancellationToken);
+        var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
         {
             return TenantsApi.NotFoundProblem(tenantId);

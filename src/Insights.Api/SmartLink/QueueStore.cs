@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Hosting;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -247,13 +248,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
         }
 
-        var more = items.Count > limit;
-        if (more)
-        {
-            items.RemoveAt(limit);
-        }
-
-        return (items, more);
+        return (items, PageRows.TrimExtra(items, limit));
     }
 
     public async Task<MessageDetail?> GetAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)

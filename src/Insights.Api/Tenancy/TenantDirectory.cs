@@ -33,6 +33,15 @@ public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache ca
         return tenant;
     }
 
+    /// <summary>
+    /// The tenant an admin route names, when it exists with a usable schema (active or suspended); null for an
+    /// invalid id, an unknown tenant, or one being provisioned or deprovisioned, which the routes answer with 404.
+    /// </summary>
+    public async Task<TenantInfo?> FindExistingAsync(string tenantId, CancellationToken cancellationToken) =>
+        TenantId.IsValid(tenantId) && await FindAsync(tenantId, cancellationToken) is { Status: TenantStatus.Active or TenantStatus.Suspended } tenant
+            ? tenant
+            : null;
+
     public void Evict(string tenantId) => cache.Remove(Key(tenantId));
 
     private static string Key(string tenantId) => "tenant:" + tenantId;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Hosting;
 using MassTransit;
 using Npgsql;
 using NpgsqlTypes;
@@ -128,13 +129,7 @@ public sealed class TenantStore(
             items.Add(Read(reader));
         }
 
-        var more = items.Count > limit;
-        if (more)
-        {
-            items.RemoveAt(limit);
-        }
-
-        return (items, more);
+        return (items, PageRows.TrimExtra(items, limit));
     }
 
     /// <summary>Renames, suspends or resumes, and replaces settings. Only <c>active</c> ⇄ <c>suspended</c> are allowed moves.</summary>

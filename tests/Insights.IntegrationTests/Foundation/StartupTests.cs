@@ -10,24 +10,9 @@ using Microsoft.Extensions.Options;
 namespace Insights.IntegrationTests.Foundation;
 
 /// <summary>Hosts of their own: configuration, environments, readiness without PostgreSQL, transports.</summary>
-public sealed class StartupTests : IAsyncLifetime
+public sealed class StartupTests : OwnDatabaseTests
 {
-    private TestAuthority authority = null!;
-    private TestDatabase database = null!;
-
-    public async Task InitializeAsync()
-    {
-        authority = await TestAuthority.StartAsync();
-        database = await TestDatabase.CreateAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await database.DisposeAsync();
-        await authority.DisposeAsync();
-    }
-
-    private Dictionary<string, string?> Settings() => InsightsFactory.Settings(authority, database);
+    private Dictionary<string, string?> Settings() => InsightsFactory.Settings(Authority, Database);
 
     private static Exception StartFails(InsightsFactory factory)
     {
@@ -98,7 +83,7 @@ public sealed class StartupTests : IAsyncLifetime
                 using var client = development.ClientWithToken(token);
                 Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tenants")).StatusCode);
                 // The real authority still works beside the development key.
-                using var real = development.ClientWithToken(authority.AdminToken());
+                using var real = development.ClientWithToken(Authority.AdminToken());
                 Assert.Equal(HttpStatusCode.OK, (await real.GetAsync("/api/v1/tenants")).StatusCode);
             }
         }
@@ -122,14 +107,14 @@ public sealed class StartupTests : IAsyncLifetime
     public async Task Request_reply_works_between_an_api_host_and_a_worker_host_over_rabbitmq()
     {
         await using var virtualHost = await TestVirtualHost.CreateAsync();
-        var apiSettings = InsightsFactory.Settings(authority, database, virtualHost);
+        var apiSettings = InsightsFactory.Settings(Authority, Database, virtualHost);
         apiSettings["Roles"] = "api";
-        var workerSettings = InsightsFactory.Settings(authority, database, virtualHost);
+        var workerSettings = InsightsFactory.Settings(Authority, Database, virtualHost);
         workerSettings["Roles"] = "worker";
         await using var worker = new InsightsFactory(workerSettings);
         await using var api = new InsightsFactory(apiSettings);
         worker.CreateClient().Dispose();
-        using var http = api.ClientWithToken(authority.AdminToken());
+        using var http = api.ClientWithToken(Authority.AdminToken());
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
 
         var client = api.Services.GetRequiredService<IRequestClient<Ping>>();

@@ -10,26 +10,11 @@ using Npgsql;
 namespace Insights.IntegrationTests.SmartLink;
 
 /// <summary>Queue behaviour that needs hosts of its own: rate limits, stopping mid-receive, retention.</summary>
-public sealed class QueueHostTests : IAsyncLifetime
+public sealed class QueueHostTests : OwnDatabaseTests
 {
-    private TestAuthority authority = null!;
-    private TestDatabase database = null!;
-
-    public async Task InitializeAsync()
-    {
-        authority = await TestAuthority.StartAsync();
-        database = await TestDatabase.CreateAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await database.DisposeAsync();
-        await authority.DisposeAsync();
-    }
-
     private InsightsFactory Host(Action<Dictionary<string, string?>>? change = null)
     {
-        var settings = InsightsFactory.Settings(authority, database);
+        var settings = InsightsFactory.Settings(Authority, Database);
         change?.Invoke(settings);
         return new InsightsFactory(settings);
     }
@@ -37,7 +22,7 @@ public sealed class QueueHostTests : IAsyncLifetime
     private async Task<string> ProvisionAsync(InsightsFactory factory)
     {
         var id = InsightsFixture.NewTenantId("q");
-        using var admin = factory.ClientWithToken(authority.AdminToken());
+        using var admin = factory.ClientWithToken(Authority.AdminToken());
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).StatusCode);
         return id;
     }
@@ -60,7 +45,7 @@ public sealed class QueueHostTests : IAsyncLifetime
         });
         var busy = await ProvisionAsync(factory);
         var quiet = await ProvisionAsync(factory);
-        using var client = factory.ClientWithToken(authority.TenantToken(busy));
+        using var client = factory.ClientWithToken(Authority.TenantToken(busy));
 
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? limited = null;
@@ -79,7 +64,7 @@ public sealed class QueueHostTests : IAsyncLifetime
         await Problem.AssertAsync(limited, HttpStatusCode.TooManyRequests);
         Assert.True(int.Parse(limited.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
 
-        using var other = factory.ClientWithToken(authority.TenantToken(quiet));
+        using var other = factory.ClientWithToken(Authority.TenantToken(quiet));
         Assert.Equal(HttpStatusCode.OK, (await other.PostAsJsonAsync("/api/v1/smartlink/receive", new { })).StatusCode);
     }
 
@@ -92,7 +77,7 @@ public sealed class QueueHostTests : IAsyncLifetime
         {
             tenantId = await ProvisionAsync(doomed);
             leasedId = await EnqueueAsync(doomed, tenantId, "leased when the host died");
-            using var client = doomed.ClientWithToken(authority.TenantToken(tenantId));
+            using var client = doomed.ClientWithToken(Authority.TenantToken(tenantId));
             // One receive leased a message whose client never acks; another is waiting when the host stops.
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/smartlink/receive", new { visibilityTimeoutSeconds = 2 })).StatusCode);
             var waiting = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20 });
@@ -103,7 +88,7 @@ public sealed class QueueHostTests : IAsyncLifetime
 
         await using var survivor = Host();
         var afterStop = await EnqueueAsync(survivor, tenantId, "enqueued after the stop");
-        using var receiver = survivor.ClientWithToken(authority.TenantToken(tenantId));
+        using var receiver = survivor.ClientWithToken(Authority.TenantToken(tenantId));
         var first = await (await receiver.PostAsJsonAsync("/api/v1/smartlink/receive", new { })).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal([afterStop], first.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("message").GetProperty("id").GetGuid()));
 
@@ -124,7 +109,7 @@ public sealed class QueueHostTests : IAsyncLifetime
         var tenantId = await ProvisionAsync(factory);
         await EnqueueAsync(factory, tenantId, "acked");
         await EnqueueAsync(factory, tenantId, "dead");
-        using var client = factory.ClientWithToken(authority.TenantToken(tenantId));
+        using var client = factory.ClientWithToken(Authority.TenantToken(tenantId));
         var received = await (await client.PostAsJsonAsync("/api/v1/smartlink/receive", new { })).Content.ReadFromJsonAsync<JsonElement>();
         var receipts = received.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("receipt").GetString()).ToList();
         await client.PostAsJsonAsync("/api/v1/smartlink/ack", new { receipts = new[] { receipts[0] } });
@@ -133,7 +118,7 @@ public sealed class QueueHostTests : IAsyncLifetime
 
         await factory.Services.GetRequiredService<QueuePurgeService>().PurgeOnceAsync(CancellationToken.None);
 
-        using var admin = factory.ClientWithToken(authority.AdminToken());
+        using var admin = factory.ClientWithToken(Authority.AdminToken());
         var left = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/messages");
         var statuses = left.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("status").GetString()).ToList();
         Assert.Equal(["dead"], statuses);

@@ -43,32 +43,17 @@ public sealed class TenantProvisionedEventTests(InsightsFixture host)
 }
 
 /// <summary>Hosts and processes of their own on a database of their own.</summary>
-public sealed class TenantCliAndStartupTests : IAsyncLifetime
+public sealed class TenantCliAndStartupTests : OwnDatabaseTests
 {
-    private TestAuthority authority = null!;
-    private TestDatabase database = null!;
-
-    public async Task InitializeAsync()
-    {
-        authority = await TestAuthority.StartAsync();
-        database = await TestDatabase.CreateAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await database.DisposeAsync();
-        await authority.DisposeAsync();
-    }
-
     [Fact]
     public async Task Two_hosts_starting_together_on_a_fresh_database_apply_the_catalog_migrations_once()
     {
-        var settings = InsightsFactory.Settings(authority, database);
+        var settings = InsightsFactory.Settings(Authority, Database);
         await using var one = new InsightsFactory(settings);
         await using var two = new InsightsFactory(settings);
         await Task.WhenAll(Task.Run(() => one.CreateClient().Dispose()), Task.Run(() => two.CreateClient().Dispose()));
 
-        await using var db = database.CreateDataSource();
+        await using var db = Database.CreateDataSource();
         await using var journal = db.CreateCommand("SELECT count(*), count(DISTINCT scriptname) FROM catalog.schema_migrations");
         await using var reader = await journal.ExecuteReaderAsync();
         await reader.ReadAsync();
@@ -80,11 +65,11 @@ public sealed class TenantCliAndStartupTests : IAsyncLifetime
     public async Task The_migrate_tenants_verb_brings_a_tenant_that_is_behind_up_to_date()
     {
         var ids = new[] { InsightsFixture.NewTenantId("cli"), InsightsFixture.NewTenantId("cli") };
-        var settings = InsightsFactory.Settings(authority, database);
+        var settings = InsightsFactory.Settings(Authority, Database);
         settings["Database:MigrateTenantsOnStart"] = "false";
         await using (var factory = new InsightsFactory(settings))
         {
-            using var admin = factory.ClientWithToken(authority.AdminToken());
+            using var admin = factory.ClientWithToken(Authority.AdminToken());
             foreach (var id in ids)
             {
                 Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).StatusCode);
@@ -93,7 +78,7 @@ public sealed class TenantCliAndStartupTests : IAsyncLifetime
 
         // Turn the first tenant into one provisioned before the queue migration existed.
         var schema = SchemaName.ForTenant(ids[0]);
-        await using var db = database.CreateDataSource();
+        await using var db = Database.CreateDataSource();
         await using (var rewind = db.CreateCommand(
             $"""
             DROP TABLE {schema.Quoted}.queue_messages;
@@ -113,7 +98,7 @@ public sealed class TenantCliAndStartupTests : IAsyncLifetime
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Insights.Api.dll"));
         start.ArgumentList.Add("migrate");
         start.ArgumentList.Add("--tenants");
-        start.Environment["ConnectionStrings__Insights"] = database.ConnectionString;
+        start.Environment["ConnectionStrings__Insights"] = Database.ConnectionString;
         start.Environment["DOTNET_ENVIRONMENT"] = "Testing";
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();

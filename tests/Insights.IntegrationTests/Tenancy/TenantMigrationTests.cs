@@ -8,31 +8,27 @@ using Npgsql;
 
 namespace Insights.IntegrationTests.Tenancy;
 
-/// <summary>Its own database: these tests change every tenant schema in it.</summary>
-public sealed class TenantMigrationTests : IAsyncLifetime
+/// <summary>Its own Database: these tests change every tenant schema in it.</summary>
+public sealed class TenantMigrationTests : OwnDatabaseTests
 {
     private static readonly TenantScript ProbeScript = new("9001_probe.sql", 9001, "CREATE TABLE $schema$.probe (id int PRIMARY KEY); INSERT INTO $schema$.probe VALUES (1);");
 
-    private TestAuthority authority = null!;
-    private TestDatabase database = null!;
     private NpgsqlDataSource db = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        authority = await TestAuthority.StartAsync();
-        database = await TestDatabase.CreateAsync();
-        db = database.CreateDataSource();
+        await base.InitializeAsync();
+        db = Database.CreateDataSource();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await db.DisposeAsync();
-        await database.DisposeAsync();
-        await authority.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     private InsightsFactory Host(params TenantScript[] extra) => new(
-        new Dictionary<string, string?>(InsightsFactory.Settings(authority, database)) { ["Database:MigrateTenantsOnStart"] = "false" },
+        new Dictionary<string, string?>(InsightsFactory.Settings(Authority, Database)) { ["Database:MigrateTenantsOnStart"] = "false" },
         services: extra.Length == 0 ? null : s => s.AddSingleton(new TenantMigrator([.. new TenantMigrator().Scripts, .. extra])));
 
     [Fact]
@@ -41,7 +37,7 @@ public sealed class TenantMigrationTests : IAsyncLifetime
         var ids = Enumerable.Range(0, 5).Select(_ => InsightsFixture.NewTenantId("mig")).ToList();
         await using (var before = Host())
         {
-            using var admin = before.ClientWithToken(authority.AdminToken());
+            using var admin = before.ClientWithToken(Authority.AdminToken());
             foreach (var id in ids)
             {
                 Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).StatusCode);
@@ -51,7 +47,7 @@ public sealed class TenantMigrationTests : IAsyncLifetime
         }
 
         await using var after = Host(ProbeScript);
-        using var client = after.ClientWithToken(authority.AdminToken());
+        using var client = after.ClientWithToken(Authority.AdminToken());
         var status = await client.GetFromJsonAsync<JsonElement>("/api/v1/tenant-migrations");
         Assert.Equal(9001, status.GetProperty("latestVersion").GetInt32());
         Assert.Equal(5, status.GetProperty("tenantsBehind").GetInt32());
@@ -93,7 +89,7 @@ public sealed class TenantMigrationTests : IAsyncLifetime
         var ids = Enumerable.Range(0, 3).Select(_ => InsightsFixture.NewTenantId("part")).ToList();
         await using (var before = Host())
         {
-            using var admin = before.ClientWithToken(authority.AdminToken());
+            using var admin = before.ClientWithToken(Authority.AdminToken());
             foreach (var id in ids)
             {
                 await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
@@ -126,7 +122,7 @@ public sealed class TenantMigrationTests : IAsyncLifetime
         var ids = Enumerable.Range(0, 4).Select(_ => InsightsFixture.NewTenantId("dual")).ToList();
         await using (var before = Host())
         {
-            using var admin = before.ClientWithToken(authority.AdminToken());
+            using var admin = before.ClientWithToken(Authority.AdminToken());
             foreach (var id in ids)
             {
                 await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
