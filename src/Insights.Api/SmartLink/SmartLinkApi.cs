@@ -34,6 +34,8 @@ public sealed record OnlineInsightRequested(string TenantId, Guid RequestId, str
 public static class SmartLinkApi
 {
     public const string RateLimitPolicy = "smartlink";
+
+    private static readonly TimeSpan MinimumPause = TimeSpan.FromMilliseconds(20);
     public const string OnlineInsightRequest = "OnlineInsightRequest";
     public const string InsightProcessingStatus = "InsightProcessingStatus";
 
@@ -111,12 +113,15 @@ public static class SmartLinkApi
                 wakeAt = next;
             }
 
+            // A visible message that the lease skipped is locked by another receiver for a moment: wait a little, not spin.
             var delay = wakeAt - now;
-            if (delay > TimeSpan.Zero)
+            if (delay < MinimumPause)
             {
-                await Task.WhenAny(signal, Task.Delay(delay, cancellationToken));
-                cancellationToken.ThrowIfCancellationRequested();
+                delay = deadline - now < MinimumPause ? deadline - now : MinimumPause;
             }
+
+            await Task.WhenAny(signal, Task.Delay(delay, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
