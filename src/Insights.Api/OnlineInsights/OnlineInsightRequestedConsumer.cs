@@ -116,3 +116,13 @@ public sealed class OnlineInsightRequestedConsumer(
         }
     }
 }
+
+/// <summary>A queue request must be answered: a passing database failure is retried before the request is given up.</summary>
+public sealed class OnlineInsightRequestedConsumerDefinition : ConsumerDefinition<OnlineInsightRequestedConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<OnlineInsightRequestedConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 5000));
+    }
+}

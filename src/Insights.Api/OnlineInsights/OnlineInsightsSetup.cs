@@ -19,6 +19,6 @@ internal static class OnlineInsightsSetup
     public static void AddConsumers(IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<GetOnlineInsightConsumer, GetOnlineInsightConsumerDefinition>();
-        bus.AddConsumer<OnlineInsightRequestedConsumer>();
+        bus.AddConsumer<OnlineInsightRequestedConsumer, OnlineInsightRequestedConsumerDefinition>();
     }
 }
