@@ -14,13 +14,16 @@ internal sealed class BenchHost : IAsyncDisposable
     private readonly DirectoryInfo keyFolder;
     private readonly RsaSecurityKey key;
     private readonly FluigIdentityOptions identity = new();
+    private readonly Dictionary<string, string> environment;
+    private readonly List<HostProcess> others = [];
 
-    private BenchHost(BenchDatabase database, HostProcess host, DirectoryInfo keyFolder, RsaSecurityKey key)
+    private BenchHost(BenchDatabase database, HostProcess host, DirectoryInfo keyFolder, RsaSecurityKey key, Dictionary<string, string> environment)
     {
         Database = database;
         Host = host;
         this.keyFolder = keyFolder;
         this.key = key;
+        this.environment = environment;
         AdminToken = Mint([new Claim("sub", "bench-admin"), new Claim(identity.RoleClaim, identity.AdminRole)]);
     }
 
@@ -54,7 +57,21 @@ internal sealed class BenchHost : IAsyncDisposable
 
         var key = DevelopmentKey.LoadOrCreate(keyPath);
         var host = await HostProcess.StartAsync(environment, TimeSpan.FromSeconds(90));
-        return new BenchHost(database, host, keyFolder, key);
+        return new BenchHost(database, host, keyFolder, key, environment);
+    }
+
+    /// <summary>Another host process on the same database and signing key, with <paramref name="overrides"/> (e.g. other roles).</summary>
+    public async Task<HostProcess> StartAnotherAsync(IReadOnlyDictionary<string, string> overrides)
+    {
+        var settings = new Dictionary<string, string>(environment);
+        foreach (var (name, value) in overrides)
+        {
+            settings[name] = value;
+        }
+
+        var host = await HostProcess.StartAsync(settings, TimeSpan.FromSeconds(90));
+        others.Add(host);
+        return host;
     }
 
     public string TenantToken(string tenantId) => Mint([new Claim("sub", "bench-" + tenantId), new Claim(identity.TenantClaim, tenantId)]);
@@ -77,6 +94,11 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var other in others)
+        {
+            other.Dispose();
+        }
+
         Host.Dispose();
         await Database.DisposeAsync();
         keyFolder.Delete(recursive: true);

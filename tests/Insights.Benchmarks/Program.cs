@@ -5,6 +5,7 @@ var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer
     ["tenants"] = TenantsScenario.RunAsync,
     ["queue"] = QueueScenario.RunAsync,
     ["ingest"] = IngestScenario.RunAsync,
+    ["online"] = OnlineScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

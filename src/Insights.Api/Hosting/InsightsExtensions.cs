@@ -4,6 +4,7 @@ using Insights.Database;
 using Insights.Ingestion;
 using Insights.InsightModels;
 using Insights.Messaging;
+using Insights.OnlineInsights;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Configuration.Json;
@@ -38,7 +39,8 @@ public static class InsightsExtensions
         builder.AddIngestion(roles);
         builder.AddInsightSource();
         builder.Services.AddSingleton<InsightModelReader>();
-        builder.AddInsightsBus(roles, TenancySetup.AddConsumers, IngestionSetup.AddConsumers);
+        builder.AddOnlineInsights(roles);
+        builder.AddInsightsBus(roles, TenancySetup.AddConsumers, IngestionSetup.AddConsumers, OnlineInsightsSetup.AddConsumers);
         return builder;
     }
 
@@ -67,6 +69,7 @@ public static class InsightsExtensions
             api.MapMessagesApi();
             api.MapInsightDefinitionsApi();
             api.MapIngestionApi();
+            api.MapOnlineInsightsApi();
         }
 
         return app;

@@ -49,4 +49,24 @@ public static class MessageIds
         bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F));
         return new Guid(bytes, bigEndian: true);
     }
+
+    /// <summary>
+    /// The id of the message answering <paramref name="cause"/> (a UUIDv7 message id): the same for every call, so a
+    /// redelivered cause maps to the same answer. It keeps the cause's millisecond timestamp, so it still sorts by time;
+    /// the rest comes from a hash of the cause and <paramref name="purpose"/>.
+    /// </summary>
+    public static Guid DerivedFrom(Guid cause, string purpose)
+    {
+        Span<byte> causeBytes = stackalloc byte[16];
+        cause.TryWriteBytes(causeBytes, bigEndian: true, out _);
+        var input = new byte[16 + System.Text.Encoding.UTF8.GetByteCount(purpose)];
+        causeBytes.CopyTo(input);
+        System.Text.Encoding.UTF8.GetBytes(purpose, input.AsSpan(16));
+        Span<byte> bytes = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(input, bytes);
+        causeBytes[..6].CopyTo(bytes);
+        bytes[6] = (byte)(0x70 | (bytes[6] & 0x0F));
+        bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F));
+        return new Guid(bytes[..16], bigEndian: true);
+    }
 }

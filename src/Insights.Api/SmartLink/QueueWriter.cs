@@ -69,6 +69,36 @@ public sealed class QueueWriter
         await QueueSignals.NotifyAsync(connection, transaction, tenant.Id, cancellationToken);
     }
 
+    /// <summary>
+    /// Enqueues one message unless a message with its id is already queued; true when this call added it. With an id
+    /// derived from what caused the message, a redelivered cause enqueues nothing twice.
+    /// </summary>
+    public async Task<bool> EnqueueOnceAsync(NpgsqlDataSource dataSource, TenantInfo tenant, OutgoingMessage message, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand(
+            $"INSERT INTO {tenant.Schema.Quoted}.queue_messages (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4::json, $5, $5) ON CONFLICT (id) DO NOTHING",
+            connection,
+            transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = message.Id });
+            command.Parameters.Add(new NpgsqlParameter { Value = message.Type });
+            command.Parameters.Add(new NpgsqlParameter { Value = (short)message.Priority });
+            command.Parameters.Add(new NpgsqlParameter { Value = Envelope.Build(tenant.Id, message, now) });
+            command.Parameters.Add(new NpgsqlParameter { Value = now });
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        await QueueSignals.NotifyAsync(connection, transaction, tenant.Id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
     /// <summary>Enqueues in a transaction of its own.</summary>
     public async Task EnqueueAsync(NpgsqlDataSource dataSource, TenantInfo tenant, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
     {

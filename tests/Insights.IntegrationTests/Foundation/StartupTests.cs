@@ -30,6 +30,8 @@ public sealed class StartupTests : OwnDatabaseTests
     [InlineData("Authentication:Audience", "", "Authentication:Audience")]
     [InlineData("ConnectionStrings:Insights", "Hostess=nowhere", "ConnectionStrings:Insights")]
     [InlineData("Roles", "api,cook", "Roles")]
+    [InlineData("OnlineInsights:Timeout", "00:00:00", "OnlineInsights:Timeout")]
+    [InlineData("OnlineInsights:ConcurrentMessageLimit", "0", "OnlineInsights:ConcurrentMessageLimit")]
     public void A_wrong_setting_stops_the_host_naming_the_setting(string setting, string value, string named)
     {
         var settings = Settings();

@@ -1,0 +1,57 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Insights.OnlineInsights;
+
+/// <summary>Answers <see cref="GetOnlineInsight"/> requests of the api nodes (worker role).</summary>
+public sealed class GetOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetOnlineInsight>
+{
+    public async Task Consume(ConsumeContext<GetOnlineInsight> context)
+    {
+        var request = context.Message;
+        var answer = await answerer.AnswerAsync(request, context.CancellationToken);
+        // Answers are only worth something to a caller still waiting: they are never written to disk by the broker.
+        switch (answer.Status)
+        {
+            case OnlineInsightStatus.Found:
+                await context.RespondAsync<OnlineInsightFound>(answer.Found!, x => x.Durable = false);
+                break;
+            case OnlineInsightStatus.Failed:
+                await context.RespondAsync<OnlineInsightFailed>(new(request.Insight, answer.Detail!), x => x.Durable = false);
+                break;
+            default:
+                // A rejected request only reaches a worker when a definition changed after the api node checked it.
+                await context.RespondAsync<OnlineInsightNotFound>(new(request.Insight, answer.Detail!), x => x.Durable = false);
+                break;
+        }
+    }
+}
+
+/// <summary>
+/// The request endpoint: a bounded number of requests in flight per worker (each holds a database connection), and,
+/// on RabbitMQ, a queue that is not written to disk. A request lost with a broker restart times out like any other
+/// request nobody answered, and the caller asks again.
+/// </summary>
+public sealed class GetOnlineInsightConsumerDefinition : ConsumerDefinition<GetOnlineInsightConsumer>
+{
+    private readonly OnlineInsightsOptions options;
+
+    public GetOnlineInsightConsumerDefinition(IOptions<OnlineInsightsOptions> options)
+    {
+        this.options = options.Value;
+        ConcurrentMessageLimit = this.options.ConcurrentMessageLimit;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<GetOnlineInsightConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.PrefetchCount = options.PrefetchCount;
+        // The caller learns of a failure from the fault sent to it; keeping the request in an error queue helps nobody.
+        endpointConfigurator.DiscardFaultedMessages();
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            // Not auto-deleted: a worker that restarts within the deadline still answers the requests sent meanwhile.
+            rabbit.Durable = false;
+        }
+    }
+}

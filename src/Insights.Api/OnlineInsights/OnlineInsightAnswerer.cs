@@ -1,0 +1,237 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Insights.BigQuery;
+using Insights.Ingestion;
+using Insights.Tenancy;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.OnlineInsights;
+
+public enum OnlineInsightStatus
+{
+    Found,
+    NotFound,
+
+    /// <summary>The insight is unknown or not online-enabled, or the tenant is not active: asking again will not help.</summary>
+    Rejected,
+
+    /// <summary>The source failed or did not answer in time.</summary>
+    Failed,
+}
+
+/// <summary>The outcome of one request; <see cref="Found"/> is set when <see cref="Status"/> is <c>Found</c>.</summary>
+public sealed record OnlineInsightAnswer(OnlineInsightStatus Status, OnlineInsightFound? Found, string? Detail)
+{
+    public static OnlineInsightAnswer Of(OnlineInsightFound found) => new(OnlineInsightStatus.Found, found, null);
+
+    public static OnlineInsightAnswer NotFound(string detail) => new(OnlineInsightStatus.NotFound, null, detail);
+
+    public static OnlineInsightAnswer Rejected(string detail) => new(OnlineInsightStatus.Rejected, null, detail);
+
+    public static OnlineInsightAnswer Failed(string detail) => new(OnlineInsightStatus.Failed, null, detail);
+}
+
+/// <summary>
+/// Answers online requests on the worker: from the tenant's stored models, or with a live BigQuery query when the
+/// definition says <c>live</c>. The tenant is resolved here from its id; its schema never comes from the request.
+/// </summary>
+public sealed partial class OnlineInsightAnswerer(
+    NpgsqlDataSource dataSource,
+    TenantDirectory directory,
+    InsightDefinitionStore definitions,
+    IServiceProvider services,
+    IOptions<OnlineInsightsOptions> options,
+    IOptions<InsightSourceOptions> sourceOptions,
+    ILogger<OnlineInsightAnswerer> logger)
+{
+    public const string LiveSource = "live";
+
+    /// <summary>
+    /// The latest matching model of the source table of the contract; <c>{table}</c> is <c>Ingestion:BigQuery:Table</c>.
+    /// A null parameter means "any"; NULL dates of a row mean open-ended.
+    /// </summary>
+    public const string DefaultLiveQueryTemplate =
+        """
+        SELECT id, `key`, payload, version, updated_at
+        FROM `{table}`
+        WHERE tenant_id = @tenantId
+          AND insight = @insight
+          AND NOT IFNULL(deleted, FALSE)
+          AND (@key IS NULL OR `key` = @key)
+          AND (@filter IS NULL OR `filter` = @filter)
+          AND (@dateFrom IS NULL OR date_to IS NULL OR date_to >= @dateFrom)
+          AND (@dateTo IS NULL OR date_from IS NULL OR date_from <= @dateTo)
+        ORDER BY version DESC, updated_at DESC
+        LIMIT 1
+        """;
+
+    /// <summary>Names a request's own parameters may not take: the template binds these itself.</summary>
+    public static readonly IReadOnlySet<string> ReservedParameters =
+        new HashSet<string>(["tenantId", "insight", "key", "filter", "dateFrom", "dateTo"], StringComparer.OrdinalIgnoreCase);
+
+    // "Latest version wins": among the stored, non-deleted models of the insight that match key and filter (when
+    // asked) and whose [date_from, date_to] overlaps [dateFrom, dateTo] (NULL = open-ended), the highest version, then
+    // the newest. The statement is not prepared, so each plan sees the actual values and drops the unused conditions.
+    public static string LookupSql(SchemaName schema) =>
+        $"""
+        SELECT key, version, updated_at, payload::text
+        FROM {schema.Quoted}.insight_models
+        WHERE insight = $1
+          AND NOT deleted
+          AND ($2::text IS NULL OR key = $2)
+          AND ($3::text IS NULL OR filter = $3)
+          AND ($4::date IS NULL OR date_to IS NULL OR date_to >= $4)
+          AND ($5::date IS NULL OR date_from IS NULL OR date_from <= $5)
+        ORDER BY version DESC, updated_at DESC
+        LIMIT 1
+        """;
+
+    [GeneratedRegex("@([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.CultureInvariant)]
+    private static partial Regex ParameterReference();
+
+    public async Task<OnlineInsightAnswer> AnswerAsync(GetOnlineInsight request, CancellationToken cancellationToken)
+    {
+        var tenant = TenantId.IsValid(request.TenantId) ? await directory.FindAsync(request.TenantId, cancellationToken) : null;
+        if (tenant is not { Status: TenantStatus.Active })
+        {
+            return OnlineInsightAnswer.Rejected("The tenant is not active.");
+        }
+
+        var all = await definitions.AllAsync(cancellationToken);
+        if (!all.TryGetValue(request.Insight, out var definition) || !definition.Online)
+        {
+            return OnlineInsightAnswer.Rejected($"'{request.Insight}' is not an online insight.");
+        }
+
+        return definition.Source == LiveSource
+            ? await LiveAsync(tenant, request, cancellationToken)
+            : await StoredAsync(tenant.Schema, request, cancellationToken);
+    }
+
+    /// <summary>The stored lookup alone, for a tenant already resolved.</summary>
+    public async Task<OnlineInsightAnswer> StoredAsync(SchemaName schema, GetOnlineInsight request, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(LookupSql(schema));
+        command.Parameters.Add(new NpgsqlParameter { Value = request.Insight, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.Key ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.Filter ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.DateFrom ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.DateTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return OnlineInsightAnswer.NotFound(NoMatch(request));
+        }
+
+        return OnlineInsightAnswer.Of(new OnlineInsightFound(
+            request.Insight,
+            reader.IsDBNull(0) ? null : reader.GetString(0),
+            OnlineInsightSource.Store,
+            reader.GetFieldValue<DateTimeOffset>(2),
+            reader.GetInt64(1),
+            reader.GetString(3)));
+    }
+
+    private async Task<OnlineInsightAnswer> LiveAsync(TenantInfo tenant, GetOnlineInsight request, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var table = sourceOptions.Value.BigQuery.Table?.Trim();
+        var template = string.IsNullOrWhiteSpace(settings.LiveQueryTemplate) ? DefaultLiveQueryTemplate : settings.LiveQueryTemplate;
+        if (template.Contains(BigQueryInsightSource.TablePlaceholder, StringComparison.Ordinal) && string.IsNullOrEmpty(table))
+        {
+            logger.LogWarning("Live insight {Insight} asked, but neither Ingestion:BigQuery:Table nor OnlineInsights:LiveQueryTemplate is set", request.Insight);
+            return OnlineInsightAnswer.Failed("The live source of this insight is not configured.");
+        }
+
+        var sql = template.Replace(BigQueryInsightSource.TablePlaceholder, table, StringComparison.Ordinal);
+        var parameters = new List<BigQueryParameter>
+        {
+            BigQueryParameter.String("tenantId", tenant.Id),
+            BigQueryParameter.String("insight", request.Insight),
+            BigQueryParameter.String("key", request.Key),
+            BigQueryParameter.String("filter", request.Filter),
+            new("dateFrom", "DATE", request.DateFrom?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+            new("dateTo", "DATE", request.DateTo?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+        };
+
+        // A request's own parameters are bound only when the template names them: BigQuery refuses unused ones.
+        var referenced = ParameterReference().Matches(sql).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, value) in request.Parameters ?? new Dictionary<string, string>())
+        {
+            if (referenced.Contains(name) && !ReservedParameters.Contains(name))
+            {
+                parameters.Add(BigQueryParameter.String(name, value));
+            }
+        }
+
+        parameters.RemoveAll(p => !referenced.Contains(p.Name) && p.Name != "tenantId");
+
+        // Nobody waits longer than the online deadline, so the query is not retried beyond it.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(settings.Timeout);
+        try
+        {
+            var client = services.GetRequiredService<IBigQueryClient>();
+            var query = new BigQueryQuery(sql) { TenantId = tenant.Id, PageSize = 1, Parameters = parameters };
+            await foreach (var page in client.QueryAsync(query, deadline.Token))
+            {
+                if (page.Rows.Count > 0)
+                {
+                    return OnlineInsightAnswer.Of(ToFound(request.Insight, page.Rows[0]));
+                }
+
+                break;
+            }
+
+            return OnlineInsightAnswer.NotFound(NoMatch(request));
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Live insight {Insight} for tenant {TenantId}: BigQuery did not answer within {Timeout}", request.Insight, tenant.Id, settings.Timeout);
+            return OnlineInsightAnswer.Failed("The live source did not answer in time.");
+        }
+        catch (Exception e) when (e is BigQueryException or HttpRequestException or InvalidDataException or JsonException)
+        {
+            logger.LogWarning(e, "Live insight {Insight} for tenant {TenantId} failed", request.Insight, tenant.Id);
+            return OnlineInsightAnswer.Failed("The live source of this insight failed; try again later.");
+        }
+    }
+
+    private static OnlineInsightFound ToFound(string insight, BigQueryRow row)
+    {
+        object? Get(string column) => row.Has(column) ? row[column] : throw new InvalidDataException($"The live query returned no column '{column}'.");
+
+        var key = Get("key") switch
+        {
+            null => null,
+            string text => text,
+            var other => throw new InvalidDataException($"Column 'key' is {other.GetType().Name}, expected a string."),
+        };
+        var version = Get("version") switch
+        {
+            long number => number,
+            string text when long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var number) => number,
+            _ => throw new InvalidDataException("Column 'version' is not an integer."),
+        };
+        var updatedAt = Get("updated_at") as DateTimeOffset? ?? throw new InvalidDataException("Column 'updated_at' is not a TIMESTAMP.");
+        var payload = Get("payload") switch
+        {
+            null => "{}",
+            JsonElement json => json.GetRawText(),
+            string text => Validated(text),
+            _ => throw new InvalidDataException("Column 'payload' is neither JSON nor a string."),
+        };
+        return new OnlineInsightFound(insight, key, OnlineInsightSource.BigQuery, updatedAt, version, payload);
+
+        static string Validated(string text)
+        {
+            JsonDocument.Parse(text).Dispose();
+            return text;
+        }
+    }
+
+    private static string NoMatch(GetOnlineInsight request) =>
+        $"No model of '{request.Insight}' matches the key, filter and dates asked.";
+}

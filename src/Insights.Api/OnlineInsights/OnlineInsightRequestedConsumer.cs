@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Insights.SmartLink;
+using Insights.Tenancy;
+using MassTransit;
+using Npgsql;
+
+namespace Insights.OnlineInsights;
+
+/// <summary>
+/// Answers an <c>OnlineInsightRequest</c> a client sent through the queue with one high-priority
+/// <c>OnlineInsightResponse</c> message in the same tenant's queue. The answer's id derives from the request's, so a
+/// redelivered bus message enqueues nothing twice.
+/// </summary>
+public sealed class OnlineInsightRequestedConsumer(
+    OnlineInsightAnswerer answerer,
+    TenantDirectory directory,
+    QueueWriter queue,
+    NpgsqlDataSource dataSource,
+    ILogger<OnlineInsightRequestedConsumer> logger) : IConsumer<OnlineInsightRequested>
+{
+    public const string ResponseType = "OnlineInsightResponse";
+
+    public async Task Consume(ConsumeContext<OnlineInsightRequested> context)
+    {
+        var requested = context.Message;
+        var cancellationToken = context.CancellationToken;
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = requested.TenantId, ["RequestId"] = requested.RequestId });
+        var tenant = TenantId.IsValid(requested.TenantId) ? await directory.FindAsync(requested.TenantId, cancellationToken) : null;
+        if (tenant is not { Status: TenantStatus.Active or TenantStatus.Suspended })
+        {
+            // No queue to answer in: the tenant was removed after it sent the request.
+            logger.LogWarning("Online insight request {RequestId} dropped: its tenant no longer exists", requested.RequestId);
+            return;
+        }
+
+        string data;
+        var errors = OnlineInsightQuery.CheckData(tenant.Id, requested.DataJson, out var request);
+        if (errors is not null)
+        {
+            var detail = string.Join(" ", errors.Select(e => e.Key + ": " + string.Join(" ", e.Value)));
+            data = Data(requested.RequestId, "error", InsightOf(requested.DataJson), null, null, detail);
+        }
+        else
+        {
+            var answer = await answerer.AnswerAsync(request!, cancellationToken);
+            data = answer.Status switch
+            {
+                OnlineInsightStatus.Found => Data(requested.RequestId, "ok", request!.Insight, request.Key, answer.Found, null),
+                OnlineInsightStatus.NotFound => Data(requested.RequestId, "not_found", request!.Insight, request.Key, null, answer.Detail),
+                _ => Data(requested.RequestId, "error", request!.Insight, request.Key, null, answer.Detail),
+            };
+        }
+
+        var message = new OutgoingMessage(MessageIds.DerivedFrom(requested.RequestId, ResponseType), ResponseType, MessagePriority.High, data);
+        if (!await queue.EnqueueOnceAsync(dataSource, tenant, message, cancellationToken))
+        {
+            logger.LogInformation("Online insight request {RequestId} was already answered", requested.RequestId);
+        }
+    }
+
+    /// <summary><c>{requestId, status, insight, key, source, generatedAt, version, payload, detail?}</c>.</summary>
+    private static string Data(Guid requestId, string status, string? insight, string? key, OnlineInsightFound? found, string? detail)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + (found?.PayloadJson.Length ?? 0));
+        using (var writer = new Utf8JsonWriter(buffer, Envelope.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("requestId", requestId);
+            writer.WriteString("status", status);
+            writer.WriteString("insight", insight);
+            writer.WriteString("key", found is null ? key : found.Key);
+            writer.WriteString("source", found?.Source);
+            if (found is null)
+            {
+                writer.WriteNull("generatedAt");
+                writer.WriteNull("version");
+                writer.WriteNull("payload");
+            }
+            else
+            {
+                writer.WriteString("generatedAt", found.GeneratedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
+                writer.WriteNumber("version", found.Version);
+                writer.WritePropertyName("payload");
+                writer.WriteRawValue(found.PayloadJson);
+            }
+
+            if (detail is not null)
+            {
+                writer.WriteString("detail", detail);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The insight named by a request that did not pass the checks, when it is a string at all.</summary>
+    private static string? InsightOf(string dataJson)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(dataJson);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("insight", out var insight) && insight.ValueKind == JsonValueKind.String
+                && insight.GetString() is { Length: <= 100 } name
+                ? name
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>A queue request must be answered: a passing database failure is retried before the request is given up.</summary>
+public sealed class OnlineInsightRequestedConsumerDefinition : ConsumerDefinition<OnlineInsightRequestedConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<OnlineInsightRequestedConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 5000));
+    }
+}

@@ -1,0 +1,345 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Insights.Messaging;
+using Insights.OnlineInsights;
+using Insights.Tenancy;
+using MassTransit;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.Benchmarks;
+
+/// <summary>
+/// Online insights with the api and worker roles in separate processes over RabbitMQ, one tenant with 10,000 stored
+/// models. In the same run: (a) the floor, a bare MassTransit ping-pong from this process to the worker process over
+/// the same broker; (b) the lookup as a direct SQL query; (c) <c>POST /api/v1/online-insights</c> end to end.
+/// </summary>
+internal static class OnlineScenario
+{
+    private const string TenantId = "online-bench";
+    private const int Models = 10_000;
+    private const int Keys = 500;
+    private static readonly string[] Insights = ["CashFlowForecast", "StockRupture", "SalesTrend", "ReceivablesRisk"];
+    private static readonly int[] Concurrency = [1, 4, 32];
+    private const double TargetP50 = 2, TargetP99 = 8, TargetRatio = 0.6;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var seconds = Option(args, "--seconds", 30);
+        var amqp = new Uri(Setting("INSIGHTS_BENCH_RABBITMQ") ?? Setting("INSIGHTS_TEST_RABBITMQ") ?? "amqp://guest:guest@127.0.0.1:5672/");
+        var management = new Uri(Setting("INSIGHTS_BENCH_RABBITMQ_MANAGEMENT") ?? Setting("INSIGHTS_TEST_RABBITMQ_MANAGEMENT") ?? "http://guest:guest@127.0.0.1:15672");
+        var (user, password) = Credentials(amqp);
+        await using var vhost = await VirtualHost.CreateAsync(management, user);
+        try
+        {
+            var bus = new Dictionary<string, string>
+            {
+                ["Bus__Transport"] = "RabbitMq",
+                ["Bus__RabbitMq__Host"] = amqp.Host,
+                ["Bus__RabbitMq__Port"] = (amqp.IsDefaultPort ? 5672 : amqp.Port).ToString(CultureInfo.InvariantCulture),
+                ["Bus__RabbitMq__VirtualHost"] = vhost.Name,
+                ["Bus__RabbitMq__Username"] = user,
+                ["Bus__RabbitMq__Password"] = password,
+                // The tenant's request rate is not what this measures.
+                ["SmartLink__RateLimitPermitsPerSecond"] = "1000000",
+                ["SmartLink__RateLimitBurst"] = "1000000",
+                ["Ingestion__Interval"] = "1.00:00:00",
+            };
+            await using var bench = await BenchHost.StartAsync(new Dictionary<string, string>(bus) { ["Roles"] = "api" });
+            await bench.StartAnotherAsync(new Dictionary<string, string> { ["Roles"] = "worker" });
+            Console.Error.WriteLine($"online: api and worker processes up on vhost {vhost.Name}");
+
+            using var admin = bench.Client(bench.AdminToken);
+            foreach (var insight in Insights)
+            {
+                (await admin.PutAsJsonAsync($"/api/v1/insight-definitions/{insight}", new { module = "SIGAFIN", priority = "high", online = true })).EnsureSuccessStatusCode();
+            }
+
+            await BenchHost.ProvisionAsync(admin, TenantId);
+            await using var dataSource = NpgsqlDataSource.Create(bench.Database.ConnectionString);
+            await SeedAsync(dataSource);
+            var load = BenchHost.LoadAverage();
+
+            var sql = await MeasureSqlAsync(dataSource, Math.Max(2000, seconds * 200));
+            Console.Error.WriteLine($"online: SQL lookup p50 {sql.P50:F3} ms");
+
+            var pingBus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+                cfg.Host(amqp.Host, (ushort)(amqp.IsDefaultPort ? 5672 : amqp.Port), vhost.Name, h =>
+                {
+                    h.Username(user);
+                    h.Password(password);
+                }));
+            await pingBus.StartAsync();
+            var ping = new List<Run>();
+            var http = new List<Run>();
+            try
+            {
+                var pingClient = pingBus.CreateRequestClient<Ping>(RequestTimeout.After(s: 10));
+                Func<int, Task<bool>> pingOnce = async _ =>
+                {
+                    var pong = await pingClient.GetResponse<Pong>(new Ping(DateTimeOffset.UtcNow));
+                    return pong.Message.Node.Length > 0;
+                };
+                using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+                using var tenant = new HttpClient(handler) { BaseAddress = bench.Host.BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
+                tenant.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bench.TenantToken(TenantId));
+                var bodies = Enumerable.Range(0, 4096).Select(i => Query(new Random(i))).ToArray();
+                Func<int, Task<bool>> askOnce = async i =>
+                {
+                    using var content = new StringContent(bodies[i & 4095], Encoding.UTF8, "application/json");
+                    using var response = await tenant.PostAsync(new Uri("/api/v1/online-insights", UriKind.Relative), content);
+                    await response.Content.LoadIntoBufferAsync();
+                    return response.IsSuccessStatusCode;
+                };
+
+                await RunAsync("warm-up ping", 4, TimeSpan.FromSeconds(2), pingOnce);
+                await RunAsync("warm-up http", 4, TimeSpan.FromSeconds(2), askOnce);
+                foreach (var clients in Concurrency)
+                {
+                    ping.Add(await RunAsync("ping-pong", clients, TimeSpan.FromSeconds(seconds), pingOnce));
+                    http.Add(await RunAsync("online-insights", clients, TimeSpan.FromSeconds(seconds), askOnce));
+                }
+            }
+            finally
+            {
+                await pingBus.StopAsync();
+            }
+
+            var output = Console.Out;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"online: {Models} stored models of one tenant; api and worker in separate processes over RabbitMQ; {seconds} s per row"));
+            output.WriteLine($"  {Environment.ProcessorCount} cores, load average (1 min) {load} at start, {BenchHost.LoadAverage()} at end");
+            output.WriteLine();
+            output.WriteLine("                                       clients     req/s      p50      p95      p99   errors");
+            for (var i = 0; i < Concurrency.Length; i++)
+            {
+                output.WriteLine(Row("(a) MassTransit ping-pong (floor)", ping[i]));
+                output.WriteLine(Row("(c) POST /api/v1/online-insights", http[i]));
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {"(b) the lookup as direct SQL",-38} {1,7} {1000 / sql.Mean,9:F0} {sql.P50,8:F3} {sql.P95,8:F3} {sql.P99,8:F3} {0,8}"));
+            output.WriteLine();
+            var one = http[0];
+            var ratio = http[^1].Rate / ping[^1].Rate;
+            var errors = ping.Sum(r => r.Errors) + http.Sum(r => r.Errors);
+            output.WriteLine(Target($"end to end at 1 client: p50 <= {TargetP50} ms", $"{one.P50:F2} ms", one.P50 <= TargetP50));
+            output.WriteLine(Target($"end to end at 1 client: p99 <= {TargetP99} ms", $"{one.P99:F2} ms", one.P99 <= TargetP99));
+            output.WriteLine(Target($"end to end / floor at {Concurrency[^1]} clients >= {TargetRatio}x", $"{ratio:F2}x", ratio >= TargetRatio));
+            output.WriteLine(Target("errors = 0", errors.ToString(CultureInfo.InvariantCulture), errors == 0));
+            return errors == 0 ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or NpgsqlException or InvalidOperationException or TimeoutException or RequestTimeoutException)
+        {
+            Console.Error.WriteLine($"online: failed: {e.Message}");
+            return 1;
+        }
+    }
+
+    private sealed record Run(int Clients, long Count, long Errors, TimeSpan Elapsed, double P50, double P95, double P99)
+    {
+        public double Rate => Count / Elapsed.TotalSeconds;
+    }
+
+    private sealed record Latency(double Mean, double P50, double P95, double P99);
+
+    /// <summary>4 insights x 500 keys x 5 monthly periods (versions 1-5), ~600-byte payloads.</summary>
+    private static async Task SeedAsync(NpgsqlDataSource dataSource)
+    {
+        var schema = SchemaName.ForTenant(TenantId).Quoted;
+        var watch = Stopwatch.StartNew();
+        await using (var insert = dataSource.CreateCommand(
+            $"""
+            INSERT INTO {schema}.insight_models (id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted)
+            SELECT 'm-' || n,
+                   ($1::text[])[1 + n % 4],
+                   'SIGAFIN',
+                   'k' || lpad(((n / 4) % {Keys})::text, 4, '0'),
+                   'E1_FILIAL = ''01''',
+                   make_date(2026, 7 + (n / (4 * {Keys})), 1),
+                   (make_date(2026, 7 + (n / (4 * {Keys})), 1) + interval '1 month' - interval '1 day')::date,
+                   jsonb_build_object('moeda', 'BRL', 'n', n, 'previsao', (SELECT jsonb_agg(jsonb_build_object('dia', d, 'entradas', d * 1000.5, 'saidas', d * 800.25)) FROM generate_series(1, 8) d)),
+                   1 + n / (4 * {Keys}),
+                   timestamptz '2026-11-23 10:00:00+00' - make_interval(secs => n),
+                   false
+            FROM generate_series(0, {Models - 1}) n
+            """))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = Insights, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using (var analyze = dataSource.CreateCommand($"VACUUM ANALYZE {schema}.insight_models"))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        Console.Error.WriteLine($"online: stored {Models} models in {watch.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>A request that matches: a known insight and key, the filter, and a period inside one of the months.</summary>
+    private static string Query(Random random)
+    {
+        var insight = Insights[random.Next(Insights.Length)];
+        var key = "k" + random.Next(Keys).ToString("D4", CultureInfo.InvariantCulture);
+        var month = 7 + random.Next(5);
+        return string.Create(CultureInfo.InvariantCulture,
+            $$"""{"insight":"{{insight}}","key":"{{key}}","filter":"E1_FILIAL = '01'","dateFrom":"2026-{{month:D2}}-05","dateTo":"2026-{{month:D2}}-20"}""");
+    }
+
+    /// <summary>The worker's statement, straight on PostgreSQL from one client.</summary>
+    private static async Task<Latency> MeasureSqlAsync(NpgsqlDataSource dataSource, int count)
+    {
+        var sql = OnlineInsightAnswerer.LookupSql(SchemaName.ForTenant(TenantId));
+        var random = new Random(7);
+        var samples = new double[count];
+        var misses = 0;
+        for (var i = -200; i < count; i++)
+        {
+            var month = 7 + random.Next(5);
+            var start = Stopwatch.GetTimestamp();
+            await using (var command = dataSource.CreateCommand(sql))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = Insights[random.Next(Insights.Length)], NpgsqlDbType = NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter { Value = "k" + random.Next(Keys).ToString("D4", CultureInfo.InvariantCulture), NpgsqlDbType = NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter { Value = "E1_FILIAL = '01'", NpgsqlDbType = NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter { Value = new DateOnly(2026, month, 5), NpgsqlDbType = NpgsqlDbType.Date });
+                command.Parameters.Add(new NpgsqlParameter { Value = new DateOnly(2026, month, 20), NpgsqlDbType = NpgsqlDbType.Date });
+                await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow);
+                if (!await reader.ReadAsync())
+                {
+                    misses++;
+                }
+                else
+                {
+                    _ = reader.GetString(3);
+                }
+            }
+
+            if (i >= 0)
+            {
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+        }
+
+        if (misses > 0)
+        {
+            throw new InvalidOperationException($"{misses} SQL lookups found no model; the seed and the queries disagree.");
+        }
+
+        Array.Sort(samples);
+        return new Latency(samples.Average(), Summary.Percentile(samples, 50), Summary.Percentile(samples, 95), Summary.Percentile(samples, 99));
+    }
+
+    /// <summary><paramref name="clients"/> loops calling <paramref name="once"/> back to back for <paramref name="duration"/>.</summary>
+    private static async Task<Run> RunAsync(string name, int clients, TimeSpan duration, Func<int, Task<bool>> once)
+    {
+        var latencies = new List<double>[clients];
+        var errors = new long[clients];
+        var watch = Stopwatch.StartNew();
+        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            var mine = latencies[c] = new List<double>(100_000);
+            var sequence = c * 7919;
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var start = Stopwatch.GetTimestamp();
+                bool ok;
+                try
+                {
+                    ok = await once(sequence++);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or RequestTimeoutException or RequestFaultException)
+                {
+                    ok = false;
+                }
+
+                mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                if (!ok)
+                {
+                    errors[c]++;
+                }
+            }
+        })));
+        watch.Stop();
+        var all = latencies.SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        var run = new Run(clients, all.Length, errors.Sum(), watch.Elapsed,
+            Summary.Percentile(all, 50), Summary.Percentile(all, 95), Summary.Percentile(all, 99));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"online: {name} x{clients}: {run.Rate:F0}/s p50 {run.P50:F2} p99 {run.P99:F2} ms, {run.Errors} errors"));
+        return run;
+    }
+
+    private static string Row(string label, Run run) => string.Create(CultureInfo.InvariantCulture,
+        $"  {label,-38} {run.Clients,7} {run.Rate,9:F0} {run.P50,8:F2} {run.P95,8:F2} {run.P99,8:F2} {run.Errors,8}");
+
+    private static string Target(string label, string value, bool met) =>
+        $"  {label,-48} {value,10}   {(met ? "met" : "NOT MET")}";
+
+    private static (string User, string Password) Credentials(Uri uri)
+    {
+        var parts = uri.UserInfo.Split(':', 2);
+        return (Uri.UnescapeDataString(parts[0] is { Length: > 0 } u ? u : "guest"), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "guest");
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    }
+
+    private static string? Setting(string name) =>
+        Environment.GetEnvironmentVariable(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
+
+    /// <summary>A RabbitMQ virtual host of this run, made and removed through the management API.</summary>
+    private sealed class VirtualHost : IAsyncDisposable
+    {
+        private readonly HttpClient management;
+
+        private VirtualHost(HttpClient management, string name)
+        {
+            this.management = management;
+            Name = name;
+        }
+
+        public string Name { get; }
+
+        public static async Task<VirtualHost> CreateAsync(Uri managementUri, string user)
+        {
+            var client = new HttpClient { BaseAddress = new Uri($"{managementUri.Scheme}://{managementUri.Host}:{managementUri.Port}/") };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(managementUri.UserInfo))));
+            var name = "insights-bench-" + Guid.NewGuid().ToString("N")[..12];
+            try
+            {
+                (await client.PutAsync(new Uri($"api/vhosts/{name}", UriKind.Relative), null)).EnsureSuccessStatusCode();
+                using var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
+                (await client.PutAsync(new Uri($"api/permissions/{name}/{Uri.EscapeDataString(user)}", UriKind.Relative), permissions)).EnsureSuccessStatusCode();
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+
+            return new VirtualHost(client, name);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await management.DeleteAsync(new Uri($"api/vhosts/{Name}", UriKind.Relative));
+            }
+            finally
+            {
+                management.Dispose();
+            }
+        }
+    }
+}
