@@ -7,9 +7,10 @@ internal static class BusSetup
 {
     /// <summary>
     /// Configures MassTransit from <c>Bus</c>. Capabilities add their consumers through <paramref name="consumers"/>;
-    /// they are registered only when this process runs the worker role.
+    /// they are registered only when this process runs the worker role. <paramref name="nodeConsumers"/> run on every node.
     /// </summary>
-    public static void AddInsightsBus(this WebApplicationBuilder builder, RoleOptions roles, params Action<IBusRegistrationConfigurator>[] consumers)
+    public static void AddInsightsBus(
+        this WebApplicationBuilder builder, RoleOptions roles, Action<IBusRegistrationConfigurator> nodeConsumers, params Action<IBusRegistrationConfigurator>[] consumers)
     {
         builder.Services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
@@ -26,6 +27,7 @@ internal static class BusSetup
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(
                 string.IsNullOrEmpty(options.EndpointPrefix) ? null : options.EndpointPrefix, false));
 
+            nodeConsumers(x);
             if (roles.Worker)
             {
                 x.AddConsumer<PingConsumer>();

@@ -27,6 +27,14 @@ internal static class TenancySetup
             provider.GetRequiredService<ILogger<TenantMigrationRunner>>()));
     }
 
+    /// <summary>Consumers every node runs, whatever its roles, each on a temporary endpoint of its own.</summary>
+    public static void AddNodeConsumers(IBusRegistrationConfigurator bus) =>
+        bus.AddConsumer<TenantChangedConsumer>().Endpoint(e =>
+        {
+            e.InstanceId = "-" + Guid.NewGuid().ToString("N")[..12];
+            e.Temporary = true;
+        });
+
     /// <summary>Consumers of the tenancy capability (worker role).</summary>
     public static void AddConsumers(IBusRegistrationConfigurator bus)
     {

@@ -84,6 +84,7 @@ public sealed class TenantStore(
 
             await transaction.CommitAsync(cancellationToken);
             directory.Evict(id);
+            await PublishChangedAsync(id);
             await PublishProvisionedAsync(tenant);
             return new ProvisionResult(ProvisionOutcome.Created, tenant, null);
         }
@@ -164,6 +165,7 @@ public sealed class TenantStore(
         directory.Evict(id);
         if (updated is not null)
         {
+            await PublishChangedAsync(id);
             return (ChangeOutcome.Done, updated, null);
         }
 
@@ -220,6 +222,7 @@ public sealed class TenantStore(
 
         await transaction.CommitAsync(cancellationToken);
         directory.Evict(id);
+        await PublishChangedAsync(id);
         return ChangeOutcome.Done;
     }
 
@@ -264,6 +267,19 @@ public sealed class TenantStore(
         catch (NpgsqlException e)
         {
             logger.LogError(e, "Could not record the failed provisioning of tenant {TenantId}", id);
+        }
+    }
+
+    /// <summary>Other nodes would otherwise see the change only when their cached entry expires.</summary>
+    private async Task PublishChangedAsync(string id)
+    {
+        try
+        {
+            await bus.Publish(new TenantChanged(id));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "TenantChanged for {TenantId} could not be published; other nodes see the change within {Seconds} s", id, TenantDirectory.CacheFor.TotalSeconds);
         }
     }
 

@@ -113,4 +113,37 @@ public sealed class TenantCliAndStartupTests : OwnDatabaseTests
         await using var version = db.CreateCommand("SELECT min(schema_version) FROM catalog.tenants");
         Assert.Equal(new TenantMigrator().LatestVersion, (int)(await version.ExecuteScalarAsync())!);
     }
+
+    [Fact]
+    public async Task Suspending_on_one_node_refuses_the_tenant_on_another_at_once()
+    {
+        await using var virtualHost = await TestVirtualHost.CreateAsync();
+        await using var one = new InsightsFactory(InsightsFactory.Settings(Authority, Database, virtualHost));
+        await using var two = new InsightsFactory(InsightsFactory.Settings(Authority, Database, virtualHost));
+        using var adminOne = one.ClientWithToken(Authority.AdminToken());
+        using var clientTwo = two.ClientWithToken(Authority.TenantToken("two-nodes"));
+        Assert.Equal(HttpStatusCode.Created, (await adminOne.PostAsJsonAsync("/api/v1/tenants", new { id = "two-nodes", name = "Two nodes" })).StatusCode);
+
+        // Node two caches the tenant as active...
+        Assert.Equal(HttpStatusCode.OK, (await clientTwo.GetAsync("/api/v1/insight-models")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await adminOne.PatchAsJsonAsync("/api/v1/tenants/two-nodes", new { status = "suspended" })).StatusCode);
+
+        // ...and hears of the suspension well before its cached entry would expire.
+        var watch = Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            status = (await clientTwo.GetAsync("/api/v1/insight-models")).StatusCode;
+            if (status == HttpStatusCode.Forbidden)
+            {
+                break;
+            }
+
+            await Task.Delay(20);
+        }
+        while (watch.Elapsed < TimeSpan.FromSeconds(4));
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.True(watch.Elapsed < TenantDirectory.CacheFor / 2, $"Node two refused the tenant after {watch.ElapsedMilliseconds} ms.");
+    }
 }
