@@ -40,7 +40,7 @@ public static class InsightsExtensions
         builder.AddInsightSource();
         builder.Services.AddSingleton<InsightModelReader>();
         builder.AddOnlineInsights(roles);
-        builder.AddInsightsBus(roles, TenancySetup.AddNodeConsumers, TenancySetup.AddConsumers, IngestionSetup.AddConsumers, OnlineInsightsSetup.AddConsumers);
+        builder.AddInsightsBus(roles, TenancySetup.AddNodeConsumers, IngestionSetup.AddConsumers, OnlineInsightsSetup.AddConsumers);
         return builder;
     }
 

@@ -315,9 +315,9 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         return redriven;
     }
 
-    public async Task<QueueDepth> DepthAsync(TenantInfo tenant, CancellationToken cancellationToken)
+    public async Task<QueueDepth> DepthAsync(SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT status, count(*) FROM {Table(tenant)} GROUP BY status");
+        await using var command = dataSource.CreateCommand($"SELECT status, count(*) FROM {schema.Quoted}.queue_messages GROUP BY status");
         long ready = 0, leased = 0, acked = 0, dead = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -34,12 +34,6 @@ internal static class TenancySetup
             e.InstanceId = "-" + Guid.NewGuid().ToString("N")[..12];
             e.Temporary = true;
         });
-
-    /// <summary>Consumers of the tenancy capability (worker role).</summary>
-    public static void AddConsumers(IBusRegistrationConfigurator bus)
-    {
-        _ = bus;
-    }
 }
 
 /// <summary>After a deployment brings new tenant migrations, a worker applies them to every tenant without waiting for an admin.</summary>

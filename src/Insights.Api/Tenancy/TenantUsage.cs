@@ -75,7 +75,7 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore qu
         QueueDepth? depth = null;
         if (tables.Any(t => t.Name == "queue_messages"))
         {
-            depth = await queue.DepthAsync(new TenantInfo(tenantId, tenantId, status, schema), cancellationToken);
+            depth = await queue.DepthAsync(schema, cancellationToken);
         }
 
         return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, depth, await runs.TotalsAsync(tenantId, cancellationToken), DateTimeOffset.UtcNow);
