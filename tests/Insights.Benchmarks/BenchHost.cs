@@ -1,8 +1,11 @@
+using System.Data.Common;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Claims;
 using Insights.Auth;
+using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.Tokens;
+using Npgsql;
 
 namespace Insights.Benchmarks;
 
@@ -17,9 +20,16 @@ internal sealed class BenchHost : IAsyncDisposable
     private readonly Dictionary<string, string> environment;
     private readonly List<HostProcess> others = [];
 
-    private BenchHost(BenchDatabase database, HostProcess host, DirectoryInfo keyFolder, RsaSecurityKey key, Dictionary<string, string> environment)
+    private static readonly HashSet<string> IdentityKeywords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "host", "server", "port", "database", "db", "username", "user name", "userid", "user id", "uid", "password", "psw", "pwd",
+    };
+
+    private BenchHost(
+        BenchDatabase database, string connectionString, HostProcess host, DirectoryInfo keyFolder, RsaSecurityKey key, Dictionary<string, string> environment)
     {
         Database = database;
+        ConnectionString = connectionString;
         Host = host;
         this.keyFolder = keyFolder;
         this.key = key;
@@ -29,22 +39,33 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public BenchDatabase Database { get; }
 
+    /// <summary>
+    /// The host's connection string: the bench database with the pool and statement settings of the shipped
+    /// <c>appsettings.json</c> (and <c>--connection</c>). Raw-SQL baselines use it too, so both sides run alike.
+    /// </summary>
+    public string ConnectionString { get; }
+
     public HostProcess Host { get; }
 
     public string AdminToken { get; }
 
+    /// <summary>The process ids of every host this bench started.</summary>
+    public int[] HostIds => [Host.Id, .. others.Select(o => o.Id)];
+
     public static string PostgresSetting() =>
         Setting("INSIGHTS_BENCH_POSTGRES") ?? Setting("INSIGHTS_TEST_POSTGRES") ?? DefaultPostgres;
 
-    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string>? extra = null)
+    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string>? extra = null, string? connectionOverrides = null)
     {
         var database = await BenchDatabase.CreateAsync(PostgresSetting());
+        var (connectionString, settings) = HostConnectionString(database.ConnectionString, connectionOverrides);
+        Console.Error.WriteLine($"database {database.Name}; connection options: {settings}");
         var keyFolder = Directory.CreateTempSubdirectory("insights-bench-");
         var keyPath = Path.Combine(keyFolder.FullName, "dev-signing-key.pem");
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["ConnectionStrings__Insights"] = database.ConnectionString,
+            ["ConnectionStrings__Insights"] = connectionString,
             ["Bus__Transport"] = "InMemory",
             ["Authentication__DevelopmentKeyPath"] = keyPath,
             ["Logging__LogLevel__Default"] = "Warning",
@@ -57,7 +78,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
         var key = DevelopmentKey.LoadOrCreate(keyPath);
         var host = await HostProcess.StartAsync(environment, TimeSpan.FromSeconds(90));
-        return new BenchHost(database, host, keyFolder, key, environment);
+        return new BenchHost(database, connectionString, host, keyFolder, key, environment);
     }
 
     /// <summary>Another host process on the same database and signing key, with <paramref name="overrides"/> (e.g. other roles).</summary>
@@ -102,6 +123,44 @@ internal sealed class BenchHost : IAsyncDisposable
         Host.Dispose();
         await Database.DisposeAsync();
         keyFolder.Delete(recursive: true);
+    }
+
+    /// <summary>
+    /// The bench database's address and credentials with the pool settings of the shipped <c>appsettings.json</c>,
+    /// then those given with <c>--connection</c>. Returns the connection string and the settings applied.
+    /// </summary>
+    public static (string ConnectionString, string Settings) HostConnectionString(string database, string? overrides)
+    {
+        var shipped = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .Build()
+            .GetConnectionString("Insights");
+        var settings = new DbConnectionStringBuilder { ConnectionString = shipped ?? "" };
+        var extra = new DbConnectionStringBuilder { ConnectionString = overrides ?? "" };
+        foreach (string key in extra.Keys)
+        {
+            settings[key] = extra[key];
+        }
+
+        foreach (var key in settings.Keys.Cast<string>().Where(IdentityKeywords.Contains).ToList())
+        {
+            settings.Remove(key);
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(database);
+        foreach (string key in settings.Keys)
+        {
+            builder[key] = settings[key];
+        }
+
+        return (builder.ConnectionString, settings.ConnectionString + (overrides is null ? " (appsettings.json)" : " (appsettings.json + --connection)"));
+    }
+
+    /// <summary>The value after <paramref name="name"/> on the command line, if any.</summary>
+    public static string? Argument(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";

@@ -20,6 +20,8 @@ internal sealed class HostProcess : IDisposable
 
     public Uri BaseAddress { get; }
 
+    public int Id => process.Id;
+
     public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> environment, TimeSpan readyWithin)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");

@@ -35,7 +35,7 @@ internal static class IngestScenario
                 ["Ingestion__Local__Folder"] = folder.FullName,
                 ["Ingestion__Interval"] = "1.00:00:00",
                 ["Logging__LogLevel__Insights.Ingestion"] = "Information",
-            });
+            }, BenchHost.Argument(args, "--connection"));
             using var admin = bench.Client(bench.AdminToken);
             (await admin.PutAsJsonAsync("/api/v1/insight-definitions/CashFlowForecast", new { module = "SIGAFIN", priority = "normal" })).EnsureSuccessStatusCode();
             var load = BenchHost.LoadAverage();
@@ -44,7 +44,7 @@ internal static class IngestScenario
             await BenchHost.ProvisionAsync(admin, TenantId);
             var first = await WaitForRunAsync(admin, null);
 
-            await using var dataSource = NpgsqlDataSource.Create(bench.Database.ConnectionString);
+            await using var dataSource = NpgsqlDataSource.Create(bench.ConnectionString);
             await using (var reset = dataSource.CreateCommand("DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1"))
             {
                 reset.Parameters.Add(new NpgsqlParameter { Value = TenantId });

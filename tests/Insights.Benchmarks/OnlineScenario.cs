@@ -48,7 +48,7 @@ internal static class OnlineScenario
                 ["SmartLink__RateLimitBurst"] = "1000000",
                 ["Ingestion__Interval"] = "1.00:00:00",
             };
-            await using var bench = await BenchHost.StartAsync(new Dictionary<string, string>(bus) { ["Roles"] = "api" });
+            await using var bench = await BenchHost.StartAsync(new Dictionary<string, string>(bus) { ["Roles"] = "api" }, BenchHost.Argument(args, "--connection"));
             await bench.StartAnotherAsync(new Dictionary<string, string> { ["Roles"] = "worker" });
             Console.Error.WriteLine($"online: api and worker processes up on vhost {vhost.Name}");
 
@@ -59,7 +59,7 @@ internal static class OnlineScenario
             }
 
             await BenchHost.ProvisionAsync(admin, TenantId);
-            await using var dataSource = NpgsqlDataSource.Create(bench.Database.ConnectionString);
+            await using var dataSource = NpgsqlDataSource.Create(bench.ConnectionString);
             await SeedAsync(dataSource);
             var load = BenchHost.LoadAverage();
 

@@ -18,6 +18,7 @@ internal static class QueueScenario
 {
     private const double TargetMessagesPerSecond = 5000;
     private const double TargetRatio = 0.4;
+    private const int WarmUpMessages = 10_000;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -32,8 +33,8 @@ internal static class QueueScenario
                 // The client API's per-tenant rate limit is not what this measures.
                 ["SmartLink__RateLimitPermitsPerSecond"] = "1000000",
                 ["SmartLink__RateLimitBurst"] = "1000000",
-            });
-            await using var dataSource = NpgsqlDataSource.Create(bench.Database.ConnectionString);
+            }, BenchHost.Argument(args, "--connection"));
+            await using var dataSource = NpgsqlDataSource.Create(bench.ConnectionString);
             using var admin = bench.Client(bench.AdminToken);
             var load = BenchHost.LoadAverage();
 
@@ -49,10 +50,11 @@ internal static class QueueScenario
             }
 
             var consume = HttpConsumerAsync(bench);
+            var cpu = CpuMeter.Start(bench.HostIds);
             var watch = Stopwatch.StartNew();
             var counts = await Task.WhenAll(ids.Select(id => consume(id)));
             watch.Stop();
-            var many = new Result(counts.Sum(), watch.Elapsed);
+            var many = new Result(counts.Sum(), watch.Elapsed, cpu.Report(counts.Sum()));
 
             var output = Console.Out;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"queue: {messages} messages of ~1 KB data, {clients} clients doing receive(max 10) + ack"));
@@ -63,6 +65,10 @@ internal static class QueueScenario
             output.WriteLine(Line("raw SQL lease + ack (baseline)", raw.Rate, "", null));
             output.WriteLine(Line("HTTP / raw SQL", http.Rate / raw.Rate, $">= {TargetRatio:F1}x", http.Rate / raw.Rate >= TargetRatio, ratio: true));
             output.WriteLine(Line($"HTTP, {tenants} tenants x 1 consumer", many.Rate, "", null));
+            output.WriteLine();
+            output.WriteLine($"  HTTP, one tenant: {http.Cpu}");
+            output.WriteLine($"  raw SQL: {raw.Cpu}");
+            output.WriteLine($"  HTTP, {tenants} tenants: {many.Cpu}");
             return http.Count == messages && raw.Count == messages && many.Count == tenants * perTenant ? 0 : 1;
         }
         catch (Exception e) when (e is HttpRequestException or NpgsqlException or InvalidOperationException or TimeoutException)
@@ -72,7 +78,7 @@ internal static class QueueScenario
         }
     }
 
-    private sealed record Result(long Count, TimeSpan Elapsed)
+    private sealed record Result(long Count, TimeSpan Elapsed, string Cpu = "")
     {
         public double Rate => Count / Elapsed.TotalSeconds;
     }
@@ -81,6 +87,12 @@ internal static class QueueScenario
         string name, BenchHost bench, HttpClient admin, NpgsqlDataSource dataSource, string tenantId, int messages, int clients,
         Func<string, Task<long>> consumer)
     {
+        // Steady state, not start-up: the first thousands of requests still run code the JIT is compiling.
+        var warmTenant = tenantId + "-warm";
+        await BenchHost.ProvisionAsync(admin, warmTenant);
+        await EnqueueAsync(dataSource, warmTenant, WarmUpMessages);
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => consumer(warmTenant)));
+
         await BenchHost.ProvisionAsync(admin, tenantId);
         var enqueue = Stopwatch.StartNew();
         await EnqueueAsync(dataSource, tenantId, messages);
@@ -90,10 +102,11 @@ internal static class QueueScenario
             await vacuum.ExecuteNonQueryAsync();
         }
 
+        var cpu = CpuMeter.Start(bench.HostIds);
         var watch = Stopwatch.StartNew();
         var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => consumer(tenantId)));
         watch.Stop();
-        var result = new Result(counts.Sum(), watch.Elapsed);
+        var result = new Result(counts.Sum(), watch.Elapsed, cpu.Report(counts.Sum()));
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"queue: {name}: {result.Count} received and acked in {watch.Elapsed.TotalSeconds:F1} s"));
         return result;
     }

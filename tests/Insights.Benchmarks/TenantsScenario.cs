@@ -24,11 +24,6 @@ internal static class TenantsScenario
     private const double LatencyRatioTarget = 1.25;
     private const long HostGrowthTargetBytes = 100L * 1024 * 1024;
 
-    private static readonly HashSet<string> IdentityKeywords = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "host", "server", "port", "database", "db", "username", "user name", "userid", "user id", "uid", "password", "psw", "pwd",
-    };
-
     public static async Task<int> RunAsync(string[] args)
     {
         if (!Options.TryParse(args, out var options, out var problem))
@@ -58,7 +53,7 @@ internal static class TenantsScenario
         try
         {
             await using var database = await BenchDatabase.CreateAsync(postgres);
-            var (connectionString, poolSettings) = HostConnectionString(database.ConnectionString, options.Connection);
+            var (connectionString, poolSettings) = BenchHost.HostConnectionString(database.ConnectionString, options.Connection);
             var keyPath = Path.Combine(keyFolder.FullName, "dev-signing-key.pem");
             var environment = new Dictionary<string, string>
             {
@@ -177,37 +172,6 @@ internal static class TenantsScenario
 
         await Task.Delay(TimeSpan.FromSeconds(options.SettleSeconds));
         return new Spread(options.Readers, Summary.Of(times), host.WorkingSet(), await database.MeasureBackendsAsync());
-    }
-
-    /// <summary>
-    /// The bench database's address and credentials with the pool settings of the shipped <c>appsettings.json</c>,
-    /// then those given with <c>--connection</c>. Returns the connection string and the settings applied.
-    /// </summary>
-    private static (string ConnectionString, string Settings) HostConnectionString(string database, string? overrides)
-    {
-        var shipped = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-            .Build()
-            .GetConnectionString("Insights");
-        var settings = new DbConnectionStringBuilder { ConnectionString = shipped ?? "" };
-        var extra = new DbConnectionStringBuilder { ConnectionString = overrides ?? "" };
-        foreach (string key in extra.Keys)
-        {
-            settings[key] = extra[key];
-        }
-
-        foreach (var key in settings.Keys.Cast<string>().Where(IdentityKeywords.Contains).ToList())
-        {
-            settings.Remove(key);
-        }
-
-        var builder = new NpgsqlConnectionStringBuilder(database);
-        foreach (string key in settings.Keys)
-        {
-            builder[key] = settings[key];
-        }
-
-        return (builder.ConnectionString, settings.ConnectionString + (overrides is null ? " (appsettings.json)" : " (appsettings.json + --connection)"));
     }
 
     /// <summary>The machine is often shared: a busy one explains noisy figures.</summary>
