@@ -267,6 +267,14 @@ public sealed class IngestionTests(IngestionFixture host)
             var start = await (await admin.PostAsync($"/api/v1/tenants/{tenant}/ingestions", null)).Content.ReadFromJsonAsync<JsonElement>();
             interrupted = start.GetProperty("runId").GetGuid();
             await reached.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+            // The source is read ahead of the store: the third page is being read while the first two commit.
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while ((await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenant}/ingestions/{interrupted}")).GetProperty("rowsRead").GetInt64() < 6)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "The first two pages were not committed within 15 s.");
+                await Task.Delay(20);
+            }
         }
 
         host.Source.Hold = null;
