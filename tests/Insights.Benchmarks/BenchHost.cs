@@ -153,6 +153,12 @@ internal sealed class BenchHost : IAsyncDisposable
             builder[key] = settings[key];
         }
 
+        // What the host does when the connection string leaves it out, so a raw baseline prepares like the host.
+        if (!settings.ContainsKey("Max Auto Prepare") && !settings.ContainsKey("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = Insights.Database.DatabaseSetup.DefaultMaxAutoPrepare;
+        }
+
         return (builder.ConnectionString, settings.ConnectionString + (overrides is null ? " (appsettings.json)" : " (appsettings.json + --connection)"));
     }
 

@@ -95,12 +95,12 @@ internal static class OnlineScenario
                     return response.IsSuccessStatusCode;
                 };
 
-                await RunAsync("warm-up ping", 4, TimeSpan.FromSeconds(2), pingOnce);
-                await RunAsync("warm-up http", 4, TimeSpan.FromSeconds(2), askOnce);
+                await RunAsync("warm-up ping", 4, TimeSpan.FromSeconds(5), pingOnce, bench.HostIds);
+                await RunAsync("warm-up http", 4, TimeSpan.FromSeconds(10), askOnce, bench.HostIds);
                 foreach (var clients in Concurrency)
                 {
-                    ping.Add(await RunAsync("ping-pong", clients, TimeSpan.FromSeconds(seconds), pingOnce));
-                    http.Add(await RunAsync("online-insights", clients, TimeSpan.FromSeconds(seconds), askOnce));
+                    ping.Add(await RunAsync("ping-pong", clients, TimeSpan.FromSeconds(seconds), pingOnce, bench.HostIds));
+                    http.Add(await RunAsync("online-insights", clients, TimeSpan.FromSeconds(seconds), askOnce, bench.HostIds));
                 }
             }
             finally
@@ -193,7 +193,7 @@ internal static class OnlineScenario
     /// <summary>The worker's statement, straight on PostgreSQL from one client.</summary>
     private static async Task<Latency> MeasureSqlAsync(NpgsqlDataSource dataSource, int count)
     {
-        var sql = OnlineInsightAnswerer.LookupSql(SchemaName.ForTenant(TenantId));
+        var schema = SchemaName.ForTenant(TenantId);
         var random = new Random(7);
         var samples = new double[count];
         var misses = 0;
@@ -201,13 +201,11 @@ internal static class OnlineScenario
         {
             var month = 7 + random.Next(5);
             var start = Stopwatch.GetTimestamp();
-            await using (var command = dataSource.CreateCommand(sql))
+            var request = new GetOnlineInsight(
+                TenantId, Insights[random.Next(Insights.Length)], "k" + random.Next(Keys).ToString("D4", CultureInfo.InvariantCulture),
+                "E1_FILIAL = '01'", new DateOnly(2026, month, 5), new DateOnly(2026, month, 20), null);
+            await using (var command = OnlineInsightAnswerer.LookupCommand(dataSource, schema, request))
             {
-                command.Parameters.Add(new NpgsqlParameter { Value = Insights[random.Next(Insights.Length)], NpgsqlDbType = NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = "k" + random.Next(Keys).ToString("D4", CultureInfo.InvariantCulture), NpgsqlDbType = NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = "E1_FILIAL = '01'", NpgsqlDbType = NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = new DateOnly(2026, month, 5), NpgsqlDbType = NpgsqlDbType.Date });
-                command.Parameters.Add(new NpgsqlParameter { Value = new DateOnly(2026, month, 20), NpgsqlDbType = NpgsqlDbType.Date });
                 await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow);
                 if (!await reader.ReadAsync())
                 {
@@ -235,8 +233,9 @@ internal static class OnlineScenario
     }
 
     /// <summary><paramref name="clients"/> loops calling <paramref name="once"/> back to back for <paramref name="duration"/>.</summary>
-    private static async Task<Run> RunAsync(string name, int clients, TimeSpan duration, Func<int, Task<bool>> once)
+    private static async Task<Run> RunAsync(string name, int clients, TimeSpan duration, Func<int, Task<bool>> once, int[] hostIds)
     {
+        var cpu = CpuMeter.Start(hostIds);
         var latencies = new List<double>[clients];
         var errors = new long[clients];
         var watch = Stopwatch.StartNew();
@@ -271,7 +270,7 @@ internal static class OnlineScenario
         var run = new Run(clients, all.Length, errors.Sum(), watch.Elapsed,
             Summary.Percentile(all, 50), Summary.Percentile(all, 95), Summary.Percentile(all, 99));
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"online: {name} x{clients}: {run.Rate:F0}/s p50 {run.P50:F2} p99 {run.P99:F2} ms, {run.Errors} errors"));
+            $"online: {name} x{clients}: {run.Rate:F0}/s p50 {run.P50:F2} p99 {run.P99:F2} ms, {run.Errors} errors; {cpu.Report(run.Count, "request")}"));
         return run;
     }
 

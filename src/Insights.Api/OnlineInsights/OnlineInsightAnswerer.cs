@@ -73,20 +73,41 @@ public sealed partial class OnlineInsightAnswerer(
 
     // "Latest version wins": among the stored, non-deleted models of the insight that match key and filter (when
     // asked) and whose [date_from, date_to] overlaps [dateFrom, dateTo] (NULL = open-ended), the highest version, then
-    // the newest. The statement is not prepared, so each plan sees the actual values and drops the unused conditions.
-    public static string LookupSql(SchemaName schema) =>
-        $"""
-        SELECT key, version, updated_at, payload::text
-        FROM {schema.Quoted}.insight_models
-        WHERE insight = $1
-          AND NOT deleted
-          AND ($2::text IS NULL OR key = $2)
-          AND ($3::text IS NULL OR filter = $3)
-          AND ($4::date IS NULL OR date_to IS NULL OR date_to >= $4)
-          AND ($5::date IS NULL OR date_from IS NULL OR date_from <= $5)
-        ORDER BY version DESC, updated_at DESC
-        LIMIT 1
-        """;
+    // the newest. The statement names only the conditions asked for (one text per combination, at most 16), so its
+    // prepared plan is the right one for every value: the lookup index serves insight and key, and nothing is re-planned.
+    private static readonly string[] LookupConditions =
+    [
+        " AND key = $", " AND filter = $", " AND (date_to IS NULL OR date_to >= $", " AND (date_from IS NULL OR date_from <= $",
+    ];
+
+    /// <summary>The lookup of <paramref name="request"/> in the tenant's stored models, with its parameters bound.</summary>
+    public static NpgsqlCommand LookupCommand(NpgsqlDataSource dataSource, SchemaName schema, GetOnlineInsight request)
+    {
+        object?[] values = [request.Key, request.Filter, request.DateFrom, request.DateTo];
+        NpgsqlDbType[] types = [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Date, NpgsqlDbType.Date];
+        var sql = new System.Text.StringBuilder(384)
+            .Append("SELECT key, version, updated_at, payload::text FROM ").Append(schema.Quoted)
+            .Append(".insight_models WHERE insight = $1 AND NOT deleted");
+        var command = dataSource.CreateCommand();
+        command.Parameters.Add(new NpgsqlParameter { Value = request.Insight, NpgsqlDbType = NpgsqlDbType.Text });
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is null)
+            {
+                continue;
+            }
+
+            command.Parameters.Add(new NpgsqlParameter { Value = values[i], NpgsqlDbType = types[i] });
+            sql.Append(LookupConditions[i]).Append(command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (i >= 2)
+            {
+                sql.Append(')');
+            }
+        }
+
+        command.CommandText = sql.Append(" ORDER BY version DESC, updated_at DESC LIMIT 1").ToString();
+        return command;
+    }
 
     [GeneratedRegex("@([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterReference();
@@ -113,12 +134,7 @@ public sealed partial class OnlineInsightAnswerer(
     /// <summary>The stored lookup alone, for a tenant already resolved.</summary>
     public async Task<OnlineInsightAnswer> StoredAsync(SchemaName schema, GetOnlineInsight request, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(LookupSql(schema));
-        command.Parameters.Add(new NpgsqlParameter { Value = request.Insight, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.Key ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.Filter ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.DateFrom ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.DateTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+        await using var command = LookupCommand(dataSource, schema, request);
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
