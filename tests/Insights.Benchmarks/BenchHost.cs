@@ -159,6 +159,11 @@ internal sealed class BenchHost : IAsyncDisposable
             builder.MaxAutoPrepare = Insights.Database.DatabaseSetup.DefaultMaxAutoPrepare;
         }
 
+        if (!settings.ContainsKey("No Reset On Close") && !settings.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
         return (builder.ConnectionString, settings.ConnectionString + (overrides is null ? " (appsettings.json)" : " (appsettings.json + --connection)"));
     }
 

@@ -47,6 +47,25 @@ public sealed class QueueSignals(NpgsqlDataSource dataSource, ILogger<QueueSigna
         }
     }
 
+    /// <summary>Pooled connections are not reset on return: the listening one stops listening before it goes back.</summary>
+    private static async Task UnlistenAsync(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+            await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            // A broken connection is not returned to the pool.
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var attempt = 0;
@@ -65,9 +84,16 @@ public sealed class QueueSignals(NpgsqlDataSource dataSource, ILogger<QueueSigna
                 listening.TrySetResult();
                 // Anything enqueued while no connection listened would otherwise wait for the receivers' timeouts.
                 SignalAll();
-                while (!stoppingToken.IsCancellationRequested)
+                try
                 {
-                    await connection.WaitAsync(stoppingToken);
+                    while (!stoppingToken.IsCancellationRequested)
+                    {
+                        await connection.WaitAsync(stoppingToken);
+                    }
+                }
+                finally
+                {
+                    await UnlistenAsync(connection);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

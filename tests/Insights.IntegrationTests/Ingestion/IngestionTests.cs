@@ -154,6 +154,27 @@ public sealed class IngestionTests(IngestionFixture host)
     }
 
     [Fact]
+    public async Task Connections_go_back_to_the_pool_without_the_run_lock_or_session_state()
+    {
+        var tenant = await TenantAsync();
+        host.Source.Set(tenant, Enumerable.Range(1, 7).Select(i => ScriptedSource.Model("m" + i, i)));
+        await IngestAsync(tenant);
+
+        // Pooled connections are not reset on return: a run must leave nothing behind on the ones it used.
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(host.Database.ConnectionString);
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = hashtext($1)::oid),
+                   (SELECT count(*) FROM pg_class WHERE relname = 'ingest_page')
+            """);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenant });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(0, reader.GetInt64(0));
+        Assert.Equal(0, reader.GetInt64(1));
+    }
+
+    [Fact]
     public async Task A_second_run_with_nothing_new_enqueues_nothing_and_a_change_enqueues_exactly_one_message()
     {
         var tenant = await TenantAsync();
