@@ -153,19 +153,15 @@ internal sealed class BenchHost : IAsyncDisposable
             builder[key] = settings[key];
         }
 
-        // What the host does when the connection string leaves it out, so a raw baseline prepares like the host.
-        if (!settings.ContainsKey("Max Auto Prepare") && !settings.ContainsKey("MaxAutoPrepare"))
-        {
-            builder.MaxAutoPrepare = Insights.Database.DatabaseSetup.DefaultMaxAutoPrepare;
-        }
-
-        if (!settings.ContainsKey("No Reset On Close") && !settings.ContainsKey("NoResetOnClose"))
-        {
-            builder.NoResetOnClose = true;
-        }
+        // What the host adds when the connection string leaves it out, so a raw baseline runs like the host.
+        Insights.Database.DatabaseSetup.ApplyDefaults(builder, builder.ConnectionString);
 
         return (builder.ConnectionString, settings.ConnectionString + (overrides is null ? " (appsettings.json)" : " (appsettings.json + --connection)"));
     }
+
+    /// <summary>The integer after <paramref name="name"/> on the command line, or <paramref name="fallback"/>.</summary>
+    public static int Option(string[] args, string name, int fallback) =>
+        int.TryParse(Argument(args, name), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : fallback;
 
     /// <summary>The value after <paramref name="name"/> on the command line, if any.</summary>
     public static string? Argument(string[] args, string name)
@@ -178,6 +174,6 @@ internal sealed class BenchHost : IAsyncDisposable
 
     private string Mint(IEnumerable<Claim> claims) => DevelopmentKey.Mint(key, identity, claims, TimeSpan.FromHours(4));
 
-    private static string? Setting(string name) =>
+    public static string? Setting(string name) =>
         Environment.GetEnvironmentVariable(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
 }

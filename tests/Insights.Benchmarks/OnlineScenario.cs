@@ -28,9 +28,9 @@ internal static class OnlineScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var seconds = Option(args, "--seconds", 30);
-        var amqp = new Uri(Setting("INSIGHTS_BENCH_RABBITMQ") ?? Setting("INSIGHTS_TEST_RABBITMQ") ?? "amqp://guest:guest@127.0.0.1:5672/");
-        var management = new Uri(Setting("INSIGHTS_BENCH_RABBITMQ_MANAGEMENT") ?? Setting("INSIGHTS_TEST_RABBITMQ_MANAGEMENT") ?? "http://guest:guest@127.0.0.1:15672");
+        var seconds = BenchHost.Option(args, "--seconds", 30);
+        var amqp = new Uri(BenchHost.Setting("INSIGHTS_BENCH_RABBITMQ") ?? BenchHost.Setting("INSIGHTS_TEST_RABBITMQ") ?? "amqp://guest:guest@127.0.0.1:5672/");
+        var management = new Uri(BenchHost.Setting("INSIGHTS_BENCH_RABBITMQ_MANAGEMENT") ?? BenchHost.Setting("INSIGHTS_TEST_RABBITMQ_MANAGEMENT") ?? "http://guest:guest@127.0.0.1:15672");
         var (user, password) = Credentials(amqp);
         await using var vhost = await VirtualHost.CreateAsync(management, user);
         try
@@ -286,14 +286,7 @@ internal static class OnlineScenario
         return (Uri.UnescapeDataString(parts[0] is { Length: > 0 } u ? u : "guest"), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "guest");
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
-    }
 
-    private static string? Setting(string name) =>
-        Environment.GetEnvironmentVariable(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
 
     /// <summary>A RabbitMQ virtual host of this run, made and removed through the management API.</summary>
     private sealed class VirtualHost : IAsyncDisposable

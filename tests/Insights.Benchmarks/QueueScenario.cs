@@ -22,10 +22,10 @@ internal static class QueueScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var messages = Option(args, "--messages", 100_000);
-        var clients = Option(args, "--clients", 8);
-        var tenants = Option(args, "--tenants", 100);
-        var perTenant = Option(args, "--per-tenant", 1_000);
+        var messages = BenchHost.Option(args, "--messages", 100_000);
+        var clients = BenchHost.Option(args, "--clients", 8);
+        var tenants = BenchHost.Option(args, "--tenants", 100);
+        var perTenant = BenchHost.Option(args, "--per-tenant", 1_000);
         try
         {
             await using var bench = await BenchHost.StartAsync(new Dictionary<string, string>
@@ -172,9 +172,4 @@ internal static class QueueScenario
         string.Create(CultureInfo.InvariantCulture,
             $"  {label,-38} {(ratio ? value.ToString("F2", CultureInfo.InvariantCulture) + "x" : value.ToString("F0", CultureInfo.InvariantCulture)),9}     {target,-10} {(met is null ? "" : met.Value ? "met" : "NOT MET")}");
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
-    }
 }

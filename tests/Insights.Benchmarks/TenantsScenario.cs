@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Data.Common;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -7,7 +6,6 @@ using System.Security.Claims;
 using System.Text;
 using Insights.Auth;
 using Insights.Tenancy;
-using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 
@@ -19,7 +17,6 @@ namespace Insights.Benchmarks;
 /// </summary>
 internal static class TenantsScenario
 {
-    private const string DefaultPostgres = "Host=127.0.0.1;Port=5432;Database=insights;Username=insights;Password=insights";
     private const double ProvisioningTargetMs = 150;
     private const double LatencyRatioTarget = 1.25;
     private const long HostGrowthTargetBytes = 100L * 1024 * 1024;
@@ -48,7 +45,7 @@ internal static class TenantsScenario
 
     private static async Task<Report> MeasureAsync(Options options)
     {
-        var postgres = Setting("INSIGHTS_BENCH_POSTGRES") ?? Setting("INSIGHTS_TEST_POSTGRES") ?? DefaultPostgres;
+        var postgres = BenchHost.PostgresSetting();
         var keyFolder = Directory.CreateTempSubdirectory("insights-bench-");
         try
         {
@@ -67,7 +64,7 @@ internal static class TenantsScenario
             var key = DevelopmentKey.LoadOrCreate(keyPath);
 
             Console.Error.WriteLine($"tenants: database {database.Name}; host connection options: {poolSettings}");
-            var loadAtStart = LoadAverage();
+            var loadAtStart = BenchHost.LoadAverage();
             Point early, late;
             Spread? spread = null;
             var provisioning = new List<double>(options.Tenants);
@@ -90,7 +87,7 @@ internal static class TenantsScenario
 
             Console.Error.WriteLine($"tenants: raw SQL baseline, {options.Baseline} schemas");
             var raw = await database.ProvisionRawSchemasAsync(options.Baseline, new TenantMigrator().Scripts);
-            var machine = $"{Environment.ProcessorCount} cores, load average (1 min) {loadAtStart} at start, {LoadAverage()} at end";
+            var machine = $"{Environment.ProcessorCount} cores, load average (1 min) {loadAtStart} at start, {BenchHost.LoadAverage()} at end";
             return new Report(options, database.ServerVersion, poolSettings, machine, provisioning, firstReads, raw, early, late, spread);
         }
         finally
@@ -174,10 +171,7 @@ internal static class TenantsScenario
         return new Spread(options.Readers, Summary.Of(times), host.WorkingSet(), await database.MeasureBackendsAsync());
     }
 
-    /// <summary>The machine is often shared: a busy one explains noisy figures.</summary>
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-    private static string? Setting(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value && !string.IsNullOrWhiteSpace(value) ? value : null;
 
     /// <summary>The figures at one number of tenants.</summary>
     private sealed record Point(int Tenants, Summary GetTenant, Summary TenantRead, Summary HotTenantRead, long HostWorkingSet, BackendMemory Backends);

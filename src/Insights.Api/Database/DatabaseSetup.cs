@@ -17,10 +17,19 @@ internal static class DatabaseSetup
     // here leaves session state behind: settings are transaction-local (set_config(..., true)), temporary tables drop at
     // commit, session advisory locks are released in finally blocks, and the notification listener unlistens.
 
-    private static bool Names(string connectionString, params string[] keywords)
+    /// <summary>Sets the defaults above on <paramref name="builder"/> where <paramref name="given"/> (the configured string) leaves them out.</summary>
+    public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, string given)
     {
-        var settings = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        return keywords.Any(settings.ContainsKey);
+        var settings = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = given };
+        if (!settings.ContainsKey("Max Auto Prepare") && !settings.ContainsKey("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+
+        if (!settings.ContainsKey("No Reset On Close") && !settings.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
     }
 
     public static void AddInsightsDatabase(this WebApplicationBuilder builder)
@@ -41,15 +50,7 @@ internal static class DatabaseSetup
             }
 
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
-            if (!Names(connectionString!, "Max Auto Prepare", "MaxAutoPrepare"))
-            {
-                dataSource.ConnectionStringBuilder.MaxAutoPrepare = DefaultMaxAutoPrepare;
-            }
-
-            if (!Names(connectionString!, "No Reset On Close", "NoResetOnClose"))
-            {
-                dataSource.ConnectionStringBuilder.NoResetOnClose = true;
-            }
+            ApplyDefaults(dataSource.ConnectionStringBuilder, connectionString!);
 
             dataSource.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
             return dataSource.Build();

@@ -289,7 +289,7 @@ public sealed class IngestionTests(IngestionFixture host)
             interrupted = start.GetProperty("runId").GetGuid();
             await reached.Task.WaitAsync(TimeSpan.FromSeconds(15));
 
-            // The source is read ahead of the store: the third page is being read while the first two commit.
+            // The stop must come between pages: after the first two are recorded, while the third is being read.
             var deadline = DateTime.UtcNow.AddSeconds(15);
             while ((await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenant}/ingestions/{interrupted}")).GetProperty("rowsRead").GetInt64() < 6)
             {
