@@ -50,6 +50,7 @@ internal static class QueueScenario
             }
 
             var consume = HttpConsumerAsync(bench);
+            await BenchHost.CheckpointAsync(bench.ConnectionString);
             var cpu = CpuMeter.Start(bench.HostIds);
             var watch = Stopwatch.StartNew();
             var counts = await Task.WhenAll(ids.Select(id => consume(id)));
@@ -102,6 +103,7 @@ internal static class QueueScenario
             await vacuum.ExecuteNonQueryAsync();
         }
 
+        await BenchHost.CheckpointAsync(bench.ConnectionString);
         var cpu = CpuMeter.Start(bench.HostIds);
         var watch = Stopwatch.StartNew();
         var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => consumer(tenantId)));

@@ -293,8 +293,8 @@ public sealed class IngestionRunner(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The message's data, as the contract's envelope shows it.</summary>
-    internal static string MessageData(SourceModel model)
+    /// <summary>The message's data (UTF-8 JSON), as the contract's envelope shows it.</summary>
+    internal static byte[] MessageData(SourceModel model)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + model.PayloadJson.Length);
         using (var writer = new Utf8JsonWriter(buffer, Envelope.WriterOptions))
@@ -311,11 +311,13 @@ public sealed class IngestionRunner(
             writer.WriteString("updatedAt", model.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
             writer.WriteBoolean("deleted", model.Deleted);
             writer.WritePropertyName("payload");
-            writer.WriteRawValue(model.PayloadJson);
+
+            // The payload is stored as jsonb in the same transaction, which rejects the page if it is not JSON.
+            writer.WriteRawValue(model.PayloadJson, skipInputValidation: true);
             writer.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)

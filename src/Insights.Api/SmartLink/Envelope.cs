@@ -10,11 +10,22 @@ public enum MessagePriority : short
     High = 1,
 }
 
-/// <summary>A message the service puts on a tenant's queue; <see cref="DataJson"/> is the JSON text of <c>data</c>.</summary>
-public sealed record OutgoingMessage(Guid Id, string Type, MessagePriority Priority, string DataJson)
+/// <summary>
+/// A message the service puts on a tenant's queue; <see cref="Data"/> is the UTF-8 JSON of <c>data</c>, valid JSON
+/// (the database checks it again as it stores the envelope).
+/// </summary>
+public sealed record OutgoingMessage(Guid Id, string Type, MessagePriority Priority, ReadOnlyMemory<byte> Data)
 {
+    public OutgoingMessage(Guid id, string type, MessagePriority priority, string dataJson)
+        : this(id, type, priority, Encoding.UTF8.GetBytes(dataJson))
+    {
+    }
+
     public static OutgoingMessage Create(string type, MessagePriority priority, string dataJson) =>
         new(MessageIds.Next(), type, priority, dataJson);
+
+    public static OutgoingMessage Create(string type, MessagePriority priority, ReadOnlyMemory<byte> data) =>
+        new(MessageIds.Next(), type, priority, data);
 }
 
 /// <summary>Builds the SmartLink envelope (CloudEvents 1.0 JSON with <c>tenantId</c> and <c>priority</c>).</summary>
@@ -29,9 +40,10 @@ public static class Envelope
 
     public static string PriorityName(MessagePriority priority) => priority == MessagePriority.High ? "high" : "normal";
 
-    public static string Build(string tenantId, OutgoingMessage message, DateTimeOffset time)
+    /// <summary>The envelope's UTF-8 JSON, as the queue table stores it.</summary>
+    public static byte[] Build(string tenantId, OutgoingMessage message, DateTimeOffset time)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + message.DataJson.Length);
+        var buffer = new ArrayBufferWriter<byte>(256 + message.Data.Length);
         using (var writer = new Utf8JsonWriter(buffer, Envelope.WriterOptions))
         {
             writer.WriteStartObject();
@@ -44,10 +56,10 @@ public static class Envelope
             writer.WriteString("tenantId", tenantId);
             writer.WriteString("priority", PriorityName(message.Priority));
             writer.WritePropertyName("data");
-            writer.WriteRawValue(message.DataJson, skipInputValidation: true);
+            writer.WriteRawValue(message.Data.Span, skipInputValidation: true);
             writer.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -50,14 +50,14 @@ public sealed class QueueWriter
             foreach (var message in messages)
             {
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                    $"INSERT INTO {table} (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4::json, $5, $5)")
+                    $"INSERT INTO {table} (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5)")
                 {
                     Parameters =
                     {
                         new() { Value = message.Id },
                         new() { Value = message.Type },
                         new() { Value = (short)message.Priority },
-                        new() { Value = Envelope.Build(tenant.Id, message, now) },
+                        new() { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Json },
                         new() { Value = now },
                     },
                 });
@@ -79,14 +79,14 @@ public sealed class QueueWriter
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand(
-            $"INSERT INTO {tenant.Schema.Quoted}.queue_messages (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4::json, $5, $5) ON CONFLICT (id) DO NOTHING",
+            $"INSERT INTO {tenant.Schema.Quoted}.queue_messages (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
             connection,
             transaction))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = message.Id });
             command.Parameters.Add(new NpgsqlParameter { Value = message.Type });
             command.Parameters.Add(new NpgsqlParameter { Value = (short)message.Priority });
-            command.Parameters.Add(new NpgsqlParameter { Value = Envelope.Build(tenant.Id, message, now) });
+            command.Parameters.Add(new NpgsqlParameter { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Json });
             command.Parameters.Add(new NpgsqlParameter { Value = now });
             if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
             {

@@ -130,6 +130,16 @@ public sealed class LocalInsightSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Column_names_written_with_escapes_are_read_as_the_same_columns()
+    {
+        Write("models.ndjson", """{"tenant\u005fid":"acme","\u0069d":"m-1","insight":"I","module":"SIGAFIN","version":7,"updated\u005fat":"2026-11-23T10:00:00Z","unknown\u005fcolumn":1}""");
+
+        var model = Assert.Single((await ReadAll(Source(), "acme")).SelectMany(p => p.Models));
+
+        Assert.Equal(("m-1", 7L), (model.Id, model.Version));
+    }
+
+    [Fact]
     public async Task Crlf_endings_blank_lines_a_bom_and_a_last_line_without_newline_are_fine()
     {
         var text = "\r\n" + Line("acme", "m-1", "2026-11-23T10:00:00Z") + "\r\n\r\n   \r\n" + Line("acme", "m-2", "2026-11-23T11:00:00Z");
