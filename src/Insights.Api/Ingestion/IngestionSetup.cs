@@ -13,6 +13,8 @@ internal static class IngestionSetup
         services.AddSingleton<IngestionRuns>();
         services.AddSingleton<IngestionTrigger>();
         services.AddScoped<IngestionRunner>();
+        services.AddSingleton<IngestionRunsInFlight>();
+        services.AddHostedService(provider => provider.GetRequiredService<IngestionRunsInFlight>());
         if (roles.Scheduler)
         {
             services.AddHostedService<IngestionScheduler>();

@@ -64,22 +64,25 @@ public sealed class IngestionTests(IngestionFixture host)
     {
         var id = InsightsFixture.NewTenantId("ing");
         (await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).EnsureSuccessStatusCode();
-        await WaitIdleAsync(id);
+        await WaitIdleAsync(id, runs: 1);
         return id;
     }
 
-    /// <summary>Waits until the tenant has no queued or running run (provisioning starts one).</summary>
-    private async Task<List<JsonElement>> WaitIdleAsync(string tenantId, HttpClient? admin = null)
+    /// <summary>
+    /// Waits until the tenant has at least <paramref name="runs"/> runs and none queued or running. Provisioning starts
+    /// one through an event, so a new tenant may have none yet: waiting for it keeps it from taking a test's rows.
+    /// </summary>
+    private async Task<List<JsonElement>> WaitIdleAsync(string tenantId, HttpClient? admin = null, int runs = 0)
     {
         admin ??= host.Admin;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             var page = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions");
-            var runs = page.GetProperty("items").EnumerateArray().Select(r => r.Clone()).ToList();
-            if (runs.All(r => r.GetProperty("status").GetString() is not ("queued" or "running")))
+            var items = page.GetProperty("items").EnumerateArray().Select(r => r.Clone()).ToList();
+            if (items.Count >= runs && items.All(r => r.GetProperty("status").GetString() is not ("queued" or "running")))
             {
-                return runs;
+                return items;
             }
 
             Assert.True(DateTime.UtcNow < deadline, "The ingestion run did not finish.");
@@ -322,7 +325,7 @@ public sealed class IngestionTests(IngestionFixture host)
         host.Source.Set(id, [ScriptedSource.Model("welcome", 1)]);
         (await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).EnsureSuccessStatusCode();
 
-        var runs = await WaitIdleAsync(id);
+        var runs = await WaitIdleAsync(id, runs: 1);
         var run = Assert.Single(runs);
         Assert.Equal("provisioned", run.GetProperty("trigger").GetString());
         Assert.Equal("succeeded", run.GetProperty("status").GetString());

@@ -12,7 +12,9 @@ public sealed class ScriptedSource : IInsightSource
 {
     private readonly ConcurrentDictionary<string, List<SourceModel>> rows = new(StringComparer.Ordinal);
 
-    /// <summary>When set, a read waits here before yielding the page with this index (0-based).</summary>
+    /// <summary>
+    /// When set, a read waits here before yielding the page with this index (0-based); cancelled, it gives up 300 ms later.
+    /// </summary>
     public (int Page, TaskCompletionSource Reached, Task Release)? Hold { get; set; }
 
     public void Set(string tenantId, IEnumerable<SourceModel> models) => rows[tenantId] = [.. models];
@@ -44,7 +46,17 @@ public sealed class ScriptedSource : IInsightSource
             if (Hold is { } hold && hold.Page == index)
             {
                 hold.Reached.TrySetResult();
-                await hold.Release.WaitAsync(cancellationToken);
+                try
+                {
+                    await hold.Release.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // A source gives up a cancelled call only after a while (a query being cancelled): the stopping
+                    // host must wait for the run to end, not dispose what the run still needs.
+                    await Task.Delay(300, CancellationToken.None);
+                    throw;
+                }
             }
 
             yield return new SourcePage(snapshot.Skip(index * pageSize).Take(pageSize).ToList(), 1_000_000, 10_485_760);
