@@ -34,6 +34,9 @@ public sealed class TenantStore(
 {
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text";
 
+    /// <summary>First key of the per-tenant advisory locks of provisioning ("tprv").</summary>
+    private const int ProvisionLockNamespace = 0x74707276;
+
     /// <summary>
     /// Catalog row, schema and every tenant migration in one transaction, committed as <c>active</c>: a schema is
     /// never seen half-built. A concurrent create of the same id waits on the row and then finds it taken. A failure
@@ -47,6 +50,16 @@ public sealed class TenantStore(
         try
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+            // Concurrent creates of one id queue here, not on the row: a waiting insert would hold entries in the
+            // tenants' indexes that the creating transaction's own updates can wait on, a deadlock.
+            await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction))
+            {
+                serialize.Parameters.Add(new NpgsqlParameter { Value = ProvisionLockNamespace });
+                serialize.Parameters.Add(new NpgsqlParameter { Value = id });
+                await serialize.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await using (var insert = new NpgsqlCommand(
                 """
                 INSERT INTO catalog.tenants (id, name, status, schema_name, settings)
