@@ -33,6 +33,27 @@ internal sealed class CpuMeter
         return string.Create(CultureInfo.InvariantCulture, $"cpu over {wall:F1} s x {Environment.ProcessorCount} cores: {text}");
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until the hosts' tiered compilation threads have been idle for a second:
+    /// after a warm-up they may still be optimising what it ran, which is start-up work, not the phase's.
+    /// </summary>
+    public static async Task WaitForQuietJitAsync(int[] hostIds, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        var last = Sample(hostIds).GetValueOrDefault("host jit");
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(1000);
+            var now = Sample(hostIds).GetValueOrDefault("host jit");
+            if (now - last < 0.02)
+            {
+                return;
+            }
+
+            last = now;
+        }
+    }
+
     private static Dictionary<string, double> Sample(IReadOnlyCollection<int> hostIds)
     {
         var totals = new Dictionary<string, double>();

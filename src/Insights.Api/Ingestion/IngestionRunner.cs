@@ -29,8 +29,6 @@ public sealed class IngestionRunner(
     /// <summary>First key of the per-tenant advisory locks of ingestion ("ingest").</summary>
     private const int LockNamespace = 0x696E6773;
 
-    private const string MessageType = "InsightModel";
-
     public async Task ExecuteAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
     {
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -74,26 +72,74 @@ public sealed class IngestionRunner(
             var cursor = await ReadCursorAsync(tenantId, cancellationToken);
             var known = await definitions.AllAsync(cancellationToken);
             var read = Stopwatch.StartNew();
-            await foreach (var page in source.ReadAsync(tenantId, cursor, options.Value.PageSize, cancellationToken))
+            // Two pages in flight: the next page is copied into its own transaction's temporary table while the current
+            // one is upserted, enqueued and committed, so the database and this process work at the same time. Pages
+            // still commit one after the other, in order: a page's upsert starts only after the previous page committed,
+            // and a page never waits for the next one to be read.
+            PreparedPage? prepared = null;
+            Task? completing = null;
+            try
             {
-                var readMs = read.Elapsed.TotalMilliseconds;
-                if (page.Models.Count == 0)
+                await foreach (var page in ReadAhead.Buffered(source.ReadAsync(tenantId, cursor, options.Value.PageSize, cancellationToken), 1, cancellationToken))
                 {
-                    // A query that found nothing still reports what it processed and billed.
-                    await AddBytesAsync(runId, page, cancellationToken);
-                    continue;
+                    var readMs = read.Elapsed.TotalMilliseconds;
+                    if (page.Models.Count == 0)
+                    {
+                        // A query that found nothing still reports what it processed and billed.
+                        await AddBytesAsync(runId, page, cancellationToken);
+                        continue;
+                    }
+
+                    prepared = await PreparePageAsync(page, known, readMs, cancellationToken);
+                    read.Restart();
+                    if (completing is not null)
+                    {
+                        var previous = completing;
+                        completing = null;
+                        await previous;
+                    }
+
+                    completing = CompleteAsync(prepared);
+                    prepared = null;
                 }
 
-                var result = await StorePageAsync(runId, tenant, page, known, cancellationToken);
-                counters.Add(result, page);
-                logger.LogInformation(
-                    "Ingestion page {Page}: {Read} read, {Changed} changed and enqueued, {Skipped} skipped ({ReadMs:F0} ms reading, {StoreMs:F0} ms storing: {CopyMs:F0} copy, {UpsertMs:F0} upsert, {EnqueueMs:F0} enqueue, {CommitMs:F0} commit); {Total} read in {Seconds:F1} s",
-                    counters.Pages, page.Models.Count, result.Changed, result.Skipped, readMs, result.Timings.Sum(), result.Timings[0], result.Timings[1], result.Timings[2], result.Timings[3],
-                    counters.Read, watch.Elapsed.TotalSeconds);
-                read.Restart();
+                if (completing is not null)
+                {
+                    var last = completing;
+                    completing = null;
+                    await last;
+                }
+            }
+            finally
+            {
+                // Only when something else failed: the page being applied commits or rolls back, the prepared one rolls back.
+                if (completing is not null)
+                {
+                    await SettleAsync(completing);
+                }
+
+                if (prepared is not null)
+                {
+                    await prepared.DisposeAsync();
+                }
             }
 
             await FinishAsync(runId, "succeeded", null);
+
+            async Task CompleteAsync(PreparedPage prepared)
+            {
+                await using (prepared)
+                {
+                    var result = await CompletePageAsync(runId, tenant, prepared, known, cancellationToken);
+                    counters.Add(result, prepared.Page);
+                    var t = result.Timings;
+                    logger.LogInformation(
+                        "Ingestion page {Page}: {Read} read, {Changed} changed and enqueued, {Skipped} skipped ({ReadMs:F0} ms reading, {StoreMs:F0} ms storing: {CopyMs:F0} copy, {UpsertMs:F0} upsert, {EnqueueMs:F0} enqueue, {CommitMs:F0} commit); {Total} read in {Seconds:F1} s",
+                        counters.Pages, prepared.Page.Models.Count, result.Changed, result.Skipped, prepared.ReadMs, t.Sum(), t[0], t[1], t[2], t[3],
+                        counters.Read, watch.Elapsed.TotalSeconds);
+                }
+            }
+
             logger.LogInformation("Ingestion run finished: {Read} read, {Changed} changed, {Skipped} skipped in {Seconds:F1} s",
                 counters.Read, counters.Changed, counters.Skipped, watch.Elapsed.TotalSeconds);
         }
@@ -127,8 +173,29 @@ public sealed class IngestionRunner(
         }
     }
 
-    private async Task<PageResult> StorePageAsync(
-        Guid runId, TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
+    /// <summary>A page copied into a temporary table of its own open transaction, waiting for its turn to be applied.</summary>
+    private sealed class PreparedPage(
+        SourcePage page, double readMs, NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<string, SourceModel> byId,
+        Dictionary<string, int> skippedTypes, double copyMs) : IAsyncDisposable
+    {
+        public SourcePage Page => page;
+        public double ReadMs => readMs;
+        public NpgsqlConnection Connection => connection;
+        public NpgsqlTransaction Transaction => transaction;
+        public Dictionary<string, SourceModel> ById => byId;
+        public Dictionary<string, int> SkippedTypes => skippedTypes;
+        public double CopyMs => copyMs;
+
+        /// <summary>Rolls back what was not committed (a failure or a stop) and returns the connection.</summary>
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    private async Task<PreparedPage> PreparePageAsync(
+        SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, double readMs, CancellationToken cancellationToken)
     {
         // The last row of a page (for the same id) wins; unknown insight types are counted and skipped.
         var byId = new Dictionary<string, SourceModel>(page.Models.Count, StringComparer.Ordinal);
@@ -145,50 +212,95 @@ public sealed class IngestionRunner(
             }
         }
 
+        var phase = Stopwatch.StartNew();
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken);
+            if (byId.Count > 0)
+            {
+                await CopyToTemporaryTableAsync(connection, transaction, byId.Values, cancellationToken);
+            }
+
+            return new PreparedPage(page, readMs, connection, transaction, byId, skippedTypes, phase.Elapsed.TotalMilliseconds);
+        }
+        catch
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for a page being applied while the run fails for another reason, which is the one reported.</summary>
+    private async Task SettleAsync(Task completing)
+    {
+        try
+        {
+            await completing;
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            logger.LogDebug(e, "The page being applied when the run failed did not commit either");
+        }
+    }
+
+    private static async Task CopyToTemporaryTableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<SourceModel> models, CancellationToken cancellationToken)
+    {
+        await using (var create = new NpgsqlCommand(
+            """
+            CREATE TEMP TABLE ingest_page (
+                id text, insight text, module text, key text, filter text, date_from date, date_to date,
+                payload jsonb, version bigint, updated_at timestamptz, deleted boolean) ON COMMIT DROP
+            """, connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var importer = await connection.BeginBinaryImportAsync("COPY ingest_page FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var model in models)
+        {
+            await importer.StartRowAsync(cancellationToken);
+            await importer.WriteAsync(model.Id, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(model.Insight, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(model.Module, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(importer, model.Key, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(importer, model.Filter, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(importer, model.DateFrom, NpgsqlDbType.Date, cancellationToken);
+            await WriteNullableAsync(importer, model.DateTo, NpgsqlDbType.Date, cancellationToken);
+            await importer.WriteAsync(model.PayloadJson, NpgsqlDbType.Jsonb, cancellationToken);
+            await importer.WriteAsync(model.Version, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(model.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            await importer.WriteAsync(model.Deleted, NpgsqlDbType.Boolean, cancellationToken);
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>Applies a prepared page: upsert of the changed models, one message per change, cursor, counters, commit.</summary>
+    private async Task<PageResult> CompletePageAsync(
+        Guid runId, TenantInfo tenant, PreparedPage prepared, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
+    {
+        var page = prepared.Page;
+        var byId = prepared.ById;
+        var skippedTypes = prepared.SkippedTypes;
+        var connection = prepared.Connection;
+        var transaction = prepared.Transaction;
         var last = page.Models.MaxBy(m => (m.UpdatedAt, m.Id), CursorComparer.Instance)!;
         var schema = tenant.Schema.Quoted;
 
         var timings = new double[4];
+        timings[0] = prepared.CopyMs;
         var phase = Stopwatch.StartNew();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var changed = new List<string>();
         if (byId.Count > 0)
         {
-            await using (var create = new NpgsqlCommand(
-                """
-                CREATE TEMP TABLE ingest_page (
-                    id text, insight text, module text, key text, filter text, date_from date, date_to date,
-                    payload jsonb, version bigint, updated_at timestamptz, deleted boolean) ON COMMIT DROP
-                """, connection, transaction))
-            {
-                await create.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await using (var importer = await connection.BeginBinaryImportAsync("COPY ingest_page FROM STDIN (FORMAT BINARY)", cancellationToken))
-            {
-                foreach (var model in byId.Values)
-                {
-                    await importer.StartRowAsync(cancellationToken);
-                    await importer.WriteAsync(model.Id, NpgsqlDbType.Text, cancellationToken);
-                    await importer.WriteAsync(model.Insight, NpgsqlDbType.Text, cancellationToken);
-                    await importer.WriteAsync(model.Module, NpgsqlDbType.Text, cancellationToken);
-                    await WriteNullableAsync(importer, model.Key, NpgsqlDbType.Text, cancellationToken);
-                    await WriteNullableAsync(importer, model.Filter, NpgsqlDbType.Text, cancellationToken);
-                    await WriteNullableAsync(importer, model.DateFrom, NpgsqlDbType.Date, cancellationToken);
-                    await WriteNullableAsync(importer, model.DateTo, NpgsqlDbType.Date, cancellationToken);
-                    await importer.WriteAsync(model.PayloadJson, NpgsqlDbType.Jsonb, cancellationToken);
-                    await importer.WriteAsync(model.Version, NpgsqlDbType.Bigint, cancellationToken);
-                    await importer.WriteAsync(model.UpdatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-                    await importer.WriteAsync(model.Deleted, NpgsqlDbType.Boolean, cancellationToken);
-                }
-
-                await importer.CompleteAsync(cancellationToken);
-            }
-
-            timings[0] = phase.Elapsed.TotalMilliseconds;
-            phase.Restart();
-
             // Only rows whose content differs are written; RETURNING names the inserted and changed ones.
             await using var upsert = new NpgsqlCommand(
                 $"""
@@ -214,11 +326,14 @@ public sealed class IngestionRunner(
             timings[1] = phase.Elapsed.TotalMilliseconds;
             phase.Restart();
             var messages = new List<OutgoingMessage>(changed.Count);
-            foreach (var id in changed)
+            using (var data = new ModelMessageWriter())
             {
-                var model = byId[id];
-                var priority = known[model.Insight].IsHighPriority ? MessagePriority.High : MessagePriority.Normal;
-                messages.Add(OutgoingMessage.Create(MessageType, priority, MessageData(model)));
+                foreach (var id in changed)
+                {
+                    var model = byId[id];
+                    var priority = known[model.Insight].IsHighPriority ? MessagePriority.High : MessagePriority.Normal;
+                    messages.Add(OutgoingMessage.Create(ModelMessageWriter.MessageType, priority, data.Write(model)));
+                }
             }
 
             await queue.EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
@@ -291,45 +406,6 @@ public sealed class IngestionRunner(
         command.Parameters.Add(new NpgsqlParameter { Value = billed });
         command.Parameters.Add(new NpgsqlParameter { Value = cost });
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>The message's data (UTF-8 JSON), as the contract's envelope shows it.</summary>
-    internal static byte[] MessageData(SourceModel model)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256 + model.PayloadJson.Length);
-        using (var writer = new Utf8JsonWriter(buffer, Envelope.WriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("uuid", model.Id);
-            writer.WriteString("insight", model.Insight);
-            writer.WriteString("module", model.Module);
-            WriteNullable(writer, "key", model.Key);
-            WriteNullable(writer, "filter", model.Filter);
-            WriteNullable(writer, "dateFrom", model.DateFrom?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-            WriteNullable(writer, "dateTo", model.DateTo?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteNumber("version", model.Version);
-            writer.WriteString("updatedAt", model.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteBoolean("deleted", model.Deleted);
-            writer.WritePropertyName("payload");
-
-            // The payload is stored as jsonb in the same transaction, which rejects the page if it is not JSON.
-            writer.WriteRawValue(model.PayloadJson, skipInputValidation: true);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
-    {
-        if (value is null)
-        {
-            writer.WriteNull(name);
-        }
-        else
-        {
-            writer.WriteString(name, value);
-        }
     }
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>

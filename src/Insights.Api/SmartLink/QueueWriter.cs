@@ -29,6 +29,7 @@ public sealed class QueueWriter
         var table = tenant.Schema.Quoted + ".queue_messages";
         if (messages.Count > CopyThreshold)
         {
+            using var envelopes = new EnvelopeWriter(tenant.Id, now);
             await using var importer = await connection.BeginBinaryImportAsync(
                 $"COPY {table} (id, type, priority, envelope, enqueued_at, visible_at) FROM STDIN (FORMAT BINARY)", cancellationToken);
             foreach (var message in messages)
@@ -37,7 +38,9 @@ public sealed class QueueWriter
                 await importer.WriteAsync(message.Id, NpgsqlDbType.Uuid, cancellationToken);
                 await importer.WriteAsync(message.Type, NpgsqlDbType.Text, cancellationToken);
                 await importer.WriteAsync((short)message.Priority, NpgsqlDbType.Smallint, cancellationToken);
-                await importer.WriteAsync(Envelope.Build(tenant.Id, message, now), NpgsqlDbType.Json, cancellationToken);
+
+                // Copied into the import's buffer before the write completes: the envelope's buffer is reused after it.
+                await importer.WriteAsync(envelopes.Write(message), NpgsqlDbType.Json, cancellationToken);
                 await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
                 await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
             }

@@ -239,10 +239,10 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
                         row.Filter = OptionalString(ref reader);
                         break;
                     case "date_from":
-                        row.DateFrom = Date(ref reader);
+                        row.DateFrom = Date(ref reader, full);
                         break;
                     case "date_to":
-                        row.DateTo = Date(ref reader);
+                        row.DateTo = Date(ref reader, full);
                         break;
                     case "version":
                         row.Version = reader.TokenType switch
@@ -253,7 +253,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
                         };
                         break;
                     case "updated_at":
-                        row.UpdatedAt = UpdatedAt(RequiredString(ref reader));
+                        row.UpdatedAt = UpdatedAt(ref reader);
                         row.HasUpdatedAt = true;
                         break;
                     case "deleted":
@@ -350,18 +350,89 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
     private static string RequiredString(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.String ? reader.GetString()! : throw new FormatException("must be a string");
 
-    private static DateOnly? Date(ref Utf8JsonReader reader) => reader.TokenType switch
+    /// <summary>A date <c>YYYY-MM-DD</c> or null; the scan (<paramref name="full"/> false) keeps no dates and only checks the token.</summary>
+    private static DateOnly? Date(ref Utf8JsonReader reader, bool full)
     {
-        JsonTokenType.Null => null,
-        JsonTokenType.String when DateOnly.TryParseExact(reader.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) => date,
-        _ => throw new FormatException("must be a date YYYY-MM-DD or null"),
-    };
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
 
-    private static DateTimeOffset UpdatedAt(string text) =>
-        text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-'
+        if (reader.TokenType == JsonTokenType.String && !full)
+        {
+            return null;
+        }
+
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && IsoDate(reader.ValueSpan) is { } date)
+        {
+            return date;
+        }
+
+        return reader.TokenType == JsonTokenType.String
+            && DateOnly.TryParseExact(reader.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)
+            ? parsed
+            : throw new FormatException("must be a date YYYY-MM-DD or null");
+    }
+
+    /// <summary><c>YYYY-MM-DD</c> read from UTF-8 digits; null when it is not exactly a valid one.</summary>
+    private static DateOnly? IsoDate(ReadOnlySpan<byte> text)
+    {
+        if (text.Length != 10 || text[4] != (byte)'-' || text[7] != (byte)'-')
+        {
+            return null;
+        }
+
+        var year = 0;
+        var month = 0;
+        var day = 0;
+        for (var i = 0; i < 10; i++)
+        {
+            if (i is 4 or 7)
+            {
+                continue;
+            }
+
+            var digit = text[i] - (byte)'0';
+            if ((uint)digit > 9)
+            {
+                return null;
+            }
+
+            if (i < 4)
+            {
+                year = (year * 10) + digit;
+            }
+            else if (i < 7)
+            {
+                month = (month * 10) + digit;
+            }
+            else
+            {
+                day = (day * 10) + digit;
+            }
+        }
+
+        return year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month) ? new DateOnly(year, month, day) : null;
+    }
+
+    /// <summary>
+    /// An ISO 8601 timestamp. One ending in <c>Z</c> goes through the JSON reader's own parser; other forms (offsets,
+    /// a space for the <c>T</c>, no zone = UTC) through the general one.
+    /// </summary>
+    private static DateTimeOffset UpdatedAt(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.EndsWith("Z"u8)
+            && reader.TryGetDateTimeOffset(out var utc))
+        {
+            return SourceTime.Truncate(utc);
+        }
+
+        var text = RequiredString(ref reader);
+        return text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-'
             && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             ? SourceTime.Truncate(at)
             : throw new FormatException($"must be an ISO 8601 timestamp; got '{text}'");
+    }
 
     private static string Payload(ref Utf8JsonReader reader, ReadOnlySpan<byte> line, bool full)
     {
