@@ -13,15 +13,12 @@ public sealed record GetOnlineInsight(
     DateOnly? DateTo,
     IReadOnlyDictionary<string, string>? Parameters);
 
-/// <summary>The answer: <see cref="PayloadJson"/> is the JSON text of the model's payload.</summary>
+/// <summary>
+/// The model that answers a request (in the reply <see cref="OnlineInsightAnswer"/>): <see cref="PayloadJson"/> is the JSON
+/// text of its payload.
+/// </summary>
 public sealed record OnlineInsightFound(
     string Insight, string? Key, string Source, DateTimeOffset GeneratedAt, long Version, string PayloadJson);
-
-/// <summary>No model of the insight matches the request.</summary>
-public sealed record OnlineInsightNotFound(string Insight, string Detail);
-
-/// <summary>The worker could not answer (the live source failed); <see cref="Detail"/> is safe to show to the client.</summary>
-public sealed record OnlineInsightFailed(string Insight, string Detail);
 
 /// <summary>Where an answer came from, as the contract names it.</summary>
 public static class OnlineInsightSource

@@ -8,22 +8,11 @@ public sealed class GetOnlineInsightConsumer(OnlineInsightAnswerer answerer) : I
 {
     public async Task Consume(ConsumeContext<GetOnlineInsight> context)
     {
-        var request = context.Message;
-        var answer = await answerer.AnswerAsync(request, context.CancellationToken);
-        // Answers are only worth something to a caller still waiting: they are never written to disk by the broker.
-        switch (answer.Status)
-        {
-            case OnlineInsightStatus.Found:
-                await context.RespondAsync<OnlineInsightFound>(answer.Found!, x => x.Durable = false);
-                break;
-            case OnlineInsightStatus.Failed:
-                await context.RespondAsync<OnlineInsightFailed>(new(request.Insight, answer.Detail!), x => x.Durable = false);
-                break;
-            default:
-                // A rejected request only reaches a worker when a definition changed after the api node checked it.
-                await context.RespondAsync<OnlineInsightNotFound>(new(request.Insight, answer.Detail!), x => x.Durable = false);
-                break;
-        }
+        var answer = await answerer.AnswerAsync(context.Message, context.CancellationToken);
+
+        // One reply type, whatever the outcome: the caller waits on one response handler, not one per outcome. Answers
+        // are only worth something to a caller still waiting: they are never written to disk by the broker.
+        await context.RespondAsync(answer, x => x.Durable = false);
     }
 }
 

@@ -63,22 +63,24 @@ public static class OnlineInsightsApi
         try
         {
             // The request lives no longer than the caller waits, and the broker never writes it to disk.
-            var response = await client.GetResponse<OnlineInsightFound, OnlineInsightNotFound, OnlineInsightFailed>(
+            var response = await client.GetResponse<OnlineInsightAnswer>(
                 request!, x => x.UseExecute(context => context.Durable = false), cancellationToken, RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds));
-            if (response.Is(out Response<OnlineInsightFound>? found))
+            var answer = response.Message;
+            switch (answer.Status)
             {
-                var answer = found.Message;
-                using var payload = JsonDocument.Parse(answer.PayloadJson);
-                return TypedResults.Ok(new OnlineInsightResult(answer.Insight, answer.Key, answer.Source, answer.GeneratedAt, answer.Version, payload.RootElement.Clone()));
-            }
+                case OnlineInsightStatus.Found when answer.Found is { } found:
+                    using (var payload = JsonDocument.Parse(found.PayloadJson))
+                    {
+                        return TypedResults.Ok(new OnlineInsightResult(found.Insight, found.Key, found.Source, found.GeneratedAt, found.Version, payload.RootElement.Clone()));
+                    }
 
-            if (response.Is(out Response<OnlineInsightNotFound>? notFound))
-            {
-                return TypedResults.Problem(title: "No matching insight", detail: notFound.Message.Detail, statusCode: StatusCodes.Status404NotFound);
+                case OnlineInsightStatus.NotFound or OnlineInsightStatus.Rejected:
+                    // Rejected reaches here only when a definition changed after this node checked it.
+                    return TypedResults.Problem(title: "No matching insight", detail: answer.Detail, statusCode: StatusCodes.Status404NotFound);
+                default:
+                    return TypedResults.Problem(
+                        title: "Insight source failed", detail: answer.Detail ?? "The insight could not be answered.", statusCode: StatusCodes.Status502BadGateway);
             }
-
-            var failed = response.Is(out Response<OnlineInsightFailed>? failure) ? failure.Message.Detail : "The insight could not be answered.";
-            return TypedResults.Problem(title: "Insight source failed", detail: failed, statusCode: StatusCodes.Status502BadGateway);
         }
         catch (RequestTimeoutException)
         {
