@@ -93,6 +93,7 @@ internal static class QueueScenario
         await BenchHost.ProvisionAsync(admin, warmTenant);
         await EnqueueAsync(dataSource, warmTenant, WarmUpMessages);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => consumer(warmTenant)));
+        await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
 
         await BenchHost.ProvisionAsync(admin, tenantId);
         var enqueue = Stopwatch.StartNew();

@@ -11,13 +11,15 @@ public enum MessagePriority : short
 }
 
 /// <summary>
-/// A message the service puts on a tenant's queue; <see cref="Data"/> is the UTF-8 JSON of <c>data</c>, valid JSON
-/// (the database checks it again as it stores the envelope).
+/// A message the service puts on a tenant's queue; <see cref="Data"/> is the UTF-8 JSON of <c>data</c>, which must be
+/// valid JSON: the envelope is stored as the text written (the text constructor checks it; writers of UTF-8 data build
+/// it from JSON that is valid by construction).
 /// </summary>
 public sealed record OutgoingMessage(Guid Id, string Type, MessagePriority Priority, ReadOnlyMemory<byte> Data)
 {
+    /// <summary>A message whose data is JSON text, checked here: it is stored as written.</summary>
     public OutgoingMessage(Guid id, string type, MessagePriority priority, string dataJson)
-        : this(id, type, priority, Encoding.UTF8.GetBytes(dataJson))
+        : this(id, type, priority, Checked(dataJson))
     {
     }
 
@@ -26,6 +28,15 @@ public sealed record OutgoingMessage(Guid Id, string Type, MessagePriority Prior
 
     public static OutgoingMessage Create(string type, MessagePriority priority, ReadOnlyMemory<byte> data) =>
         new(MessageIds.Next(), type, priority, data);
+
+    private static byte[] Checked(string json)
+    {
+        var data = Encoding.UTF8.GetBytes(json);
+        using (JsonDocument.Parse(data))
+        {
+            return data;
+        }
+    }
 }
 
 /// <summary>Builds the SmartLink envelope (CloudEvents 1.0 JSON with <c>tenantId</c> and <c>priority</c>).</summary>

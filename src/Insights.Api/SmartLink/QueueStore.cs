@@ -280,7 +280,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// <summary>The type, priority and data of a message, to enqueue a fresh copy of it.</summary>
     public async Task<OutgoingMessage?> CopyAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT type, priority, (envelope -> 'data')::text FROM {Table(tenant)} WHERE id = $1");
+        await using var command = dataSource.CreateCommand($"SELECT type, priority, (envelope::json -> 'data')::text FROM {Table(tenant)} WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)

@@ -40,7 +40,7 @@ public sealed class QueueWriter
                 await importer.WriteAsync((short)message.Priority, NpgsqlDbType.Smallint, cancellationToken);
 
                 // Copied into the import's buffer before the write completes: the envelope's buffer is reused after it.
-                await importer.WriteAsync(envelopes.Write(message), NpgsqlDbType.Json, cancellationToken);
+                await importer.WriteAsync(envelopes.Write(message), NpgsqlDbType.Text, cancellationToken);
                 await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
                 await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
             }
@@ -60,7 +60,7 @@ public sealed class QueueWriter
                         new() { Value = message.Id },
                         new() { Value = message.Type },
                         new() { Value = (short)message.Priority },
-                        new() { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Json },
+                        new() { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Text },
                         new() { Value = now },
                     },
                 });
@@ -89,7 +89,7 @@ public sealed class QueueWriter
             command.Parameters.Add(new NpgsqlParameter { Value = message.Id });
             command.Parameters.Add(new NpgsqlParameter { Value = message.Type });
             command.Parameters.Add(new NpgsqlParameter { Value = (short)message.Priority });
-            command.Parameters.Add(new NpgsqlParameter { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Json });
+            command.Parameters.Add(new NpgsqlParameter { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = now });
             if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
