@@ -111,7 +111,7 @@ internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<Ten
             return;
         }
 
-        using (logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = tenantId }))
+        using (logger.BeginScope("Tenant {TenantId}", tenantId))
         {
             await next(context);
         }

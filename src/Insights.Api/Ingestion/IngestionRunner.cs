@@ -51,7 +51,7 @@ public sealed class IngestionRunner(
 
     private async Task RunLockedAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = tenantId, ["RunId"] = runId });
+        using var scope = logger.BeginScope("Tenant {TenantId}, ingestion run {RunId}", tenantId, runId);
         if (!await StartAsync(runId, cancellationToken))
         {
             return;

@@ -27,7 +27,7 @@ public sealed class OnlineInsightRequestedConsumer(
     {
         var requested = context.Message;
         var cancellationToken = context.CancellationToken;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = requested.TenantId, ["RequestId"] = requested.RequestId });
+        using var scope = logger.BeginScope("Tenant {TenantId}, online request {RequestId}", requested.TenantId, requested.RequestId);
         var tenant = TenantId.IsValid(requested.TenantId) ? await directory.FindAsync(requested.TenantId, cancellationToken) : null;
         if (tenant is not { Status: TenantStatus.Active or TenantStatus.Suspended })
         {
