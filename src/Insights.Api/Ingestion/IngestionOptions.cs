@@ -15,7 +15,10 @@ public sealed class IngestionRunOptions
     [Range(1, 64, ErrorMessage = "Setting 'Ingestion:MaxParallelTenants' must be between 1 and 64.")]
     public int MaxParallelTenants { get; set; } = 4;
 
-    /// <summary>Models per page; each page is one transaction.</summary>
+    /// <summary>
+    /// Models per page; each page is one transaction. 2,500 measured fastest (models/s of the ingest benchmark: 1,000 →
+    /// ~23,000; 2,500 → 27,000–32,000; 5,000 → 22,000–24,000; 10,000 → ~22,000).
+    /// </summary>
     [Range(1, 50_000, ErrorMessage = "Setting 'Ingestion:PageSize' must be between 1 and 50000.")]
-    public int PageSize { get; set; } = 5000;
+    public int PageSize { get; set; } = 2500;
 }
