@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Insights.Auth;
 using Insights.Hosting;
+using Insights.OnlineInsights;
 using Insights.Tenancy;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -264,9 +265,14 @@ public static class SmartLinkApi
         }
         else if (request.Type == OnlineInsightRequest && errors.Count == 0)
         {
-            if (!data.TryGetProperty("insight", out var insight) || insight.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(insight.GetString()))
+            // A request that could never be answered is refused here, field by field, as the HTTP endpoint does; whether
+            // its insight exists and is online is the worker's to answer (status error), as definitions may change.
+            if (OnlineInsightQuery.CheckData(tenant.Id, dataJson, out _) is { } invalid)
             {
-                errors["data.insight"] = ["data.insight is required."];
+                foreach (var (field, messages) in invalid)
+                {
+                    errors[field] = messages;
+                }
             }
             else
             {
