@@ -30,6 +30,9 @@ internal static class OpenApi
                 [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [],
             });
             o.SupportNonNullableReferenceTypes();
+
+            // Stored JSON passed through as it is (a payload, an envelope, a history): any JSON value, like JsonElement.
+            o.MapType<Insights.SmartLink.RawJson>(() => new OpenApiSchema { Description = "JSON, as stored." });
         });
     }
 

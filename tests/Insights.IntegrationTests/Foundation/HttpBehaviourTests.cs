@@ -123,6 +123,11 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
         }
 
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+
+        // Stored JSON (skipped types, envelopes, histories) is documented as the JSON value it is, not as a wrapper.
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.False(schemas.TryGetProperty("RawJson", out _));
+        Assert.False(schemas.GetProperty("IngestionRun").GetProperty("properties").GetProperty("skippedTypes").TryGetProperty("$ref", out _));
     }
 
     [Fact]
