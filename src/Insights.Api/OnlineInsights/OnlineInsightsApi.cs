@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Insights.Auth;
 using Insights.Hosting;
 using Insights.Ingestion;
@@ -11,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Insights.OnlineInsights;
 
 /// <summary>The answer of <c>POST /api/v1/online-insights</c>.</summary>
-public sealed record OnlineInsightResult(string Insight, string? Key, string Source, DateTimeOffset GeneratedAt, long Version, JsonElement Payload);
+public sealed record OnlineInsightResult(string Insight, string? Key, string Source, DateTimeOffset GeneratedAt, long Version, RawJson Payload);
 
 /// <summary>
 /// <c>POST /api/v1/online-insights</c>: an ERP screen asks, a worker answers through the request/reply bus. It shares
@@ -69,10 +68,8 @@ public static class OnlineInsightsApi
             switch (answer.Status)
             {
                 case OnlineInsightStatus.Found when answer.Found is { } found:
-                    using (var payload = JsonDocument.Parse(found.PayloadJson))
-                    {
-                        return TypedResults.Ok(new OnlineInsightResult(found.Insight, found.Key, found.Source, found.GeneratedAt, found.Version, payload.RootElement.Clone()));
-                    }
+                    // The payload as the worker read it (valid JSON from the store or the live source), written as it is.
+                    return TypedResults.Ok(new OnlineInsightResult(found.Insight, found.Key, found.Source, found.GeneratedAt, found.Version, new RawJson(found.PayloadJson)));
 
                 case OnlineInsightStatus.NotFound or OnlineInsightStatus.Rejected:
                     // Rejected reaches here only when a definition changed after this node checked it.
