@@ -97,6 +97,7 @@ internal static class OnlineScenario
 
                 await RunAsync("warm-up ping", 4, TimeSpan.FromSeconds(5), pingOnce, bench.HostIds);
                 await RunAsync("warm-up http", 4, TimeSpan.FromSeconds(10), askOnce, bench.HostIds);
+                await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
                 foreach (var clients in Concurrency)
                 {
                     ping.Add(await RunAsync("ping-pong", clients, TimeSpan.FromSeconds(seconds), pingOnce, bench.HostIds));
