@@ -96,7 +96,8 @@ internal static class OnlineScenario
                 };
 
                 await RunAsync("warm-up ping", 4, TimeSpan.FromSeconds(5), pingOnce, bench.HostIds);
-                await RunAsync("warm-up http", 4, TimeSpan.FromSeconds(10), askOnce, bench.HostIds);
+                // Tens of thousands of requests: code reaches its final tier only after many calls (see `queue`).
+                await RunAsync("warm-up http", 32, TimeSpan.FromSeconds(25), askOnce, bench.HostIds);
                 await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
                 foreach (var clients in Concurrency)
                 {
