@@ -304,6 +304,11 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         };
     }
 
+    private static readonly string[] Columns =
+        ["tenant_id", "id", "insight", "module", "key", "filter", "date_from", "date_to", "payload", "version", "updated_at", "deleted"];
+
+    private static readonly (byte[] Utf8, string Name)[] ColumnNames = [.. Columns.Select(c => (Encoding.UTF8.GetBytes(c), c))];
+
     // Compares the property name in place, in UTF-8: no string and no transcoding per property of every line.
     private static string? Column(ref Utf8JsonReader reader)
     {
@@ -312,26 +317,17 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             return EscapedColumn(ref reader);
         }
 
-        return reader.ValueSpan switch
+        var name = reader.ValueSpan;
+        foreach (var (utf8, column) in ColumnNames)
         {
-            var name when name.SequenceEqual("tenant_id"u8) => "tenant_id",
-            var name when name.SequenceEqual("id"u8) => "id",
-            var name when name.SequenceEqual("insight"u8) => "insight",
-            var name when name.SequenceEqual("module"u8) => "module",
-            var name when name.SequenceEqual("key"u8) => "key",
-            var name when name.SequenceEqual("filter"u8) => "filter",
-            var name when name.SequenceEqual("date_from"u8) => "date_from",
-            var name when name.SequenceEqual("date_to"u8) => "date_to",
-            var name when name.SequenceEqual("payload"u8) => "payload",
-            var name when name.SequenceEqual("version"u8) => "version",
-            var name when name.SequenceEqual("updated_at"u8) => "updated_at",
-            var name when name.SequenceEqual("deleted"u8) => "deleted",
-            _ => null,
-        };
-    }
+            if (name.SequenceEqual(utf8))
+            {
+                return column;
+            }
+        }
 
-    private static readonly string[] Columns =
-        ["tenant_id", "id", "insight", "module", "key", "filter", "date_from", "date_to", "payload", "version", "updated_at", "deleted"];
+        return null;
+    }
 
     /// <summary>A property name written with escapes (e.g. <c>"\u0069d"</c>), compared after unescaping.</summary>
     private static string? EscapedColumn(ref Utf8JsonReader reader)
