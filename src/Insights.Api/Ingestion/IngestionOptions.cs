@@ -17,7 +17,7 @@ public sealed class IngestionRunOptions
 
     /// <summary>
     /// Models per page; each page is one transaction. 2,500 measured fastest (models/s of the ingest benchmark: 1,000 →
-    /// ~23,000; 2,500 → 27,000–32,000; 5,000 → 22,000–24,000; 10,000 → ~22,000).
+    /// ~23,000; 2,500 → median ~24,500, up to 32,000; 5,000 → 22,000–24,000; 10,000 → ~22,000).
     /// </summary>
     [Range(1, 50_000, ErrorMessage = "Setting 'Ingestion:PageSize' must be between 1 and 50000.")]
     public int PageSize { get; set; } = 2500;
