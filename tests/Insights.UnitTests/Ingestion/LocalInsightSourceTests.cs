@@ -184,6 +184,19 @@ public sealed class LocalInsightSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Files_scanned_side_by_side_report_the_failure_of_the_first_file_in_order()
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            Write($"f{i}.ndjson", Line("acme", $"m-{i}", "2026-11-23T10:00:00Z"), i is 3 or 6 ? "not json" : Line("acme", $"n-{i}", "2026-11-23T11:00:00Z"));
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAll(Source(), "acme"));
+
+        Assert.Contains(Path.Combine(folder, "f3.ndjson") + ", line 2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_folder_names_the_setting()
     {
         var source = new LocalInsightSource(Path.Combine(folder, "nope"), NullLogger<LocalInsightSource>.Instance);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
@@ -109,60 +110,92 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         }
     }
 
+    /// <summary>
+    /// The tenant's entries after the cursor in every file, sorted. Files are scanned side by side, each with its own
+    /// buffer; a failure is reported as a scan file by file would have met it first (the lowest file's).
+    /// </summary>
     private static List<Entry> Scan(string[] files, string tenantId, SourceCursor? after, CancellationToken cancellationToken)
+    {
+        var perFile = new List<Entry>[files.Length];
+        var failures = new ExceptionDispatchInfo?[files.Length];
+        Parallel.For(
+            0,
+            files.Length,
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            file =>
+            {
+                try
+                {
+                    perFile[file] = ScanFile(files, file, tenantId, after, cancellationToken);
+                }
+                catch (Exception e)
+                {
+                    failures[file] = ExceptionDispatchInfo.Capture(e);
+                }
+            });
+        failures.FirstOrDefault(f => f is not null)?.Throw();
+
+        var entries = new List<Entry>(perFile.Sum(f => f.Count));
+        foreach (var part in perFile)
+        {
+            entries.AddRange(part);
+        }
+
+        entries.Sort();
+        return entries;
+    }
+
+    private static List<Entry> ScanFile(string[] files, int file, string tenantId, SourceCursor? after, CancellationToken cancellationToken)
     {
         var entries = new List<Entry>();
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
         try
         {
-            for (var file = 0; file < files.Length; file++)
+            using var stream = new FileStream(files[file], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
+            long bufferOffset = 0;
+            var filled = 0;
+            var lineNumber = 0;
+            while (true)
             {
-                using var stream = new FileStream(files[file], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
-                long bufferOffset = 0;
-                var filled = 0;
-                var lineNumber = 0;
+                cancellationToken.ThrowIfCancellationRequested();
+                if (filled == buffer.Length)
+                {
+                    // A line longer than the buffer: grow it.
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = stream.Read(buffer, filled, buffer.Length - filled);
+                filled += read;
+                var consumed = 0;
                 while (true)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (filled == buffer.Length)
+                    var newline = buffer.AsSpan(consumed, filled - consumed).IndexOf((byte)'\n');
+                    if (newline < 0)
                     {
-                        // A line longer than the buffer: grow it.
-                        var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                        buffer.AsSpan(0, filled).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-
-                    var read = stream.Read(buffer, filled, buffer.Length - filled);
-                    filled += read;
-                    var consumed = 0;
-                    while (true)
-                    {
-                        var newline = buffer.AsSpan(consumed, filled - consumed).IndexOf((byte)'\n');
-                        if (newline < 0)
+                        if (read > 0 || consumed == filled)
                         {
-                            if (read > 0 || consumed == filled)
-                            {
-                                break;
-                            }
-
-                            newline = filled - consumed; // the last line has no newline
+                            break;
                         }
 
-                        lineNumber++;
-                        Index(buffer.AsSpan(consumed, newline), bufferOffset + consumed, lineNumber, file);
-                        consumed += Math.Min(newline + 1, filled - consumed);
+                        newline = filled - consumed; // the last line has no newline
                     }
 
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                    filled -= consumed;
-                    bufferOffset += consumed;
+                    lineNumber++;
+                    Index(buffer.AsSpan(consumed, newline), bufferOffset + consumed, lineNumber, file);
+                    consumed += Math.Min(newline + 1, filled - consumed);
                 }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+                bufferOffset += consumed;
             }
         }
         finally
@@ -170,7 +203,6 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        entries.Sort();
         return entries;
 
         void Index(ReadOnlySpan<byte> line, long offset, int lineNumber, int file)
