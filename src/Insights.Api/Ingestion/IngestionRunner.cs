@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Insights.BigQuery;
 using Insights.SmartLink;
@@ -92,23 +90,12 @@ public sealed class IngestionRunner(
 
                     prepared = await PreparePageAsync(page, known, readMs, cancellationToken);
                     read.Restart();
-                    if (completing is not null)
-                    {
-                        var previous = completing;
-                        completing = null;
-                        await previous;
-                    }
-
+                    await CompletedAsync();
                     completing = CompleteAsync(prepared);
                     prepared = null;
                 }
 
-                if (completing is not null)
-                {
-                    var last = completing;
-                    completing = null;
-                    await last;
-                }
+                await CompletedAsync();
             }
             finally
             {
@@ -125,6 +112,16 @@ public sealed class IngestionRunner(
             }
 
             await FinishAsync(runId, "succeeded", null);
+
+            // Waits for the page being applied; once awaited it is no longer the finally block's to settle.
+            async Task CompletedAsync()
+            {
+                if (completing is { } previous)
+                {
+                    completing = null;
+                    await previous;
+                }
+            }
 
             async Task CompleteAsync(PreparedPage prepared)
             {

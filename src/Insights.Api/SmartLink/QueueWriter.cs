@@ -27,9 +27,9 @@ public sealed class QueueWriter
 
         var now = DateTimeOffset.UtcNow;
         var table = tenant.Schema.Quoted + ".queue_messages";
+        using var envelopes = new EnvelopeWriter(tenant.Id, now);
         if (messages.Count > CopyThreshold)
         {
-            using var envelopes = new EnvelopeWriter(tenant.Id, now);
             await using var importer = await connection.BeginBinaryImportAsync(
                 $"COPY {table} (id, type, priority, envelope, enqueued_at, visible_at) FROM STDIN (FORMAT BINARY)", cancellationToken);
             foreach (var message in messages)
@@ -60,7 +60,7 @@ public sealed class QueueWriter
                         new() { Value = message.Id },
                         new() { Value = message.Type },
                         new() { Value = (short)message.Priority },
-                        new() { Value = Envelope.Build(tenant.Id, message, now), NpgsqlDbType = NpgsqlDbType.Text },
+                        new() { Value = envelopes.Write(message).ToArray(), NpgsqlDbType = NpgsqlDbType.Text },
                         new() { Value = now },
                     },
                 });
