@@ -39,6 +39,7 @@ internal static class BusSetup
 
             if (options.UsesRabbitMq)
             {
+                x.UseDirectReplyToRequestClients();
                 x.UsingRabbitMq((context, cfg) =>
                 {
                     var rabbit = options.RabbitMq;

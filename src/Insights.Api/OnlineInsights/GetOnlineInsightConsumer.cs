@@ -11,8 +11,13 @@ public sealed class GetOnlineInsightConsumer(OnlineInsightAnswerer answerer) : I
         var answer = await answerer.AnswerAsync(context.Message, context.CancellationToken);
 
         // One reply type, whatever the outcome: the caller waits on one response handler, not one per outcome. Answers
-        // are only worth something to a caller still waiting: they are never written to disk by the broker.
-        await context.RespondAsync(answer, x => x.Durable = false);
+        // are only worth something to a caller still waiting: the broker never writes them to disk, and the worker
+        // does not wait for the broker to confirm them (a lost answer is a request that times out).
+        await context.RespondAsync(answer, x =>
+        {
+            x.Durable = false;
+            x.TrySetAwaitAck(false);
+        });
     }
 }
 

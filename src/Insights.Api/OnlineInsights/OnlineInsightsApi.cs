@@ -39,6 +39,12 @@ public static class OnlineInsightsApi
         return group;
     }
 
+    private static void Transient(SendContext context)
+    {
+        context.Durable = false;
+        context.TrySetAwaitAck(false);
+    }
+
     private static async Task<Results<Ok<OnlineInsightResult>, ValidationProblem, ProblemHttpResult>> Ask(
         OnlineInsightRequestBody body,
         TenantContext tenant,
@@ -61,9 +67,10 @@ public static class OnlineInsightsApi
 
         try
         {
-            // The request lives no longer than the caller waits, and the broker never writes it to disk.
+            // The request lives no longer than the caller waits: the broker never writes it to disk, and this node does
+            // not wait for the broker to confirm it (a request lost on the way times out like one nobody answered).
             var response = await client.GetResponse<OnlineInsightAnswer>(
-                request!, x => x.UseExecute(context => context.Durable = false), cancellationToken, RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds));
+                request!, x => x.UseExecute(Transient), cancellationToken, RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds));
             var answer = response.Message;
             switch (answer.Status)
             {
