@@ -14,6 +14,12 @@ public sealed record GetOnlineInsight(
     IReadOnlyDictionary<string, string>? Parameters);
 
 /// <summary>
+/// A <see cref="GetOnlineInsight"/> for an insight answered live from the source. It travels to an endpoint of its
+/// own, so that requests waiting on slow source queries never hold up lookups in the store.
+/// </summary>
+public sealed record GetLiveOnlineInsight(GetOnlineInsight Request);
+
+/// <summary>
 /// The model that answers a request (in the reply <see cref="OnlineInsightAnswer"/>): <see cref="PayloadJson"/> is the JSON
 /// text of its payload.
 /// </summary>

@@ -3,43 +3,67 @@ using Microsoft.Extensions.Options;
 
 namespace Insights.OnlineInsights;
 
-/// <summary>Answers <see cref="GetOnlineInsight"/> requests of the api nodes (worker role).</summary>
+/// <summary>Answers <see cref="GetOnlineInsight"/> requests of the api nodes from the store (worker role).</summary>
 public sealed class GetOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetOnlineInsight>
 {
-    public async Task Consume(ConsumeContext<GetOnlineInsight> context)
-    {
-        var answer = await answerer.AnswerAsync(context.Message, context.CancellationToken);
+    public async Task Consume(ConsumeContext<GetOnlineInsight> context) =>
+        await OnlineInsightReply.SendAsync(context, await answerer.AnswerAsync(context.Message, context.CancellationToken));
+}
 
-        // One reply type, whatever the outcome: the caller waits on one response handler, not one per outcome. Answers
-        // are only worth something to a caller still waiting: the broker never writes them to disk, and the worker
-        // does not wait for the broker to confirm them (a lost answer is a request that times out).
-        await context.RespondAsync(answer, x =>
+/// <summary>Answers <see cref="GetLiveOnlineInsight"/> requests of the api nodes from the live source (worker role).</summary>
+public sealed class GetLiveOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetLiveOnlineInsight>
+{
+    public async Task Consume(ConsumeContext<GetLiveOnlineInsight> context) =>
+        await OnlineInsightReply.SendAsync(context, await answerer.AnswerAsync(context.Message.Request, context.CancellationToken));
+}
+
+internal static class OnlineInsightReply
+{
+    /// <summary>
+    /// One reply type, whatever the outcome: the caller waits on one response handler, not one per outcome. Answers are
+    /// only worth something to a caller still waiting: the broker never writes them to disk, and the worker does not
+    /// wait for the broker to confirm them (a lost answer is a request that times out).
+    /// </summary>
+    public static Task SendAsync(ConsumeContext context, OnlineInsightAnswer answer) =>
+        context.RespondAsync(answer, x =>
         {
             x.Durable = false;
             x.TrySetAwaitAck(false);
         });
-    }
 }
 
 /// <summary>
-/// The request endpoint: a bounded number of requests in flight per worker (each holds a database connection), and,
-/// on RabbitMQ, a queue that is not written to disk. A request lost with a broker restart times out like any other
-/// request nobody answered, and the caller asks again.
+/// The endpoint of stored lookups. Each is a short database query, so a few at a time keep a worker busy; more would
+/// only wake more idle readers for every request (the RabbitMQ client runs one reader per message a channel may work
+/// on at once, and a delivery wakes all the idle ones).
 /// </summary>
-public sealed class GetOnlineInsightConsumerDefinition : ConsumerDefinition<GetOnlineInsightConsumer>
-{
-    private readonly OnlineInsightsOptions options;
+public sealed class GetOnlineInsightConsumerDefinition(IOptions<OnlineInsightsOptions> options)
+    : OnlineInsightEndpointDefinition<GetOnlineInsightConsumer>(options.Value, options.Value.ConcurrentMessageLimit);
 
-    public GetOnlineInsightConsumerDefinition(IOptions<OnlineInsightsOptions> options)
+/// <summary>The endpoint of live answers: each waits on the source for most of its time, so many run at once.</summary>
+public sealed class GetLiveOnlineInsightConsumerDefinition(IOptions<OnlineInsightsOptions> options)
+    : OnlineInsightEndpointDefinition<GetLiveOnlineInsightConsumer>(options.Value, options.Value.LiveConcurrentMessageLimit);
+
+/// <summary>
+/// A request endpoint: a bounded number of requests in flight per worker and, on RabbitMQ, a queue that is not written
+/// to disk. A request lost with a broker restart times out like any other request nobody answered, and the caller
+/// asks again.
+/// </summary>
+public abstract class OnlineInsightEndpointDefinition<TConsumer> : ConsumerDefinition<TConsumer>
+    where TConsumer : class, IConsumer
+{
+    private readonly int prefetchCount;
+
+    protected OnlineInsightEndpointDefinition(OnlineInsightsOptions options, int concurrentMessageLimit)
     {
-        this.options = options.Value;
-        ConcurrentMessageLimit = this.options.ConcurrentMessageLimit;
+        prefetchCount = Math.Max(options.PrefetchCount, concurrentMessageLimit);
+        ConcurrentMessageLimit = concurrentMessageLimit;
     }
 
     protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<GetOnlineInsightConsumer> consumerConfigurator, IRegistrationContext context)
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.PrefetchCount = options.PrefetchCount;
+        endpointConfigurator.PrefetchCount = prefetchCount;
         // The caller learns of a failure from the fault sent to it; keeping the request in an error queue helps nobody.
         endpointConfigurator.DiscardFaultedMessages();
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)

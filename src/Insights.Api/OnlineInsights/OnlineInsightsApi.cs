@@ -49,13 +49,15 @@ public static class OnlineInsightsApi
         OnlineInsightRequestBody body,
         TenantContext tenant,
         InsightDefinitionStore definitions,
-        IRequestClient<GetOnlineInsight> client,
+        IRequestClient<GetOnlineInsight> stored,
+        IRequestClient<GetLiveOnlineInsight> live,
         IOptions<OnlineInsightsOptions> options,
         CancellationToken cancellationToken)
     {
         var errors = OnlineInsightQuery.Check(tenant.Current.Id, body, "", out var request);
+        InsightDefinition? definition = null;
         if (errors is null
-            && (!(await definitions.AllAsync(cancellationToken)).TryGetValue(request!.Insight, out var definition) || !definition.Online))
+            && (!(await definitions.AllAsync(cancellationToken)).TryGetValue(request!.Insight, out definition) || !definition.Online))
         {
             errors = new() { ["insight"] = [$"There is no online insight '{request!.Insight}'."] };
         }
@@ -69,8 +71,10 @@ public static class OnlineInsightsApi
         {
             // The request lives no longer than the caller waits: the broker never writes it to disk, and this node does
             // not wait for the broker to confirm it (a request lost on the way times out like one nobody answered).
-            var response = await client.GetResponse<OnlineInsightAnswer>(
-                request!, x => x.UseExecute(Transient), cancellationToken, RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds));
+            var timeout = RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds);
+            var response = definition!.Source == OnlineInsightAnswerer.LiveSource
+                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(Transient), cancellationToken, timeout)
+                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(Transient), cancellationToken, timeout);
             var answer = response.Message;
             switch (answer.Status)
             {

@@ -15,9 +15,16 @@ public sealed class OnlineInsightsOptions : IValidatableObject
     [Range(1, 1000, ErrorMessage = "Setting 'OnlineInsights:PrefetchCount' must be between 1 and 1000.")]
     public int PrefetchCount { get; set; } = 64;
 
-    /// <summary>Requests one worker answers at the same time (each holds a database connection while it runs).</summary>
+    /// <summary>
+    /// Lookups in the store one worker runs at the same time (each holds a database connection for a short query). A
+    /// few keep a worker busy; each one more is one more reader woken in vain by every request while the worker is idle.
+    /// </summary>
     [Range(1, 256, ErrorMessage = "Setting 'OnlineInsights:ConcurrentMessageLimit' must be between 1 and 256.")]
-    public int ConcurrentMessageLimit { get; set; } = 16;
+    public int ConcurrentMessageLimit { get; set; } = 4;
+
+    /// <summary>Live answers one worker waits for at the same time (each waits on a query of the live source).</summary>
+    [Range(1, 256, ErrorMessage = "Setting 'OnlineInsights:LiveConcurrentMessageLimit' must be between 1 and 256.")]
+    public int LiveConcurrentMessageLimit { get; set; } = 32;
 
     /// <summary>
     /// The GoogleSQL query of <c>live</c> insights, replacing the default one. It must bind <c>@tenantId</c> and should

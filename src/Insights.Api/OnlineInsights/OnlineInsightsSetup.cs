@@ -19,6 +19,7 @@ internal static class OnlineInsightsSetup
     public static void AddConsumers(IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<GetOnlineInsightConsumer, GetOnlineInsightConsumerDefinition>();
+        bus.AddConsumer<GetLiveOnlineInsightConsumer, GetLiveOnlineInsightConsumerDefinition>();
         bus.AddConsumer<OnlineInsightRequestedConsumer, OnlineInsightRequestedConsumerDefinition>();
     }
 }

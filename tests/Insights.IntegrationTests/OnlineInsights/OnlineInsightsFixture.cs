@@ -39,6 +39,8 @@ public sealed class OnlineInsightsFixture : IAsyncLifetime
         settings["BigQuery:ProjectId"] = "carol-prod";
         settings["BigQuery:Retry:InitialDelayMs"] = "1";
         settings["BigQuery:Retry:MaxDelayMs"] = "2";
+        // Fewer stored lookups at once than the live requests a test holds in the source.
+        settings["OnlineInsights:ConcurrentMessageLimit"] = "2";
         Factory = new InsightsFactory(settings, services: s =>
         {
             s.RemoveAll<IInsightSource>();

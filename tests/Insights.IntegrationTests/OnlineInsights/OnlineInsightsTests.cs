@@ -286,4 +286,41 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
         var failed = await Problem.AssertAsync(await OnlineScenario.AskAsync(client, new { insight = Live, key = "k1" }), HttpStatusCode.BadGateway);
         Assert.DoesNotContain("Syntax", failed.GetProperty("detail").GetString()!, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Live_answers_waiting_on_the_source_never_hold_up_lookups_in_the_store()
+    {
+        var id = await TenantWithModelsAsync();
+        using var client = host.TenantClient(id);
+        host.BigQuery.OnQuery = _ => new FakeResult
+        {
+            Fields = [FakeBigQuery.Field("id", "STRING"), FakeBigQuery.Field("key", "STRING"), FakeBigQuery.Field("payload", "JSON"), FakeBigQuery.Field("version", "INTEGER"), FakeBigQuery.Field("updated_at", "TIMESTAMP")],
+            Rows = [FakeBigQuery.Row("live-1", "k1", "{}", "1", FakeBigQuery.Micros(OnlineScenario.T0))],
+        };
+
+        // Twice as many live requests as this host runs stored lookups at once, each held by the source.
+        const int held = 4;
+        var before = host.BigQuery.Queries.Count;
+        for (var i = 0; i < held; i++)
+        {
+            host.BigQuery.DelayNext(FakeCall.Query, TimeSpan.FromSeconds(4));
+        }
+
+        var live = Enumerable.Range(0, held).Select(_ => OnlineScenario.OkAsync(client, new { insight = Live, key = "k1" })).ToArray();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (host.BigQuery.Queries.Count < before + held)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{host.BigQuery.Queries.Count - before} of {held} live requests reached the source together.");
+            await Task.Delay(20);
+        }
+
+        var stored = await OnlineScenario.OkAsync(client, new { insight = Stored, key = "k2" });
+
+        Assert.Equal(2, stored.GetProperty("version").GetInt64());
+        Assert.DoesNotContain(live, t => t.IsCompleted);
+        foreach (var answer in await Task.WhenAll(live))
+        {
+            Assert.Equal("bigquery", answer.GetProperty("source").GetString());
+        }
+    }
 }
