@@ -46,6 +46,24 @@ internal sealed class CpuMeter
     }
 
     /// <summary>
+    /// The share of the machine's processor time the hypervisor gave to other guests since the start (0–1): a run that
+    /// lost much of it measured the neighbours as much as itself.
+    /// </summary>
+    public double StealShare()
+    {
+        var wall = (DateTime.UtcNow - startedAt).TotalSeconds;
+        return wall <= 0 ? 0 : (MachineTicks().Steal - start.GetValueOrDefault(Steal)) / (wall * Environment.ProcessorCount);
+    }
+
+    private static (double Busy, double Steal) MachineTicks()
+    {
+        // cpu user nice system idle iowait irq softirq steal ...
+        var machine = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        double Ticks(int index) => double.Parse(machine[index], CultureInfo.InvariantCulture) / TicksPerSecond;
+        return (Ticks(1) + Ticks(2) + Ticks(3) + Ticks(6) + Ticks(7), Ticks(8));
+    }
+
+    /// <summary>
     /// Waits (at most <paramref name="limit"/>) until the hosts' tiered compilation threads have been idle for a second:
     /// after a warm-up they may still be optimising what it ran, which is start-up work, not the phase's.
     /// </summary>
@@ -74,11 +92,7 @@ internal sealed class CpuMeter
             return totals;
         }
 
-        // cpu user nice system idle iowait irq softirq steal ...
-        var machine = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        double Ticks(int index) => double.Parse(machine[index], CultureInfo.InvariantCulture) / TicksPerSecond;
-        totals[Busy] = Ticks(1) + Ticks(2) + Ticks(3) + Ticks(6) + Ticks(7);
-        totals[Steal] = Ticks(8);
+        (totals[Busy], totals[Steal]) = MachineTicks();
 
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {

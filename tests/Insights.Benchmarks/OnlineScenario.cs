@@ -24,7 +24,12 @@ internal static class OnlineScenario
     private const int Keys = 500;
     private static readonly string[] Insights = ["CashFlowForecast", "StockRupture", "SalesTrend", "ReceivablesRisk"];
     private static readonly int[] Concurrency = [1, 4, 32];
+    private const int Slices = 3;
     private const double TargetP50 = 2, TargetP99 = 8, TargetRatio = 0.6;
+
+    // The floor the targets were set against (1 client, 2 cores): p50 0.8 ms, p99 4 ms. On a machine whose own floor
+    // differs, the same targets read as multiples of it.
+    private const double ReferenceFloorP50 = 0.8, ReferenceFloorP99 = 4;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -99,10 +104,21 @@ internal static class OnlineScenario
                 // Tens of thousands of requests: code reaches its final tier only after many calls (see `queue`).
                 await RunAsync("warm-up http", 32, TimeSpan.FromSeconds(25), askOnce, bench.HostIds);
                 await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
+                // The floor and the endpoint take turns in slices, so that a burst of noise on the shared machine (other
+                // guests' processor time, reported as steal) falls on both rather than on whichever ran then.
+                var slice = TimeSpan.FromSeconds((double)seconds / Slices);
                 foreach (var clients in Concurrency)
                 {
-                    ping.Add(await RunAsync("ping-pong", clients, TimeSpan.FromSeconds(seconds), pingOnce, bench.HostIds));
-                    http.Add(await RunAsync("online-insights", clients, TimeSpan.FromSeconds(seconds), askOnce, bench.HostIds));
+                    var pingSlices = new List<Slice>();
+                    var httpSlices = new List<Slice>();
+                    for (var i = 0; i < Slices; i++)
+                    {
+                        pingSlices.Add(await RunAsync("ping-pong", clients, slice, pingOnce, bench.HostIds));
+                        httpSlices.Add(await RunAsync("online-insights", clients, slice, askOnce, bench.HostIds));
+                    }
+
+                    ping.Add(Run.Of(clients, pingSlices));
+                    http.Add(Run.Of(clients, httpSlices));
                 }
             }
             finally
@@ -115,7 +131,7 @@ internal static class OnlineScenario
                 $"online: {Models} stored models of one tenant; api and worker in separate processes over RabbitMQ; {seconds} s per row"));
             output.WriteLine($"  {Environment.ProcessorCount} cores, load average (1 min) {load} at start, {BenchHost.LoadAverage()} at end");
             output.WriteLine();
-            output.WriteLine("                                       clients     req/s      p50      p95      p99   errors");
+            output.WriteLine("                                       clients     req/s      p50      p95      p99   errors   steal");
             for (var i = 0; i < Concurrency.Length; i++)
             {
                 output.WriteLine(Row("(a) MassTransit ping-pong (floor)", ping[i]));
@@ -124,12 +140,22 @@ internal static class OnlineScenario
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {"(b) the lookup as direct SQL",-38} {1,7} {1000 / sql.Mean,9:F0} {sql.P50,8:F3} {sql.P95,8:F3} {sql.P99,8:F3} {0,8}"));
+            if (ping.Concat(http).Any(r => r.Steal > 0.1))
+            {
+                output.WriteLine("  rows with more than 10 % steal ran on a machine its neighbours were using: measure again");
+            }
+
             output.WriteLine();
             var one = http[0];
             var ratio = http[^1].Rate / ping[^1].Rate;
             var errors = ping.Sum(r => r.Errors) + http.Sum(r => r.Errors);
             output.WriteLine(Target($"end to end at 1 client: p50 <= {TargetP50} ms", $"{one.P50:F2} ms", one.P50 <= TargetP50));
             output.WriteLine(Target($"end to end at 1 client: p99 <= {TargetP99} ms", $"{one.P99:F2} ms", one.P99 <= TargetP99));
+            var floor = ping[0];
+            output.WriteLine(Target(
+                $"  as a multiple of this floor: p50 <= {TargetP50 / ReferenceFloorP50:0.#}x", $"{one.P50 / floor.P50:F2}x", one.P50 <= TargetP50 / ReferenceFloorP50 * floor.P50));
+            output.WriteLine(Target(
+                $"  as a multiple of this floor: p99 <= {TargetP99 / ReferenceFloorP99:0.#}x", $"{one.P99 / floor.P99:F2}x", one.P99 <= TargetP99 / ReferenceFloorP99 * floor.P99));
             output.WriteLine(Target($"end to end / floor at {Concurrency[^1]} clients >= {TargetRatio}x", $"{ratio:F2}x", ratio >= TargetRatio));
             output.WriteLine(Target("errors = 0", errors.ToString(CultureInfo.InvariantCulture), errors == 0));
             return errors == 0 ? 0 : 1;
@@ -141,10 +167,21 @@ internal static class OnlineScenario
         }
     }
 
-    private sealed record Run(int Clients, long Count, long Errors, TimeSpan Elapsed, double P50, double P95, double P99)
+    private sealed record Run(int Clients, long Count, long Errors, TimeSpan Elapsed, double P50, double P95, double P99, double Steal)
     {
         public double Rate => Count / Elapsed.TotalSeconds;
+
+        public static Run Of(int clients, IReadOnlyCollection<Slice> slices)
+        {
+            var all = slices.SelectMany(s => s.Latencies).ToArray();
+            Array.Sort(all);
+            return new Run(clients, all.Length, slices.Sum(s => s.Errors), TimeSpan.FromTicks(slices.Sum(s => s.Elapsed.Ticks)),
+                Summary.Percentile(all, 50), Summary.Percentile(all, 95), Summary.Percentile(all, 99),
+                slices.Sum(s => s.Steal * s.Elapsed.Ticks) / slices.Sum(s => s.Elapsed.Ticks));
+        }
     }
+
+    private sealed record Slice(double[] Latencies, long Errors, TimeSpan Elapsed, double Steal);
 
     private sealed record Latency(double Mean, double P50, double P95, double P99);
 
@@ -235,7 +272,7 @@ internal static class OnlineScenario
     }
 
     /// <summary><paramref name="clients"/> loops calling <paramref name="once"/> back to back for <paramref name="duration"/>.</summary>
-    private static async Task<Run> RunAsync(string name, int clients, TimeSpan duration, Func<int, Task<bool>> once, int[] hostIds)
+    private static async Task<Slice> RunAsync(string name, int clients, TimeSpan duration, Func<int, Task<bool>> once, int[] hostIds)
     {
         var cpu = CpuMeter.Start(hostIds);
         var latencies = new List<double>[clients];
@@ -267,17 +304,15 @@ internal static class OnlineScenario
             }
         })));
         watch.Stop();
-        var all = latencies.SelectMany(l => l).ToArray();
-        Array.Sort(all);
-        var run = new Run(clients, all.Length, errors.Sum(), watch.Elapsed,
-            Summary.Percentile(all, 50), Summary.Percentile(all, 95), Summary.Percentile(all, 99));
+        var slice = new Slice([.. latencies.SelectMany(l => l)], errors.Sum(), watch.Elapsed, cpu.StealShare());
+        var run = Run.Of(clients, [slice]);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"online: {name} x{clients}: {run.Rate:F0}/s p50 {run.P50:F2} p99 {run.P99:F2} ms, {run.Errors} errors; {cpu.Report(run.Count, "request")}"));
-        return run;
+        return slice;
     }
 
     private static string Row(string label, Run run) => string.Create(CultureInfo.InvariantCulture,
-        $"  {label,-38} {run.Clients,7} {run.Rate,9:F0} {run.P50,8:F2} {run.P95,8:F2} {run.P99,8:F2} {run.Errors,8}");
+        $"  {label,-38} {run.Clients,7} {run.Rate,9:F0} {run.P50,8:F2} {run.P95,8:F2} {run.P99,8:F2} {run.Errors,8} {run.Steal,7:P0}");
 
     private static string Target(string label, string value, bool met) =>
         $"  {label,-48} {value,10}   {(met ? "met" : "NOT MET")}";
