@@ -21,15 +21,19 @@ internal static class OnlineInsightReply
 {
     /// <summary>
     /// One reply type, whatever the outcome: the caller waits on one response handler, not one per outcome. Answers are
-    /// only worth something to a caller still waiting: the broker never writes them to disk, and the worker does not
-    /// wait for the broker to confirm them (a lost answer is a request that times out).
+    /// only worth something to a caller still waiting, so they travel <see cref="Transient"/>.
     /// </summary>
-    public static Task SendAsync(ConsumeContext context, OnlineInsightAnswer answer) =>
-        context.RespondAsync(answer, x =>
-        {
-            x.Durable = false;
-            x.TrySetAwaitAck(false);
-        });
+    public static Task SendAsync(ConsumeContext context, OnlineInsightAnswer answer) => context.RespondAsync<OnlineInsightAnswer>(answer, Transient);
+
+    /// <summary>
+    /// Requests and replies live no longer than the caller waits: the broker never writes them to disk, and the sender
+    /// does not wait for the broker to confirm them (one lost on the way is a request that times out).
+    /// </summary>
+    public static void Transient(SendContext context)
+    {
+        context.Durable = false;
+        context.TrySetAwaitAck(false);
+    }
 }
 
 /// <summary>

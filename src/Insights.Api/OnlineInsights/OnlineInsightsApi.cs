@@ -39,12 +39,6 @@ public static class OnlineInsightsApi
         return group;
     }
 
-    private static void Transient(SendContext context)
-    {
-        context.Durable = false;
-        context.TrySetAwaitAck(false);
-    }
-
     private static async Task<Results<Ok<OnlineInsightResult>, ValidationProblem, ProblemHttpResult>> Ask(
         OnlineInsightRequestBody body,
         TenantContext tenant,
@@ -69,12 +63,10 @@ public static class OnlineInsightsApi
 
         try
         {
-            // The request lives no longer than the caller waits: the broker never writes it to disk, and this node does
-            // not wait for the broker to confirm it (a request lost on the way times out like one nobody answered).
             var timeout = RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds);
             var response = definition!.Source == OnlineInsightAnswerer.LiveSource
-                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(Transient), cancellationToken, timeout)
-                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(Transient), cancellationToken, timeout);
+                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(OnlineInsightReply.Transient), cancellationToken, timeout)
+                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(OnlineInsightReply.Transient), cancellationToken, timeout);
             var answer = response.Message;
             switch (answer.Status)
             {
