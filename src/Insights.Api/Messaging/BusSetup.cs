@@ -6,7 +6,8 @@ namespace Insights.Messaging;
 internal static class BusSetup
 {
     /// <summary>
-    /// Configures MassTransit from <c>Bus</c>. Capabilities add their consumers through <paramref name="consumers"/>;
+    /// Configures MassTransit from <c>Bus</c>. Messages travel in MassTransit's envelope unless a sender picks the raw
+    /// JSON serializer (headers as transport headers, the body the message alone), which every endpoint also reads. Capabilities add their consumers through <paramref name="consumers"/>;
     /// they are registered only when this process runs the worker role. <paramref name="nodeConsumers"/> run on every node.
     /// </summary>
     public static void AddInsightsBus(
@@ -49,6 +50,7 @@ internal static class BusSetup
                         h.Password(rabbit.Password);
                     });
                     cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.AddRawJsonSerializer(RawSerializerOptions.AddTransportHeaders);
                     cfg.ConfigureEndpoints(context);
                 });
             }
@@ -57,6 +59,7 @@ internal static class BusSetup
                 x.UsingInMemory((context, cfg) =>
                 {
                     cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.AddRawJsonSerializer(RawSerializerOptions.AddTransportHeaders);
                     cfg.ConfigureEndpoints(context);
                 });
             }

@@ -1,4 +1,5 @@
 using MassTransit;
+using MassTransit.Serialization;
 using Microsoft.Extensions.Options;
 
 namespace Insights.OnlineInsights;
@@ -27,12 +28,15 @@ internal static class OnlineInsightReply
 
     /// <summary>
     /// Requests and replies live no longer than the caller waits: the broker never writes them to disk, and the sender
-    /// does not wait for the broker to confirm them (one lost on the way is a request that times out).
+    /// does not wait for the broker to confirm them (one lost on the way is a request that times out). They travel as
+    /// raw JSON, the headers as transport headers: MassTransit's envelope took a tenth of each node's processor time on
+    /// this path.
     /// </summary>
     public static void Transient(SendContext context)
     {
         context.Durable = false;
         context.TrySetAwaitAck(false);
+        context.Serializer = context.Serialization.GetMessageSerializer(SystemTextJsonRawMessageSerializer.JsonContentType);
     }
 }
 
