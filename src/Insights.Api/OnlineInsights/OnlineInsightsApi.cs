@@ -82,6 +82,13 @@ public static class OnlineInsightsApi
                         title: "Insight source failed", detail: answer.Detail ?? "The insight could not be answered.", statusCode: StatusCodes.Status502BadGateway);
             }
         }
+        catch (RequestFaultException)
+        {
+            // The worker failed to answer (its store unreachable, say); it logged why. The caller learns that the
+            // answer could not be had, not the worker's internals.
+            return TypedResults.Problem(
+                title: "Insight source failed", detail: "The insight could not be answered; try again later.", statusCode: StatusCodes.Status502BadGateway);
+        }
         catch (RequestTimeoutException)
         {
             return TypedResults.Problem(

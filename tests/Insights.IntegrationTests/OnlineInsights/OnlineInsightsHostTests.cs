@@ -91,5 +91,9 @@ public sealed class OnlineInsightsHostTests : IAsyncLifetime
         Assert.Equal(requestId, response.Message.GetProperty("data").GetProperty("requestId").GetGuid());
         Assert.Equal("ok", response.Message.GetProperty("data").GetProperty("status").GetString());
         Assert.Equal(2, response.Message.GetProperty("data").GetProperty("version").GetInt64());
+
+        // A request the worker fails on comes back as a fault through the same reply path: a 502 problem.
+        await StoredModels.BreakAsync(database.ConnectionString, id);
+        await Problem.AssertAsync(await OnlineScenario.AskAsync(http, new { insight = Stored, key = "k1" }), HttpStatusCode.BadGateway);
     }
 }

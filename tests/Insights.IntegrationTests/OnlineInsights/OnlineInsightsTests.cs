@@ -323,4 +323,18 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
             Assert.Equal("bigquery", answer.GetProperty("source").GetString());
         }
     }
+
+    [Fact]
+    public async Task A_lookup_the_worker_cannot_run_is_a_502_problem_not_an_unexpected_error()
+    {
+        var id = await TenantWithModelsAsync();
+        using var client = host.TenantClient(id);
+        // The store breaks under the worker: its lookup fails and the request faults.
+        await StoredModels.BreakAsync(host.Database.ConnectionString, id);
+
+        var problem = await Problem.AssertAsync(await OnlineScenario.AskAsync(client, new { insight = Stored, key = "k1" }), HttpStatusCode.BadGateway);
+
+        Assert.DoesNotContain("insight_models", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+    }
 }
+

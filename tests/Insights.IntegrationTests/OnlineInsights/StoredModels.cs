@@ -11,6 +11,15 @@ public sealed record StoredModel(
 
 public static class StoredModels
 {
+    /// <summary>Takes a tenant's stored models away from under the worker, so that its lookups fail.</summary>
+    public static async Task BreakAsync(string connectionString, string tenantId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var rename = dataSource.CreateCommand(
+            $"ALTER TABLE {SchemaName.ForTenant(tenantId).Quoted}.insight_models RENAME TO insight_models_gone");
+        await rename.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Writes models straight into a tenant's schema.</summary>
     public static async Task StoreAsync(string connectionString, string tenantId, params StoredModel[] models)
     {
