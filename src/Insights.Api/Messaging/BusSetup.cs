@@ -49,20 +49,22 @@ internal static class BusSetup
                         h.Username(rabbit.Username);
                         h.Password(rabbit.Password);
                     });
-                    cfg.PrefetchCount = options.PrefetchCount;
-                    cfg.AddRawJsonSerializer(RawSerializerOptions.AddTransportHeaders);
-                    cfg.ConfigureEndpoints(context);
+                    Configure(cfg, context);
                 });
             }
             else
             {
-                x.UsingInMemory((context, cfg) =>
-                {
-                    cfg.PrefetchCount = options.PrefetchCount;
-                    cfg.AddRawJsonSerializer(RawSerializerOptions.AddTransportHeaders);
-                    cfg.ConfigureEndpoints(context);
-                });
+                x.UsingInMemory((context, cfg) => Configure(cfg, context));
             }
         });
+
+        // What every transport shares.
+        void Configure<T>(IBusFactoryConfigurator<T> cfg, IBusRegistrationContext context)
+            where T : IReceiveEndpointConfigurator
+        {
+            cfg.PrefetchCount = options.PrefetchCount;
+            cfg.AddRawJsonSerializer(RawSerializerOptions.AddTransportHeaders);
+            cfg.ConfigureEndpoints(context);
+        }
     }
 }

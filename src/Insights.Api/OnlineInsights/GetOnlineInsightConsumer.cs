@@ -8,23 +8,24 @@ namespace Insights.OnlineInsights;
 public sealed class GetOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetOnlineInsight>
 {
     public async Task Consume(ConsumeContext<GetOnlineInsight> context) =>
-        await OnlineInsightReply.SendAsync(context, await answerer.AnswerAsync(context.Message, context.CancellationToken));
+        await OnlineInsightMessages.RespondAsync(context, await answerer.AnswerAsync(context.Message, context.CancellationToken));
 }
 
 /// <summary>Answers <see cref="GetLiveOnlineInsight"/> requests of the api nodes from the live source (worker role).</summary>
 public sealed class GetLiveOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetLiveOnlineInsight>
 {
     public async Task Consume(ConsumeContext<GetLiveOnlineInsight> context) =>
-        await OnlineInsightReply.SendAsync(context, await answerer.AnswerAsync(context.Message.Request, context.CancellationToken));
+        await OnlineInsightMessages.RespondAsync(context, await answerer.AnswerAsync(context.Message.Request, context.CancellationToken));
 }
 
-internal static class OnlineInsightReply
+/// <summary>How the online request/reply messages travel.</summary>
+internal static class OnlineInsightMessages
 {
     /// <summary>
     /// One reply type, whatever the outcome: the caller waits on one response handler, not one per outcome. Answers are
     /// only worth something to a caller still waiting, so they travel <see cref="Transient"/>.
     /// </summary>
-    public static Task SendAsync(ConsumeContext context, OnlineInsightAnswer answer) => context.RespondAsync<OnlineInsightAnswer>(answer, Transient);
+    public static Task RespondAsync(ConsumeContext context, OnlineInsightAnswer answer) => context.RespondAsync<OnlineInsightAnswer>(answer, Transient);
 
     /// <summary>
     /// Requests and replies live no longer than the caller waits: the broker never writes them to disk, and the sender

@@ -39,6 +39,9 @@ public static class OnlineInsightsApi
         return group;
     }
 
+    private static ProblemHttpResult SourceFailed(string detail) =>
+        TypedResults.Problem(title: "Insight source failed", detail: detail, statusCode: StatusCodes.Status502BadGateway);
+
     private static async Task<Results<Ok<OnlineInsightResult>, ValidationProblem, ProblemHttpResult>> Ask(
         OnlineInsightRequestBody body,
         TenantContext tenant,
@@ -65,8 +68,8 @@ public static class OnlineInsightsApi
         {
             var timeout = RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds);
             var response = definition!.Source == OnlineInsightAnswerer.LiveSource
-                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(OnlineInsightReply.Transient), cancellationToken, timeout)
-                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(OnlineInsightReply.Transient), cancellationToken, timeout);
+                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(OnlineInsightMessages.Transient), cancellationToken, timeout)
+                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(OnlineInsightMessages.Transient), cancellationToken, timeout);
             var answer = response.Message;
             switch (answer.Status)
             {
@@ -78,16 +81,14 @@ public static class OnlineInsightsApi
                     // Rejected reaches here only when a definition changed after this node checked it.
                     return TypedResults.Problem(title: "No matching insight", detail: answer.Detail, statusCode: StatusCodes.Status404NotFound);
                 default:
-                    return TypedResults.Problem(
-                        title: "Insight source failed", detail: answer.Detail ?? "The insight could not be answered.", statusCode: StatusCodes.Status502BadGateway);
+                    return SourceFailed(answer.Detail ?? "The insight could not be answered.");
             }
         }
         catch (RequestFaultException)
         {
             // The worker failed to answer (its store unreachable, say); it logged why. The caller learns that the
             // answer could not be had, not the worker's internals.
-            return TypedResults.Problem(
-                title: "Insight source failed", detail: "The insight could not be answered; try again later.", statusCode: StatusCodes.Status502BadGateway);
+            return SourceFailed("The insight could not be answered; try again later.");
         }
         catch (RequestTimeoutException)
         {

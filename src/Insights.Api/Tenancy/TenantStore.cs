@@ -39,7 +39,7 @@ public sealed class TenantStore(
 
     /// <summary>
     /// Catalog row, schema and every tenant migration in one transaction, committed as <c>active</c>: a schema is
-    /// never seen half-built. A concurrent create of the same id waits on the row and then finds it taken. A failure
+    /// never seen half-built. A concurrent create of the same id waits for this one and then finds it taken. A failure
     /// rolls everything back and records the tenant as <c>failed</c> with the reason; creating it again completes it.
     /// </summary>
     public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, CancellationToken cancellationToken)

@@ -58,6 +58,10 @@ public static class OnlineScenario
 [Collection(OnlineInsightsHost.Name)]
 public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
 {
+    /// <summary>The columns the default live query returns.</summary>
+    private static System.Text.Json.Nodes.JsonArray LiveFields() =>
+        [FakeBigQuery.Field("id", "STRING"), FakeBigQuery.Field("key", "STRING"), FakeBigQuery.Field("payload", "JSON"), FakeBigQuery.Field("version", "INTEGER"), FakeBigQuery.Field("updated_at", "TIMESTAMP")];
+
     private async Task<string> TenantWithModelsAsync()
     {
         var id = await host.TenantAsync();
@@ -255,7 +259,7 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
 
             return new FakeResult
             {
-                Fields = [FakeBigQuery.Field("id", "STRING"), FakeBigQuery.Field("key", "STRING"), FakeBigQuery.Field("payload", "JSON"), FakeBigQuery.Field("version", "INTEGER"), FakeBigQuery.Field("updated_at", "TIMESTAMP")],
+                Fields = LiveFields(),
                 Rows = [FakeBigQuery.Row("live-1", "k1", """{"live":true}""", "11", request.UseInt64Timestamp ? FakeBigQuery.Micros(generatedAt) : FakeBigQuery.FloatSeconds(generatedAt))],
             };
         };
@@ -294,7 +298,7 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
         using var client = host.TenantClient(id);
         host.BigQuery.OnQuery = _ => new FakeResult
         {
-            Fields = [FakeBigQuery.Field("id", "STRING"), FakeBigQuery.Field("key", "STRING"), FakeBigQuery.Field("payload", "JSON"), FakeBigQuery.Field("version", "INTEGER"), FakeBigQuery.Field("updated_at", "TIMESTAMP")],
+            Fields = LiveFields(),
             Rows = [FakeBigQuery.Row("live-1", "k1", "{}", "1", FakeBigQuery.Micros(OnlineScenario.T0))],
         };
 
