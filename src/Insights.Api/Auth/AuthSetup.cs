@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -37,6 +38,8 @@ internal static class AuthSetup
         var settings = builder.Configuration.GetSection(FluigIdentityOptions.Section).Get<FluigIdentityOptions>() ?? new FluigIdentityOptions();
         var useFluig = !string.IsNullOrWhiteSpace(settings.Authority);
         var useDevelopmentKey = builder.Environment.IsDevelopment();
+        // Why a token failed goes to the log; outside Development the caller learns only that it failed.
+        var describeFailures = builder.Environment.IsDevelopment();
 
         var authentication = services.AddAuthentication(BearerScheme)
             .AddPolicyScheme(BearerScheme, "Bearer token", o =>
@@ -50,7 +53,9 @@ internal static class AuthSetup
                 o.Audience = settings.Audience;
                 o.RequireHttpsMetadata = settings.RequireHttpsMetadata;
                 o.MapInboundClaims = false;
+                o.IncludeErrorDetails = describeFailures;
                 o.TokenValidationParameters = ValidationParameters(settings);
+                o.Events = StrictTokenEvents();
             });
         }
 
@@ -60,23 +65,43 @@ internal static class AuthSetup
             authentication.AddJwtBearer(DevelopmentScheme, o =>
             {
                 o.MapInboundClaims = false;
+                o.IncludeErrorDetails = describeFailures;
                 o.TokenValidationParameters = ValidationParameters(settings);
+                o.Events = StrictTokenEvents();
                 o.TokenValidationParameters.ValidIssuer = settings.DevelopmentIssuer;
                 o.TokenValidationParameters.IssuerSigningKey = key;
             });
         }
 
         services.AddSingleton<IAuthorizationHandler, TenantAuthorizationHandler>();
+        services.AddSingleton<IAuthorizationHandler, AdminAuthorizationHandler>();
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Admin, p => p
                 .AddAuthenticationSchemes(BearerScheme)
                 .RequireAuthenticatedUser()
-                .RequireClaim(settings.RoleClaim, settings.AdminRole))
+                .AddRequirements(new AdminRequirement()))
             .AddPolicy(Policies.Tenant, p => p
                 .AddAuthenticationSchemes(BearerScheme)
                 .RequireAuthenticatedUser()
                 .AddRequirements(new TenantRequirement()));
     }
+
+    /// <summary>
+    /// RFC 7515 §4.1.11: a recipient must reject a token whose <c>crit</c> header names an extension it does not
+    /// understand. This service understands none, so any <c>crit</c> header fails the token.
+    /// </summary>
+    private static JwtBearerEvents StrictTokenEvents() => new()
+    {
+        OnTokenValidated = context =>
+        {
+            if (context.SecurityToken is JsonWebToken token && token.TryGetHeaderValue<object>("crit", out _))
+            {
+                context.Fail("The token names critical header extensions ('crit') that are not understood.");
+            }
+
+            return Task.CompletedTask;
+        },
+    };
 
     private static TokenValidationParameters ValidationParameters(FluigIdentityOptions settings) => new()
     {
@@ -132,7 +157,57 @@ internal static class AuthSetup
     }
 }
 
-/// <summary>The caller must be a client of an existing, active tenant.</summary>
+/// <summary>
+/// Claims by exact name. <see cref="ClaimsPrincipal.FindFirst(string)"/> and <c>RequireClaim</c> compare claim types
+/// ignoring case, so a token carrying <c>"ROLE"</c> or a differently cased tenant claim would be read as the
+/// configured one; an identity provider may let a client set such a claim.
+/// </summary>
+internal static class StrictClaims
+{
+    public static IEnumerable<Claim> Named(ClaimsPrincipal user, string type) =>
+        user.Claims.Where(c => string.Equals(c.Type, type, StringComparison.Ordinal));
+
+    /// <summary>The one string value of claim <paramref name="type"/>; null when it is missing, repeated, or not a string.</summary>
+    public static string? Single(ClaimsPrincipal user, string type)
+    {
+        string? value = null;
+        foreach (var claim in Named(user, type))
+        {
+            if (value is not null || claim.ValueType != ClaimValueTypes.String)
+            {
+                return null;
+            }
+
+            value = claim.Value;
+        }
+
+        return value;
+    }
+}
+
+/// <summary>The caller must hold the configured admin role in the role claim (exact name and value).</summary>
+public sealed class AdminRequirement : IAuthorizationRequirement;
+
+internal sealed class AdminAuthorizationHandler(IOptions<FluigIdentityOptions> options) : AuthorizationHandler<AdminRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, AdminRequirement requirement)
+    {
+        var settings = options.Value;
+        if (StrictClaims.Named(context.User, settings.RoleClaim)
+            .Any(c => c.ValueType == ClaimValueTypes.String && string.Equals(c.Value, settings.AdminRole, StringComparison.Ordinal)))
+        {
+            context.Succeed(requirement);
+        }
+        else
+        {
+            context.Fail(new AuthorizationFailureReason(this, "The token holds no admin role."));
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The caller must be a client of an existing, active tenant, named by exactly one tenant claim.</summary>
 public sealed class TenantRequirement : IAuthorizationRequirement;
 
 internal sealed class TenantAuthorizationHandler(TenantDirectory directory, IOptions<FluigIdentityOptions> options)
@@ -140,10 +215,11 @@ internal sealed class TenantAuthorizationHandler(TenantDirectory directory, IOpt
 {
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, TenantRequirement requirement)
     {
-        var tenantId = context.User.FindFirst(options.Value.TenantClaim)?.Value;
+        // A tenant claim with several values (or of another type) is ambiguous: refused, never read as its first value.
+        var tenantId = StrictClaims.Single(context.User, options.Value.TenantClaim);
         if (string.IsNullOrEmpty(tenantId) || !TenantId.IsValid(tenantId))
         {
-            context.Fail(new AuthorizationFailureReason(this, "The token names no tenant."));
+            context.Fail(new AuthorizationFailureReason(this, "The token names no single valid tenant."));
             return;
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Insights.Auth;
 using Insights.Hosting;
+using Insights.Tenancy;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -33,8 +34,9 @@ internal static class SmartLinkSetup
             limiter.AddPolicy(SmartLinkApi.RateLimitPolicy, context =>
             {
                 var settings = context.RequestServices.GetRequiredService<IOptions<SmartLinkOptions>>().Value;
-                var claim = context.RequestServices.GetRequiredService<IOptions<FluigIdentityOptions>>().Value.TenantClaim;
-                var tenant = context.User.FindFirst(claim)?.Value ?? "";
+                // Authorization has run: the tenant is the one resolved from the token's single tenant claim.
+                var resolved = context.RequestServices.GetRequiredService<TenantContext>();
+                var tenant = resolved.IsResolved ? resolved.Current.Id : "";
                 return RateLimitPartition.GetTokenBucketLimiter(tenant, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = settings.RateLimitBurst,

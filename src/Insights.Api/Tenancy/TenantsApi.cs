@@ -76,7 +76,9 @@ public static class TenantsApi
                 await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "failed", result.Reason);
                 return TypedResults.Problem(
                     title: "Provisioning failed",
-                    detail: $"{result.Reason} The tenant is marked 'failed'; POST it again to complete the provisioning.",
+                    detail: result.Tenant is { Status: TenantStatus.Failed }
+                        ? $"{result.Reason} The tenant is marked 'failed'; POST it again to complete the provisioning."
+                        : $"{result.Reason} POST it again to retry.",
                     statusCode: StatusCodes.Status500InternalServerError);
         }
     }
@@ -161,7 +163,7 @@ public static class TenantsApi
         statusCode: StatusCodes.Status404NotFound);
 
     internal static string Subject(ClaimsPrincipal user) =>
-        user.FindFirst("sub")?.Value ?? user.FindFirst("client_id")?.Value ?? user.FindFirst("name")?.Value ?? "unknown";
+        StrictClaims.Single(user, "sub") ?? StrictClaims.Single(user, "client_id") ?? StrictClaims.Single(user, "name") ?? "unknown";
 }
 
 internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTenantRequest>

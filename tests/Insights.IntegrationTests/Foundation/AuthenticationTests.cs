@@ -87,4 +87,71 @@ public sealed class AuthenticationTests(InsightsFixture host)
         using var client = host.TenantClient(InsightsFixture.NewTenantId("ghost"));
         await Problem.AssertAsync(await client.GetAsync(TenantEndpoint), HttpStatusCode.Forbidden);
     }
+
+    [Theory]
+    [InlineData("ROLE")]
+    [InlineData("Role")]
+    [InlineData("roles")]
+    public async Task An_admin_role_in_a_claim_of_another_name_does_not_make_an_admin(string claim)
+    {
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint([new Claim("sub", "mallory"), new Claim(claim, TestAuthority.AdminRole)]));
+        await Problem.AssertAsync(await client.GetAsync(AdminEndpoint), HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task An_admin_role_of_another_case_does_not_make_an_admin()
+    {
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint([new Claim("sub", "mallory"), new Claim(TestAuthority.RoleClaim, "INSIGHTS-ADMIN")]));
+        await Problem.AssertAsync(await client.GetAsync(AdminEndpoint), HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task The_admin_role_among_several_roles_makes_an_admin()
+    {
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint(
+            [new Claim("sub", "alice"), new Claim(TestAuthority.RoleClaim, "viewer"), new Claim(TestAuthority.RoleClaim, TestAuthority.AdminRole)]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(AdminEndpoint)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_tenant_claim_with_two_values_is_403_even_when_both_tenants_exist()
+    {
+        var first = await host.CreateTenantAsync();
+        var second = await host.CreateTenantAsync();
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint(
+            [new Claim("sub", "client"), new Claim(TestAuthority.TenantClaim, first), new Claim(TestAuthority.TenantClaim, second)]));
+        await Problem.AssertAsync(await client.GetAsync(TenantEndpoint), HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task A_tenant_claim_of_another_case_or_type_names_no_tenant()
+    {
+        var tenant = await host.CreateTenantAsync(InsightsFixture.NewTenantId("c"));
+        var numeric = await host.CreateTenantAsync(Random.Shared.NextInt64(1_000_000_000, 9_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var cased = host.Factory.ClientWithToken(host.Authority.Mint([new Claim("sub", "c"), new Claim(TestAuthority.TenantClaim.ToUpperInvariant(), tenant)]));
+        await Problem.AssertAsync(await cased.GetAsync(TenantEndpoint), HttpStatusCode.Forbidden);
+        using var number = host.Factory.ClientWithToken(host.Authority.Mint([new Claim("sub", "n"), new Claim(TestAuthority.TenantClaim, numeric, ClaimValueTypes.Integer64)]));
+        await Problem.AssertAsync(await number.GetAsync(TenantEndpoint), HttpStatusCode.Forbidden);
+        using var proper = host.TenantClient(numeric);
+        Assert.Equal(HttpStatusCode.OK, (await proper.GetAsync(TenantEndpoint)).StatusCode);
+    }
+
+    [Fact]
+    public Task A_token_with_a_critical_header_extension_is_401() =>
+        AssertUnauthorizedAsync(host.Authority.Mint(
+            [new Claim("sub", "a"), new Claim(TestAuthority.RoleClaim, TestAuthority.AdminRole)],
+            headers: new Dictionary<string, object> { ["crit"] = new[] { "urn:example:must-understand" }, ["urn:example:must-understand"] = true }));
+
+    [Fact]
+    public async Task Outside_development_a_refused_token_is_not_told_why()
+    {
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint(
+            [new Claim("sub", "a"), new Claim(TestAuthority.RoleClaim, TestAuthority.AdminRole)], expires: DateTime.UtcNow.AddMinutes(-5)));
+        var response = await client.GetAsync(AdminEndpoint);
+        await Problem.AssertAsync(response, HttpStatusCode.Unauthorized);
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal("Bearer", challenge.Scheme);
+        Assert.DoesNotContain("error_description", challenge.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("expired", challenge.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
 }

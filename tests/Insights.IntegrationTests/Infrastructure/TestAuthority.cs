@@ -81,7 +81,8 @@ public sealed class TestAuthority : IAsyncDisposable
         string? audience = null,
         DateTime? expires = null,
         SecurityKey? signingKey = null,
-        string algorithm = SecurityAlgorithms.RsaSha256)
+        string algorithm = SecurityAlgorithms.RsaSha256,
+        IDictionary<string, object>? headers = null)
     {
         var now = DateTime.UtcNow;
         var notBefore = expires is { } e && e < now ? e.AddMinutes(-10) : now.AddSeconds(-5);
@@ -94,6 +95,7 @@ public sealed class TestAuthority : IAsyncDisposable
             Expires = expires ?? now.AddMinutes(30),
             Subject = new ClaimsIdentity(claims),
             SigningCredentials = new SigningCredentials(signingKey ?? key, algorithm),
+            AdditionalHeaderClaims = headers,
         });
     }
 
