@@ -26,7 +26,11 @@ public static class InsightsExtensions
                 ?? new HttpOptions().MaxRequestBodyBytes);
 
         builder.Services.AddInsightsProblems();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new UtcTimestampConverter()));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            StrictJson.Apply(o.SerializerOptions);
+            o.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+        });
         builder.Services.AddValidatorsFromAssemblyContaining<HttpOptions>(includeInternalTypes: true);
         builder.Services.AddInsightsOpenApi();
         builder.Services.AddInsightsHealth();
@@ -55,6 +59,7 @@ public static class InsightsExtensions
         app.UseInsightsOpenApi();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<InputGuardMiddleware>();
         app.UseRateLimiter();
         app.UseMiddleware<TenantLogScopeMiddleware>();
 

@@ -27,6 +27,8 @@ public static class Cursor
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public static string Encode(string key) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(key));
 
     public static bool TryDecode(string? cursor, out string? key)
@@ -44,11 +46,19 @@ public static class Cursor
 
         try
         {
-            key = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+            // A cursor this API returned decodes to valid UTF-8 without NUL: anything else was made up and must not reach SQL.
+            key = StrictUtf8.GetString(Base64Url.DecodeFromChars(cursor));
+            if (key.Contains('\0'))
+            {
+                key = null;
+                return false;
+            }
+
             return true;
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or DecoderFallbackException)
         {
+            key = null;
             return false;
         }
     }

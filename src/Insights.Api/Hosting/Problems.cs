@@ -48,7 +48,7 @@ internal static class Problems
     };
 }
 
-internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -59,15 +59,39 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             return true;
         }
 
+        if (exception is BadHttpRequestException bad400 && FieldError(bad400) is var (field, message))
+        {
+            // A well-formed body with a field that cannot be accepted: named like any validation failure.
+            httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Detail = "One or more fields are not valid.",
+                },
+            });
+        }
+
         var (status, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, DescribeBadRequest(bad, httpContext)),
+            // Class 22 is PostgreSQL refusing a value (out of range, not valid text): the edge checks should have caught
+            // it, and it is still the request's value, not a fault of the service.
+            Npgsql.PostgresException { SqlState: ['2', '2', _, _, _] } => (StatusCodes.Status400BadRequest, "A value in the request cannot be stored; check the values' ranges and text."),
             _ => (StatusCodes.Status500InternalServerError, Problems.DefaultDetail(500)),
         };
 
         if (status >= 500)
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
+        else if (exception is Npgsql.PostgresException refused)
+        {
+            logger.LogWarning("PostgreSQL refused a value of {Method} {Path} (SQLSTATE {SqlState}) that passed the edge checks",
+                httpContext.Request.Method, httpContext.Request.Path, refused.SqlState);
         }
 
         httpContext.Response.StatusCode = status;
@@ -77,6 +101,49 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             Exception = exception,
             ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
         });
+    }
+
+    /// <summary>
+    /// The field and a message for a value the JSON reader refused on purpose (<see cref="RejectedJsonException"/>), a
+    /// property the request does not have, or a value of the wrong type; null for broken JSON, which has no field.
+    /// </summary>
+    private static (string Field, string Message)? FieldError(BadHttpRequestException exception)
+    {
+        if (exception.InnerException is JsonException json)
+        {
+            return JsonFieldError(json);
+        }
+
+        // Route and query values the binder could not convert, e.g. limit=ten: 'Failed to bind parameter "int? limit" from "ten".'
+        var match = BindFailure().Match(exception.Message);
+        return match.Success ? (match.Groups[1].Value, $"{match.Groups[1].Value} is not a value of the expected type (a whole number, a UUID, …).") : null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\AFailed to bind parameter \"[^\"]* ([A-Za-z0-9_]+)\" from", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
+
+    private static (string Field, string Message)? JsonFieldError(JsonException json)
+    {
+        if (json.Path is not { Length: > 2 } path || !path.StartsWith("$.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var field = path[2..];
+        if (json is RejectedJsonException rejected)
+        {
+            return (field, $"{field} {rejected.Message}");
+        }
+
+        // The reader's own messages name .NET types, so they are not passed on; its wording tells the cases apart.
+        if (json.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            return (field, $"{field} is not a field of this request.");
+        }
+
+        return json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+            ? (field, $"{field} has the wrong type (numbers are JSON numbers, text is a JSON string).")
+            : null;
     }
 
     private static string DescribeBadRequest(BadHttpRequestException exception, HttpContext context)

@@ -23,7 +23,7 @@ public sealed partial class InsightDefinitionStore(NpgsqlDataSource dataSource, 
     private const string CacheKey = "insight-definitions";
     private const string Columns = "name, module, priority, online, source, description, created_at, updated_at";
 
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_.-]{0,99}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("\\A[A-Za-z][A-Za-z0-9_.-]{0,99}\\z", RegexOptions.CultureInvariant)]
     public static partial Regex NamePattern();
 
     /// <summary>Every definition by name; cached briefly, and evicted here on every change.</summary>

@@ -17,9 +17,10 @@ public static partial class OnlineInsightQuery
     public const int MaxParameters = 20;
     public const int MaxParameterLength = 1000;
 
-    public static readonly JsonSerializerOptions DataOptions = new(JsonSerializerDefaults.Web);
+    /// <summary>A queued request's data is read as strictly as an HTTP body (it was checked as one when it was sent).</summary>
+    public static JsonSerializerOptions DataOptions => Hosting.StrictJson.Options;
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("\\A[A-Za-z_][A-Za-z0-9_]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();
 
     /// <summary>Checks <paramref name="body"/>; returns the errors by field, or null with the bus request in <paramref name="request"/>.</summary>

@@ -22,9 +22,16 @@ public sealed record NackResponse(string Status);
 
 public sealed record LeaseRequest(IReadOnlyList<string>? Receipts, int? VisibilityTimeoutSeconds);
 
-/// <summary>An envelope a client sends: the service sets <c>id</c> and <c>time</c>.</summary>
+/// <summary>
+/// An envelope a client sends: the service sets <c>id</c> and <c>time</c>. Other attributes are CloudEvents extensions
+/// (<see cref="Extensions"/>): accepted when their names are valid, and not kept.
+/// </summary>
 public sealed record SendRequest(
-    string? Specversion, string? Id, string? Type, string? Source, string? Subject, string? Time, string? Datacontenttype, JsonElement? Data);
+    string? Specversion, string? Id, string? Type, string? Source, string? Subject, string? Time, string? Datacontenttype, JsonElement? Data)
+{
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extensions { get; init; }
+}
 
 public sealed record SendResponse(Guid Id);
 
@@ -216,6 +223,7 @@ public static class SmartLinkApi
             errors["datacontenttype"] = ["datacontenttype must be application/json."];
         }
 
+        CheckExtensions(request.Extensions, tenantContext.Current.Id, errors);
         if (request.Type is not (OnlineInsightRequest or InsightProcessingStatus))
         {
             errors["type"] = [$"type must be {OnlineInsightRequest} or {InsightProcessingStatus}."];
@@ -286,6 +294,28 @@ public static class SmartLinkApi
         }
 
         return TypedResults.Accepted((string?)null, new SendResponse(id));
+    }
+
+    /// <summary>
+    /// CloudEvents extension attributes: names of 1–20 lowercase ASCII letters and digits. <c>tenantId</c> (SmartLink's
+    /// attribute) may be sent, and must then be the token's tenant.
+    /// </summary>
+    private static void CheckExtensions(Dictionary<string, JsonElement>? extensions, string tenantId, Dictionary<string, string[]> errors)
+    {
+        foreach (var (name, value) in extensions ?? [])
+        {
+            if (name == "tenantId")
+            {
+                if (value.ValueKind != JsonValueKind.String || value.GetString() != tenantId)
+                {
+                    errors["tenantId"] = ["tenantId is the tenant of the token: leave it out or send that one."];
+                }
+            }
+            else if (name.Length is < 1 or > 20 || !name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c)))
+            {
+                errors["attributes"] = ["Every attribute is one of the envelope's or a CloudEvents extension named with 1–20 lowercase letters and digits."];
+            }
+        }
     }
 
     private static ValidationProblem? ReceiptsError(IReadOnlyList<string>? receipts) =>

@@ -14,7 +14,7 @@ public readonly partial record struct SchemaName
     private const int ReadableLength = 48;
     private const int HashLength = 10;
 
-    [GeneratedRegex("^t_[a-z0-9_]{1,61}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("\\At_[a-z0-9_]{1,61}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     private SchemaName(string value) => Value = value;

@@ -8,7 +8,7 @@ public static partial class TenantId
     public const int MaxLength = 64;
     public const string Rule = "1–64 characters of A–Z, a–z, 0–9, '_' and '-'";
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("\\A[A-Za-z0-9_-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool IsValid(string? id) => id is not null && Pattern().IsMatch(id);

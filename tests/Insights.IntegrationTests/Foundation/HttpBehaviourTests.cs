@@ -25,7 +25,7 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
     {
         var response = await host.Admin.PostAsync("/api/v1/tenants", new StringContent("""{"id": 42, "name": "x"}""", Encoding.UTF8, "application/json"));
         var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
-        Assert.Contains("$.id", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("id must be a string", problem.GetProperty("errors").GetProperty("id")[0].GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -146,5 +146,14 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
         var createdAt = JsonDocument.Parse(text).RootElement.GetProperty("createdAt").GetString()!;
         Assert.EndsWith("Z", createdAt, StringComparison.Ordinal);
         Assert.DoesNotContain("+00:00", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_bus_reports_no_usage_to_its_vendor()
+    {
+        // MassTransit would send usage telemetry over the internet at start; the tracker that does it is replaced.
+        var tracker = host.Factory.Services.GetRequiredService<MassTransit.UsageTracking.IUsageTracker>();
+        Assert.Equal("NoUsageTracking", tracker.GetType().Name);
+        Assert.False(host.Factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled);
     }
 }

@@ -55,7 +55,7 @@ public sealed class BigQuerySourceOptions
 
 internal sealed partial class InsightSourceOptionsValidator : IValidateOptions<InsightSourceOptions>
 {
-    [GeneratedRegex("^(?:[A-Za-z0-9_.:-]+\\.)?[A-Za-z0-9_]+\\.[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("\\A(?:[A-Za-z0-9_.:-]+\\.)?[A-Za-z0-9_]+\\.[A-Za-z0-9_-]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TableName();
 
     public ValidateOptionsResult Validate(string? name, InsightSourceOptions options)
