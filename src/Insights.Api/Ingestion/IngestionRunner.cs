@@ -450,7 +450,7 @@ public sealed class IngestionRunner(
     /// <summary>What the admins read in the run: the source's own message where it is meant for people, never SQL.</summary>
     private static string Describe(Exception e) => e switch
     {
-        PostgresException pg => $"Storing a page failed (SQLSTATE {pg.SqlState}); see the service log.",
+        PostgresException => "Storing a page failed; the service log has the cause.",
         NpgsqlException => "The database could not be reached while storing a page; the next run resumes from the cursor.",
         _ => e.Message,
     };

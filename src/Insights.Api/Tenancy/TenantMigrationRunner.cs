@@ -136,7 +136,8 @@ public sealed class TenantMigrationRunner(NpgsqlDataSource dataSource, TenantMig
                 catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
                 {
                     logger.LogError(e, "Tenant migration of {TenantId} failed", tenant.Id);
-                    error = e is PostgresException pg ? $"SQLSTATE {pg.SqlState}: {pg.MessageText}" : e.Message;
+                    // Admins read this in the progress view: what happened, not the statement or SQLSTATE (those are logged).
+                    error = "The tenant's pending migrations failed and were rolled back; the service log has the cause.";
                 }
 
                 int doneNow;

@@ -108,12 +108,11 @@ public sealed class TenantStore(
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
-            var reason = e is PostgresException pg
-                ? $"Provisioning failed at step '{step}' (SQLSTATE {pg.SqlState})."
-                : $"Provisioning failed at step '{step}'.";
+            // The admin reads the outcome; the cause (statement, SQLSTATE, step) is for the log only.
             logger.LogError(e, "Provisioning of tenant {TenantId} failed at step {Step}", id, step);
-            await RecordFailureAsync(id, name, schema, settingsJson, reason);
-            return new ProvisionResult(ProvisionOutcome.Failed, await GetAsync(id, CancellationToken.None), reason);
+            const string reason = "Provisioning failed and was rolled back; the service log has the cause.";
+            var marked = await RecordFailureAsync(id, name, schema, settingsJson, reason);
+            return new ProvisionResult(ProvisionOutcome.Failed, marked ? await GetAsync(id, CancellationToken.None) : null, reason);
         }
     }
 
@@ -259,7 +258,8 @@ public sealed class TenantStore(
         }
     }
 
-    private async Task RecordFailureAsync(string id, string name, SchemaName schema, string settingsJson, string reason)
+    /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded.</summary>
+    private async Task<bool> RecordFailureAsync(string id, string name, SchemaName schema, string settingsJson, string reason)
     {
         try
         {
@@ -275,11 +275,12 @@ public sealed class TenantStore(
             command.Parameters.Add(new NpgsqlParameter { Value = reason });
             command.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
             command.Parameters.Add(new NpgsqlParameter { Value = settingsJson });
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
+            return await command.ExecuteNonQueryAsync(CancellationToken.None) > 0;
         }
         catch (NpgsqlException e)
         {
             logger.LogError(e, "Could not record the failed provisioning of tenant {TenantId}", id);
+            return false;
         }
     }
 
