@@ -45,7 +45,7 @@ public sealed class OnlineInsightRequestedConsumer(
         }
         else
         {
-            var answer = await answerer.AnswerAsync(request!, cancellationToken);
+            var answer = await AnswerAsync(context, request!);
             data = answer.Status switch
             {
                 OnlineInsightStatus.Found => Data(requested.RequestId, "ok", request!.Insight, request.Key, answer.Found, null),
@@ -58,6 +58,24 @@ public sealed class OnlineInsightRequestedConsumer(
         if (!await queue.EnqueueOnceAsync(dataSource, tenant, message, cancellationToken))
         {
             logger.LogInformation("Online insight request {RequestId} was already answered", requested.RequestId);
+        }
+    }
+
+    /// <summary>
+    /// The answerer's outcome; a failure becomes an <c>error</c> answer, so the client always gets its one answer. Only a
+    /// failure that may pass (the database unreachable for a moment) is left to the retries, and only while some remain.
+    /// </summary>
+    private async Task<OnlineInsightAnswer> AnswerAsync(ConsumeContext<OnlineInsightRequested> context, GetOnlineInsight request)
+    {
+        try
+        {
+            return await answerer.AnswerAsync(request, context.CancellationToken);
+        }
+        catch (Exception e) when (!context.CancellationToken.IsCancellationRequested
+            && !(e is NpgsqlException { IsTransient: true } && context.GetRetryAttempt() < OnlineInsightRequestedConsumerDefinition.RetryIntervals.Length))
+        {
+            logger.LogError(e, "Online insight request {RequestId} could not be answered", context.Message.RequestId);
+            return OnlineInsightAnswer.Failed("The insight could not be looked up; try again later.");
         }
     }
 
@@ -120,9 +138,12 @@ public sealed class OnlineInsightRequestedConsumer(
 /// <summary>A queue request must be answered: a passing database failure is retried before the request is given up.</summary>
 public sealed class OnlineInsightRequestedConsumerDefinition : ConsumerDefinition<OnlineInsightRequestedConsumer>
 {
+    /// <summary>Milliseconds between the attempts after the first.</summary>
+    public static readonly int[] RetryIntervals = [200, 1000, 5000];
+
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<OnlineInsightRequestedConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(r => r.Intervals(200, 1000, 5000));
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(RetryIntervals));
     }
 }

@@ -340,5 +340,26 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
 
         Assert.DoesNotContain("insight_models", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
     }
-}
 
+    [Fact]
+    public async Task A_request_through_the_queue_whose_lookup_fails_gets_its_one_error_answer()
+    {
+        var id = await TenantWithModelsAsync();
+        using var client = new QueueClient(null!, id, host.TenantClient(id));
+        await StoredModels.BreakAsync(host.Database.ConnectionString, id);
+
+        var sent = await client.Http.PostAsJsonAsync("/api/v1/smartlink/messages", new { type = "OnlineInsightRequest", data = new { insight = Stored, key = "k1" } });
+        Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        var requestId = (await sent.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        var response = Assert.Single(await OnlineScenario.ReceiveAsync(client));
+        var answer = response.Message.GetProperty("data");
+        Assert.Equal(requestId, answer.GetProperty("requestId").GetGuid());
+        Assert.Equal("error", answer.GetProperty("status").GetString());
+        var detail = answer.GetProperty("detail").GetString()!;
+        Assert.DoesNotContain("insight_models", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("42P01", detail, StringComparison.Ordinal);
+        await client.AckAsync(response.Receipt);
+        Assert.Empty(await client.ReceiveAsync(wait: 1));
+    }
+}
