@@ -1,5 +1,6 @@
 using Insights.Hosting;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Insights.Messaging;
 
@@ -25,6 +26,7 @@ internal static class BusSetup
 
         builder.Services.AddMassTransit(x =>
         {
+            x.ConfigureUsageTelemetryOptions(o => o.Enabled = false);
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(
                 string.IsNullOrEmpty(options.EndpointPrefix) ? null : options.EndpointPrefix, false));
 
@@ -58,6 +60,12 @@ internal static class BusSetup
             }
         });
 
+        // MassTransit reports usage to its vendor over the internet unless told not to, and an environment variable can
+        // turn that back on. A service behind a firewall makes no call it was not configured to make: the tracker that
+        // would report is replaced by one that does nothing, whatever the environment says.
+        builder.Services.RemoveAll<MassTransit.UsageTracking.IUsageTracker>();
+        builder.Services.AddSingleton<MassTransit.UsageTracking.IUsageTracker, NoUsageTracking>();
+
         // What every transport shares.
         void Configure<T>(IBusFactoryConfigurator<T> cfg, IBusRegistrationContext context)
             where T : IReceiveEndpointConfigurator
@@ -66,5 +74,19 @@ internal static class BusSetup
             cfg.AddRawJsonSerializer(RawSerializerOptions.AddTransportHeaders);
             cfg.ConfigureEndpoints(context);
         }
+    }
+}
+
+/// <summary>Usage tracking that records and reports nothing.</summary>
+internal sealed class NoUsageTracking : MassTransit.UsageTracking.IUsageTracker
+{
+    public void PreConfigureBus<T>(T configurator, IBusRegistrationContext context)
+        where T : IBusFactoryConfigurator
+    {
+    }
+
+    public void PreConfigureRider<T>(T configurator)
+        where T : IRiderFactoryConfigurator
+    {
     }
 }
