@@ -78,8 +78,9 @@ public sealed class QueueHostTests : OwnDatabaseTests
             tenantId = await ProvisionAsync(doomed);
             leasedId = await EnqueueAsync(doomed, tenantId, "leased when the host died");
             using var client = doomed.ClientWithToken(Authority.TenantToken(tenantId));
-            // One receive leased a message whose client never acks; another is waiting when the host stops.
-            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/smartlink/receive", new { visibilityTimeoutSeconds = 2 })).StatusCode);
+            // One receive leased a message whose client never acks; another is waiting when the host stops. The lease is
+            // long, so it cannot expire on its own however slow the machine: the test ends it below, when it chooses.
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/smartlink/receive", new { visibilityTimeoutSeconds = 3600 })).StatusCode);
             var waiting = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20 });
             await Task.Delay(300);
             await doomed.DisposeAsync();
@@ -92,10 +93,22 @@ public sealed class QueueHostTests : OwnDatabaseTests
         var first = await (await receiver.PostAsJsonAsync("/api/v1/smartlink/receive", new { })).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal([afterStop], first.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("message").GetProperty("id").GetGuid()));
 
-        var again = await (await receiver.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 5 })).Content.ReadFromJsonAsync<JsonElement>();
+        // The dead host's lease runs out: the message is visible again, delivered a second time.
+        await ExpireLeaseAsync(survivor, tenantId, leasedId);
+        var again = await (await receiver.PostAsJsonAsync("/api/v1/smartlink/receive", new { })).Content.ReadFromJsonAsync<JsonElement>();
         var redelivered = Assert.Single(again.GetProperty("messages").EnumerateArray());
         Assert.Equal(leasedId, redelivered.GetProperty("message").GetProperty("id").GetGuid());
         Assert.Equal(2, redelivered.GetProperty("deliveryCount").GetInt32());
+    }
+
+    /// <summary>Ends a lease now, as if its visibility timeout had passed.</summary>
+    private static async Task ExpireLeaseAsync(InsightsFactory factory, string tenantId, Guid messageId)
+    {
+        var schema = SchemaName.ForTenant(tenantId);
+        await using var command = factory.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(
+            $"UPDATE {schema.Quoted}.queue_messages SET visible_at = now() WHERE id = $1 AND status = 'leased'");
+        command.Parameters.Add(new NpgsqlParameter { Value = messageId });
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
     }
 
     [Fact]
