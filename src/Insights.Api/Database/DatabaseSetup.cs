@@ -56,6 +56,7 @@ internal static class DatabaseSetup
             return dataSource.Build();
         });
 
+        services.AddHostedService<HalfPreparedStatementGuard>();
         services.AddSingleton<CatalogMigrator>();
         services.AddHostedService<CatalogMigrationService>();
     }
