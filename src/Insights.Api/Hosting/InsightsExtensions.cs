@@ -22,8 +22,13 @@ public static class InsightsExtensions
 
         builder.Services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
-            kestrel.Limits.MaxRequestBodySize = context.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.MaxRequestBodyBytes
-                ?? new HttpOptions().MaxRequestBodyBytes);
+        {
+            var http = context.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
+            kestrel.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestLineSize = http.MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = http.MaxRequestHeadersBytes;
+            kestrel.Limits.MaxRequestHeaderCount = http.MaxRequestHeaderCount;
+        });
 
         builder.Services.AddInsightsProblems();
         builder.Services.ConfigureHttpJsonOptions(o =>
