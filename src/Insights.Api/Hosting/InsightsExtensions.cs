@@ -21,6 +21,7 @@ public static class InsightsExtensions
         builder.Services.AddSingleton(roles);
 
         builder.Services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<RejectedRequests>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var http = context.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
@@ -28,6 +29,7 @@ public static class InsightsExtensions
             kestrel.Limits.MaxRequestLineSize = http.MaxRequestLineBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = http.MaxRequestHeadersBytes;
             kestrel.Limits.MaxRequestHeaderCount = http.MaxRequestHeaderCount;
+            kestrel.ConfigureEndpointDefaults(RejectedRequests.Attach);
         });
 
         builder.Services.AddInsightsProblems();
