@@ -92,9 +92,13 @@ public static class InsightsExtensions
     /// When the content root has none (a test host, a run from another folder), the shipped copy is the base layer,
     /// below environment variables and the command line.
     /// </summary>
-    public static void AddShippedSettings(this IConfigurationBuilder configuration, IHostEnvironment environment)
+    public static void AddShippedSettings(this IConfigurationBuilder configuration, IHostEnvironment environment) =>
+        configuration.AddShippedSettings(environment.ContentRootPath);
+
+    /// <inheritdoc cref="AddShippedSettings(IConfigurationBuilder, IHostEnvironment)"/>
+    public static void AddShippedSettings(this IConfigurationBuilder configuration, string contentRootPath)
     {
-        if (File.Exists(Path.Combine(environment.ContentRootPath, "appsettings.json")))
+        if (File.Exists(Path.Combine(contentRootPath, "appsettings.json")))
         {
             return;
         }
