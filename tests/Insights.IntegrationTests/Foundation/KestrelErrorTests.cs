@@ -112,16 +112,25 @@ public sealed class KestrelErrorTests(KestrelErrorTests.Host host) : IClassFixtu
     }
 
     [Fact]
-    public async Task Headers_that_do_not_arrive_in_time_are_408_problem_details()
+    public async Task Headers_or_a_body_that_do_not_arrive_in_time_are_408_problem_details()
     {
-        // Its own host with a short headers timeout; the test waits for the answer, however long the host takes to give it.
+        // Its own host with short timeouts; the test waits for the answers, however long the host takes to give them.
         var (factory, address) = Host.Start(
             InsightsFactory.Settings(host.Authority, host.Database),
-            services => services.Configure<KestrelServerOptions>(o => o.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(1)));
+            services => services.Configure<KestrelServerOptions>(o =>
+            {
+                o.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(1);
+                o.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 100, gracePeriod: TimeSpan.FromSeconds(2));
+            }));
         await using (factory)
         {
-            var response = await RawHttp.SendAsync(address, "GET /health/live HTTP/1.1\r\nHost: x\r\n");
-            AssertRejected(response, HttpStatusCode.RequestTimeout);
+            AssertRejected(await RawHttp.SendAsync(address, "GET /health/live HTTP/1.1\r\nHost: x\r\n"), HttpStatusCode.RequestTimeout);
+
+            var slowBody = await RawHttp.SendAsync(
+                address,
+                $"POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {host.Authority.AdminToken()}\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":");
+            Problem.AssertRaw(slowBody, HttpStatusCode.RequestTimeout);
         }
     }
 
