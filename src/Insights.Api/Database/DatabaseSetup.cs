@@ -56,7 +56,9 @@ internal static class DatabaseSetup
             return dataSource.Build();
         });
 
-        services.AddHostedService<HalfPreparedStatementGuard>();
+        services.AddHostedService<ConnectionPoolGuard>();
+        services.AddSingleton<DatabaseNotifications>();
+        services.AddHostedService(provider => provider.GetRequiredService<DatabaseNotifications>());
         services.AddSingleton<CatalogMigrator>();
         services.AddHostedService<CatalogMigrationService>();
     }

@@ -56,6 +56,8 @@ internal static class Problems
 
 internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
+    private const string DatabaseRetryAfterSeconds = "5";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
@@ -77,6 +79,25 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 {
                     Status = StatusCodes.Status400BadRequest,
                     Detail = "One or more fields are not valid.",
+                },
+            });
+        }
+
+        if (Database.ConnectionPoolGuard.IsUnavailable(exception))
+        {
+            // The database is away (the pool guard logs the outage once): the client retries, nothing was changed.
+            logger.LogDebug(exception, "PostgreSQL unavailable on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            httpContext.Response.Headers.RetryAfter = DatabaseRetryAfterSeconds;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "Service unavailable",
+                    Detail = "The database cannot be reached; retry after the time in the Retry-After header.",
                 },
             });
         }

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Insights.Database;
+
+/// <summary>
+/// Watches every statement through Npgsql's activity source and keeps the pool's connections sound: it renews them
+/// when a statement failed on a value PostgreSQL refused (SQLSTATE class 22), and when a connection turned out lost
+/// (the server restarted, or terminated the backends), and it logs a database outage once, not once per request.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Npgsql (through 10.0.3) auto-prepares a statement on its fifth use on a connection by sending Parse with the Bind
+/// in the same round trip. When PostgreSQL accepts the Parse and then refuses a parameter at Bind (a NUL in text,
+/// invalid jsonb, an overflow), Npgsql still records the statement as prepared but without its row description, and
+/// the next run of that SQL on that connection fails with "Received unexpected backend message DataRow". The edge
+/// refuses such values before they reach SQL; should one still get through, every connection of the pool is renewed,
+/// so a half-prepared statement serves at most the commands already waiting for that connection.
+/// </para>
+/// <para>
+/// An idle pooled connection is not checked before use: after PostgreSQL restarts, each of them would fail one
+/// request before the pool learns it is gone. The first such failure renews them all, so a restart costs one failed
+/// statement, not one per pooled connection.
+/// </para>
+/// <para>
+/// Npgsql reports each failed command through its activity source, synchronously and with the SQLSTATE or the
+/// exception's type, whatever the sampling, which makes this the one place that sees every statement of every caller.
+/// </para>
+/// </remarks>
+internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
+{
+    private readonly ActivityListener listener;
+    private long downSince;
+
+    public ConnectionPoolGuard(NpgsqlDataSource dataSource, ILogger<ConnectionPoolGuard> logger)
+    {
+        listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            // Propagation data is enough: the status and the error's type are set either way.
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            ActivityStopped = activity =>
+            {
+                if (activity.Status != ActivityStatusCode.Error)
+                {
+                    if (Interlocked.Read(ref downSince) is not 0 and var since && Interlocked.CompareExchange(ref downSince, 0, since) == since)
+                    {
+                        logger.LogInformation("PostgreSQL answers again after {Seconds:0.0} s", Stopwatch.GetElapsedTime(since).TotalSeconds);
+                    }
+
+                    return;
+                }
+
+                var error = activity.GetTagItem("error.type") as string ?? activity.StatusDescription;
+                if (error is ['2', '2', _, _, _])
+                {
+                    logger.LogWarning("A statement failed on a value PostgreSQL refused (SQLSTATE {SqlState}); the pool's connections are renewed", error);
+                    dataSource.Clear();
+                }
+                else if (IsConnectionLost(error))
+                {
+                    if (Interlocked.CompareExchange(ref downSince, Stopwatch.GetTimestamp(), 0) == 0)
+                    {
+                        logger.LogWarning("A PostgreSQL connection was lost ({Error}); the pool's connections are renewed and requests answer 503 until it answers again", error);
+                    }
+
+                    dataSource.Clear();
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+    }
+
+    /// <summary>
+    /// Connection exceptions (class 08), the server shutting down or terminating the backend (57P01–57P03), or the
+    /// socket failing under the statement.
+    /// </summary>
+    public static bool IsConnectionLost(string? error) => error is ['0', '8', _, _, _] or "57P01" or "57P02" or "57P03"
+        or "System.IO.IOException" or "System.IO.EndOfStreamException" or "System.Net.Sockets.SocketException";
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> means PostgreSQL cannot be reached or cannot take the work now (a lost or
+    /// refused connection, the server shutting down or out of connections, the pool exhausted): something to retry,
+    /// not a fault of the request.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        PostgresException postgres => IsConnectionLost(postgres.SqlState) || postgres.SqlState is ['5', '3', _, _, _],
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is TimeoutException or System.IO.IOException or System.Net.Sockets.SocketException,
+        _ => exception.InnerException is { } inner && IsUnavailable(inner),
+    };
+
+    // Hosted so that it is created with the host, before any work starts; it listens until the host is disposed.
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => listener.Dispose();
+}
