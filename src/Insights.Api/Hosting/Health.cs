@@ -7,7 +7,8 @@ namespace Insights.Hosting;
 
 internal static class Health
 {
-    public const string Ready = "ready";
+    /// <summary>The tag of the checks behind <c>/health/ready</c> (MassTransit tags its own check "ready"; it is not one of them).</summary>
+    public const string Ready = "insights-ready";
 
     public static void AddInsightsHealth(this IServiceCollection services) =>
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: [Ready]);
@@ -16,7 +17,6 @@ internal static class Health
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = Write })
             .WithTags("Operations").AllowAnonymous();
-        // MassTransit registers its bus check with the "ready" tag.
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = Write })
             .WithTags("Operations").AllowAnonymous();
     }

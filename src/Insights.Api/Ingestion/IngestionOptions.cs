@@ -21,4 +21,19 @@ public sealed class IngestionRunOptions
     /// </summary>
     [Range(1, 50_000, ErrorMessage = "Setting 'Ingestion:PageSize' must be between 1 and 50000.")]
     public int PageSize { get; set; } = 2500;
+
+    /// <summary>
+    /// A run still queued this long after it was requested (or after its last resend) has its command sent again: the
+    /// command may have died with an in-memory bus, or sit behind a long backlog (where the copy is a no-op).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Setting 'Ingestion:ResendQueuedAfter' must be between 1 second and 1 day.")]
+    public TimeSpan ResendQueuedAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A queued run whose command was sent this many times more without a worker starting it is failed.</summary>
+    [Range(0, 100, ErrorMessage = "Setting 'Ingestion:MaxResends' must be between 0 and 100.")]
+    public int MaxResends { get; set; } = 3;
+
+    /// <summary>How often the scheduler looks for runs whose command is gone or whose worker died.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Setting 'Ingestion:ReaperInterval' must be between 100 ms and 1 hour.")]
+    public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

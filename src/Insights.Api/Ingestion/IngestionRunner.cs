@@ -25,7 +25,7 @@ public sealed class IngestionRunner(
     ILogger<IngestionRunner> logger)
 {
     /// <summary>First key of the per-tenant advisory locks of ingestion ("ingest").</summary>
-    private const int LockNamespace = 0x696E6773;
+    internal const int LockNamespace = 0x696E6773;
 
     public async Task ExecuteAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
     {

@@ -20,19 +20,23 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
         "id, tenant_id, status, trigger, requested_at, started_at, finished_at, pages, rows_read, rows_changed, messages_enqueued, " +
         "skipped, skipped_types::text, bytes_processed, bytes_billed, estimated_cost_usd, error";
 
-    /// <summary>Queues a run; when one is already queued or running for the tenant, returns that one instead.</summary>
-    public async Task<(IngestionRun Run, bool Created)> RequestAsync(string tenantId, string trigger, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a run within <paramref name="transaction"/>; when one is already queued or running for the tenant, returns
+    /// that one instead. A <paramref name="runId"/> makes the request idempotent: asked again, it returns that run.
+    /// </summary>
+    public static async Task<(IngestionRun Run, bool Created)> RequestAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string trigger, Guid? runId, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
-            await using (var insert = dataSource.CreateCommand(
+            await using (var insert = new NpgsqlCommand(
                 $"""
                 INSERT INTO catalog.ingestion_runs (id, tenant_id, status, trigger) VALUES ($1, $2, 'queued', $3)
-                ON CONFLICT (tenant_id) WHERE status IN ('queued', 'running') DO NOTHING
+                ON CONFLICT DO NOTHING
                 RETURNING {Columns}
-                """))
+                """, connection, transaction))
             {
-                insert.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
+                insert.Parameters.Add(new NpgsqlParameter { Value = runId ?? Guid.CreateVersion7() });
                 insert.Parameters.Add(new NpgsqlParameter { Value = tenantId });
                 insert.Parameters.Add(new NpgsqlParameter { Value = trigger });
                 await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
@@ -42,9 +46,21 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
                 }
             }
 
-            if (await ActiveAsync(tenantId, cancellationToken) is { } active)
+            // The same request again (a redelivered event), or another run of the tenant queued or running.
+            await using (var existing = new NpgsqlCommand(
+                $"""
+                SELECT {Columns} FROM catalog.ingestion_runs
+                WHERE (id = $1 AND tenant_id = $2) OR (tenant_id = $2 AND status IN ('queued', 'running'))
+                ORDER BY id = $1 DESC LIMIT 1
+                """, connection, transaction))
             {
-                return (active, false);
+                existing.Parameters.Add(new NpgsqlParameter { Value = (object?)runId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+                existing.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+                await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    return (Read(reader), false);
+                }
             }
 
             if (attempt >= 3)
@@ -52,14 +68,6 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
                 throw new InvalidOperationException($"Could not queue an ingestion run for tenant '{tenantId}'.");
             }
         }
-    }
-
-    public async Task<IngestionRun?> ActiveAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.ingestion_runs WHERE tenant_id = $1 AND status IN ('queued', 'running')");
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
     public async Task<IngestionRun?> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Insights.Hosting;
+using Insights.Messaging;
 using MassTransit;
 
 namespace Insights.Ingestion;
@@ -12,12 +13,14 @@ internal static class IngestionSetup
         services.AddSingleton<InsightDefinitionStore>();
         services.AddSingleton<IngestionRuns>();
         services.AddSingleton<IngestionTrigger>();
+        services.AddSingleton(new OutboxMessageType(typeof(StartIngestion)));
         services.AddScoped<IngestionRunner>();
         services.AddSingleton<IngestionRunsInFlight>();
         services.AddHostedService(provider => provider.GetRequiredService<IngestionRunsInFlight>());
         if (roles.Scheduler)
         {
             services.AddHostedService<IngestionScheduler>();
+            services.AddHostedService<IngestionRunReaper>();
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Insights.Messaging;
+using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -82,34 +84,52 @@ public sealed class StartIngestionConsumerDefinition : ConsumerDefinition<StartI
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StartIngestionConsumer> consumerConfigurator, IRegistrationContext context)
     {
         endpointConfigurator.PrefetchCount = limit;
+        // A database that is away for a moment delays the run instead of leaving it to the reaper.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<NpgsqlException>(e => e.IsTransient);
+            r.Intervals(500, 2000, 5000);
+        });
     }
 }
 
-/// <summary>A newly provisioned tenant gets its first run at once.</summary>
+/// <summary>
+/// A newly provisioned tenant gets its first run at once. The run's id derives from the event's, so a redelivered event
+/// finds the run it queued the first time.
+/// </summary>
 public sealed class FirstIngestionConsumer(IngestionTrigger trigger) : IConsumer<TenantProvisioned>
 {
+    public const string Trigger = "provisioned";
+
     public Task Consume(ConsumeContext<TenantProvisioned> context) =>
-        trigger.RequestAsync(context.Message.TenantId, "provisioned", context.CancellationToken);
+        trigger.RequestAsync(
+            context.Message.TenantId, Trigger, context.CancellationToken,
+            context.MessageId is { } id ? MessageIds.DerivedFrom(id, "first-ingestion") : null);
 }
 
-/// <summary>Queues runs and sends them to a worker; a tenant with a run queued or running gets that run back.</summary>
-public sealed class IngestionTrigger(IngestionRuns runs, IBus bus)
+/// <summary>
+/// Queues runs and their commands together: the run and its <see cref="StartIngestion"/> commit in one transaction (the
+/// command through the outbox), so a request answers without waiting for the broker and a queued run always has a
+/// command on its way. A tenant with a run queued or running gets that run back.
+/// </summary>
+public sealed class IngestionTrigger(NpgsqlDataSource dataSource, Outbox outbox, IOptions<IngestionRunOptions> options)
 {
-    /// <summary>
-    /// A run queued longer than this without starting lost its command (e.g. the in-memory bus stopped): send it again.
-    /// A running run's command is sent again on every request: a no-op while its worker holds the tenant's lock, and
-    /// the resumption of the run when that worker died.
-    /// </summary>
-    private static readonly TimeSpan ResendAfter = TimeSpan.FromMinutes(2);
+    public static string CommandKey(Guid runId) => "StartIngestion:" + runId.ToString("N");
 
-    public async Task<IngestionRun> RequestAsync(string tenantId, string trigger, CancellationToken cancellationToken)
+    public async Task<IngestionRun> RequestAsync(string tenantId, string trigger, CancellationToken cancellationToken, Guid? runId = null)
     {
-        var (run, created) = await runs.RequestAsync(tenantId, trigger, cancellationToken);
-        if (created || run.Status == "running" || run.RequestedAt < DateTimeOffset.UtcNow - ResendAfter)
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (run, created) = await IngestionRuns.RequestAsync(connection, transaction, tenantId, trigger, runId, cancellationToken);
+        // A running run's command is sent again on every request: a no-op while its worker holds the tenant's lock, the
+        // resumption of the run when that worker died. A run queued for long lost its command (an in-memory bus that
+        // stopped): it is sent again too. The key keeps one command per run waiting in the outbox at a time.
+        if (created || run.Status == "running" || run.RequestedAt < DateTimeOffset.UtcNow - options.Value.ResendQueuedAfter)
         {
-            await bus.Publish(new StartIngestion(run.Id, tenantId), cancellationToken);
+            await outbox.AddAsync(connection, transaction, new StartIngestion(run.Id, tenantId), cancellationToken, dedupeKey: CommandKey(run.Id));
         }
 
+        await transaction.CommitAsync(cancellationToken);
         return run;
     }
 }
@@ -140,7 +160,7 @@ internal sealed class IngestionScheduler(
                     await trigger.RequestAsync(tenant, "schedule", stoppingToken);
                 }
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or RequestException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning(e, "Scheduling ingestion runs failed; retrying at the next interval");
             }

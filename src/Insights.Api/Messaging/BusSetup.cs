@@ -1,6 +1,7 @@
 using Insights.Hosting;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Insights.Messaging;
 
@@ -19,10 +20,16 @@ internal static class BusSetup
 
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {
-            o.WaitUntilStarted = true;
-            o.StartTimeout = TimeSpan.FromSeconds(60);
+            // A node starts whether or not the broker answers: what needs only PostgreSQL (the SmartLink client API,
+            // admin reads) serves at once, commands wait in the outbox, and the bus connects when the broker is back.
+            o.WaitUntilStarted = false;
             o.StopTimeout = TimeSpan.FromSeconds(30);
         });
+        builder.Services.AddSingleton<Outbox>();
+        builder.Services.AddSingleton<BusMonitor>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<BusMonitor>());
+        builder.Services.AddHostedService<OutboxRelay>();
+        builder.Services.AddHealthChecks().AddCheck<BusHealthCheck>("bus", tags: [Health.Ready]);
 
         builder.Services.AddMassTransit(x =>
         {
@@ -51,6 +58,12 @@ internal static class BusSetup
                         h.Username(rabbit.Username);
                         h.Password(rabbit.Password);
                     });
+                    if (!BrokerReconnect.Apply(cfg))
+                    {
+                        context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BusSetup))
+                            .LogWarning("Receive endpoints keep MassTransit's own reconnect schedule (up to 30 s after the broker is back)");
+                    }
+
                     Configure(cfg, context);
                 });
             }
@@ -75,6 +88,22 @@ internal static class BusSetup
             cfg.ConfigureEndpoints(context);
         }
     }
+}
+
+/// <summary>
+/// Readiness of the bus: a node with the api role still serves what needs only PostgreSQL without it (degraded, still
+/// ready); a worker or scheduler without its bus has nothing to do (not ready).
+/// </summary>
+internal sealed class BusHealthCheck(BusMonitor monitor, RoleOptions roles) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(
+        HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(monitor.IsConnected
+            ? HealthCheckResult.Healthy("The message bus is connected.")
+            : roles.Api
+                ? HealthCheckResult.Degraded(
+                    "The message bus cannot reach its broker: the SmartLink client API and admin reads serve, commands wait in the outbox, online insights answer 503.")
+                : HealthCheckResult.Unhealthy("The message bus cannot reach its broker."));
 }
 
 /// <summary>Usage tracking that records and reports nothing.</summary>

@@ -1,6 +1,7 @@
 using Insights.Auth;
 using Insights.Hosting;
 using Insights.Ingestion;
+using Insights.Messaging;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
@@ -29,15 +30,18 @@ public static class OnlineInsightsApi
 
         group.MapPost("/", Ask)
             .WithName("GetOnlineInsight")
-            .WithSummary("The latest model of an online insight that matches key, filter and dates (or a live answer): 404 when none matches, 504 when no answer came in time.")
+            .WithSummary("The latest model of an online insight that matches key, filter and dates (or a live answer): 404 when none matches, 503 while the bus cannot reach its broker, 504 when no answer came in time.")
             .Produces<OnlineInsightResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
         return group;
     }
+
+    private const int BusRetryAfterSeconds = 5;
 
     private static ProblemHttpResult SourceFailed(string detail) =>
         TypedResults.Problem(title: "Insight source failed", detail: detail, statusCode: StatusCodes.Status502BadGateway);
@@ -49,6 +53,8 @@ public static class OnlineInsightsApi
         IRequestClient<GetOnlineInsight> stored,
         IRequestClient<GetLiveOnlineInsight> live,
         IOptions<OnlineInsightsOptions> options,
+        BusMonitor bus,
+        HttpContext http,
         CancellationToken cancellationToken)
     {
         var errors = OnlineInsightQuery.Check(tenant.Current.Id, body, "", out var request);
@@ -64,12 +70,21 @@ public static class OnlineInsightsApi
             return TypedResults.ValidationProblem(errors, detail: "One or more fields are not valid.");
         }
 
+        if (!bus.IsConnected)
+        {
+            return BusUnavailable(http);
+        }
+
+        // The deadline covers the whole exchange, sending included: a send waiting for a broker that went away mid-way
+        // ends with the deadline too.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.Value.Timeout);
         try
         {
             var timeout = RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds);
             var response = definition!.Source == OnlineInsightAnswerer.LiveSource
-                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(OnlineInsightMessages.Transient), cancellationToken, timeout)
-                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(OnlineInsightMessages.Transient), cancellationToken, timeout);
+                ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(OnlineInsightMessages.Transient), deadline.Token, timeout)
+                : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(OnlineInsightMessages.Transient), deadline.Token, timeout);
             var answer = response.Message;
             switch (answer.Status)
             {
@@ -90,12 +105,28 @@ public static class OnlineInsightsApi
             // answer could not be had, not the worker's internals.
             return SourceFailed("The insight could not be answered; try again later.");
         }
-        catch (RequestTimeoutException)
+        catch (Exception e) when (e is RequestTimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return TypedResults.Problem(
-                title: "No answer in time",
-                detail: $"No answer arrived within {options.Value.Timeout.TotalSeconds:0.###} s; try again.",
-                statusCode: StatusCodes.Status504GatewayTimeout);
+            return bus.IsConnected
+                ? TypedResults.Problem(
+                    title: "No answer in time",
+                    detail: $"No answer arrived within {options.Value.Timeout.TotalSeconds:0.###} s; try again.",
+                    statusCode: StatusCodes.Status504GatewayTimeout)
+                : BusUnavailable(http);
         }
+        catch (Exception e) when (e is MassTransitException or RabbitMQ.Client.Exceptions.BrokerUnreachableException && !cancellationToken.IsCancellationRequested)
+        {
+            return BusUnavailable(http);
+        }
+    }
+
+    /// <summary>No worker can be asked while the bus cannot reach its broker: said at once, with when to try again.</summary>
+    private static ProblemHttpResult BusUnavailable(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = BusRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            title: "Service unavailable",
+            detail: "Online insights are unavailable while the message bus cannot reach its broker; retry after the time in the Retry-After header.",
+            statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Insights.Auth;
 using Insights.Hosting;
+using Insights.Messaging;
 using Insights.OnlineInsights;
 using Insights.Tenancy;
-using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Insights.SmartLink;
 
@@ -199,7 +200,7 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Accepted<SendResponse>, ValidationProblem, ProblemHttpResult>> Send(
-        SendRequest request, TenantContext tenantContext, QueueStore store, IPublishEndpoint bus, IOptions<SmartLinkOptions> options,
+        SendRequest request, TenantContext tenantContext, QueueStore store, NpgsqlDataSource dataSource, Outbox outbox, IOptions<SmartLinkOptions> options,
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -284,7 +285,8 @@ public static class SmartLinkApi
             }
             else
             {
-                await bus.Publish(new OnlineInsightRequested(tenant.Id, id, dataJson), cancellationToken);
+                // Accepted once it is stored: the outbox hands it to a worker, now or when the broker is back.
+                await outbox.AddAsync(dataSource, new OnlineInsightRequested(tenant.Id, id, dataJson), cancellationToken, messageId: id);
             }
         }
 

@@ -18,11 +18,7 @@ internal static class SmartLinkSetup
         services.AddSingleton<QueueWriter>();
         services.AddSingleton<QueueStore>();
         services.AddSingleton<QueueSignals>();
-        if (roles.Api)
-        {
-            services.AddHostedService(provider => provider.GetRequiredService<QueueSignals>());
-        }
-
+        services.AddSingleton(new Messaging.OutboxMessageType(typeof(OnlineInsightRequested)));
         if (roles.Worker)
         {
             services.AddSingleton<QueuePurgeService>();

@@ -15,6 +15,8 @@ internal static class TenancySetup
             services.AddHostedService<TenantMigrationOnStart>();
         }
 
+        services.AddSingleton(new Messaging.OutboxMessageType(typeof(TenantChanged)));
+        services.AddSingleton(new Messaging.OutboxMessageType(typeof(TenantProvisioned)));
         services.AddScoped<TenantContext>();
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton<TenantMigrator>();
@@ -25,14 +27,26 @@ internal static class TenancySetup
             provider.GetRequiredService<TenantMigrator>(),
             provider.GetRequiredService<TenantDirectory>(),
             provider.GetRequiredService<ILogger<TenantMigrationRunner>>()));
+        services.AddHostedService<TenantCacheOnReconnect>();
     }
 
-    /// <summary>Consumers every node runs, whatever its roles, each on a temporary endpoint of its own.</summary>
+    /// <summary>
+    /// Consumers every node runs, whatever its roles, each on an endpoint of its own. The queue outlives a lost connection
+    /// (events published meanwhile wait in it) and expires ten minutes after its node is gone.
+    /// </summary>
     public static void AddNodeConsumers(IBusRegistrationConfigurator bus) =>
         bus.AddConsumer<TenantChangedConsumer>().Endpoint(e =>
         {
             e.InstanceId = "-" + Guid.NewGuid().ToString("N")[..12];
-            e.Temporary = true;
+            e.AddConfigureEndpointCallback(endpoint =>
+            {
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    rabbit.Durable = false;
+                    rabbit.AutoDelete = false;
+                    rabbit.QueueExpiration = TimeSpan.FromMinutes(10);
+                }
+            });
         });
 }
 
@@ -61,5 +75,24 @@ internal sealed class TenantMigrationOnStart(
         {
             logger.LogWarning(e, "Could not check tenant migrations at start; use POST /api/v1/tenant-migrations");
         }
+    }
+}
+
+/// <summary>
+/// When the bus comes back after an outage, the node forgets what it cached of tenants: a change announced while it was
+/// away may not reach it (a broker that restarted lost the node's queue with what was in it).
+/// </summary>
+internal sealed class TenantCacheOnReconnect(Messaging.BusMonitor bus, TenantDirectory directory) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        bus.Reconnected += directory.EvictAll;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        bus.Reconnected -= directory.EvictAll;
+        return Task.CompletedTask;
     }
 }

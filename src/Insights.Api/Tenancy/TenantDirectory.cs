@@ -7,8 +7,11 @@ namespace Insights.Tenancy;
 /// Looks tenants up for authorization. Answers are cached briefly; a change made on this node evicts its entry
 /// at once, a change made on another node is seen within <see cref="CacheFor"/>.
 /// </summary>
-public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache cache)
+public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache cache) : IDisposable
 {
+    /// <summary>Cancelled to drop every cached entry at once; replaced by a fresh one each time.</summary>
+    private CancellationTokenSource generation = new();
+
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
 
     private const string FindSql = "SELECT id, name, status, schema_name FROM catalog.tenants WHERE id = $1";
@@ -29,7 +32,13 @@ public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache ca
             tenant = new TenantInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), SchemaName.Parse(reader.GetString(3)));
         }
 
-        cache.Set(Key(tenantId), tenant, CacheFor);
+        using (var entry = cache.CreateEntry(Key(tenantId)))
+        {
+            entry.Value = tenant;
+            entry.AbsoluteExpirationRelativeToNow = CacheFor;
+            entry.AddExpirationToken(new Microsoft.Extensions.Primitives.CancellationChangeToken(Volatile.Read(ref generation).Token));
+        }
+
         return tenant;
     }
 
@@ -43,6 +52,17 @@ public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache ca
             : null;
 
     public void Evict(string tenantId) => cache.Remove(Key(tenantId));
+
+    /// <summary>
+    /// Drops everything cached: after the bus was disconnected, changes announced meanwhile may have passed this node by.
+    /// </summary>
+    public void EvictAll()
+    {
+        using var previous = Interlocked.Exchange(ref generation, new CancellationTokenSource());
+        previous.Cancel();
+    }
+
+    public void Dispose() => generation.Dispose();
 
     private static string Key(string tenantId) => "tenant:" + tenantId;
 }

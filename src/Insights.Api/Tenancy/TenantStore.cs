@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Insights.Hosting;
-using MassTransit;
+using Insights.Messaging;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -29,7 +29,7 @@ public sealed class TenantStore(
     NpgsqlDataSource dataSource,
     TenantMigrator migrator,
     TenantDirectory directory,
-    IBus bus,
+    Outbox outbox,
     ILogger<TenantStore> logger)
 {
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text";
@@ -95,10 +95,13 @@ public sealed class TenantStore(
                 tenant = Read(reader);
             }
 
+            // Announced with the commit, whatever the broker's state: every node drops what it cached of the id, and
+            // the tenant's first ingestion run is queued.
+            step = "events";
+            await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
+            await outbox.AddAsync(connection, transaction, new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             directory.Evict(id);
-            await PublishChangedAsync(id);
-            await PublishProvisionedAsync(tenant);
             return new ProvisionResult(ProvisionOutcome.Created, tenant, null);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && step == "catalog")
@@ -149,7 +152,9 @@ public sealed class TenantStore(
     public async Task<(ChangeOutcome Outcome, TenantResponse? Tenant, string? Reason)> UpdateAsync(
         string id, string? name, string? status, string? settingsJson, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
             $"""
             WITH current AS (SELECT id, status FROM catalog.tenants WHERE id = $1 FOR UPDATE)
             UPDATE catalog.tenants t SET
@@ -160,7 +165,7 @@ public sealed class TenantStore(
             FROM current
             WHERE t.id = current.id AND ($3::text IS NULL OR current.status IN ('active', 'suspended'))
             RETURNING {Columns.Replace("id, name, status", "t.id, t.name, t.status", StringComparison.Ordinal)}
-            """);
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
@@ -174,10 +179,16 @@ public sealed class TenantStore(
             }
         }
 
+        if (updated is not null)
+        {
+            await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+
         directory.Evict(id);
         if (updated is not null)
         {
-            await PublishChangedAsync(id);
             return (ChangeOutcome.Done, updated, null);
         }
 
@@ -194,11 +205,22 @@ public sealed class TenantStore(
     public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
     {
         string? schemaName;
-        await using (var mark = dataSource.CreateCommand(
-            "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name"))
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var marking = await connection.BeginTransactionAsync(cancellationToken))
         {
-            mark.Parameters.Add(new NpgsqlParameter { Value = id });
-            schemaName = await mark.ExecuteScalarAsync(cancellationToken) as string;
+            await using (var mark = new NpgsqlCommand(
+                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name", connection, marking))
+            {
+                mark.Parameters.Add(new NpgsqlParameter { Value = id });
+                schemaName = await mark.ExecuteScalarAsync(cancellationToken) as string;
+            }
+
+            if (schemaName is not null)
+            {
+                await outbox.AddAsync(connection, marking, new TenantChanged(id), cancellationToken);
+            }
+
+            await marking.CommitAsync(cancellationToken);
         }
 
         directory.Evict(id);
@@ -208,7 +230,6 @@ public sealed class TenantStore(
         }
 
         var schema = SchemaName.Parse(schemaName);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var drop = new NpgsqlBatch(connection, transaction))
         {
@@ -232,9 +253,9 @@ public sealed class TenantStore(
             await drop.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         directory.Evict(id);
-        await PublishChangedAsync(id);
         return ChangeOutcome.Done;
     }
 
@@ -281,32 +302,6 @@ public sealed class TenantStore(
         {
             logger.LogError(e, "Could not record the failed provisioning of tenant {TenantId}", id);
             return false;
-        }
-    }
-
-    /// <summary>Other nodes would otherwise see the change only when their cached entry expires.</summary>
-    private async Task PublishChangedAsync(string id)
-    {
-        try
-        {
-            await bus.Publish(new TenantChanged(id));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.LogWarning(e, "TenantChanged for {TenantId} could not be published; other nodes see the change within {Seconds} s", id, TenantDirectory.CacheFor.TotalSeconds);
-        }
-    }
-
-    private async Task PublishProvisionedAsync(TenantResponse tenant)
-    {
-        try
-        {
-            await bus.Publish(new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The schema is committed and usable; the event only triggers follow-up work, which the scheduler also covers.
-            logger.LogWarning(e, "Tenant {TenantId} is provisioned but TenantProvisioned could not be published", tenant.Id);
         }
     }
 

@@ -1,0 +1,74 @@
+using MassTransit;
+
+namespace Insights.Messaging;
+
+/// <summary>
+/// Whether this node's bus is connected to its broker, watched from the bus's own health twice a second. The outbox
+/// relay waits on it instead of failing publish after publish, online insights answer 503 at once without it, and an
+/// outage is logged as one warning when it starts and one line when it ends.
+/// </summary>
+public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : BackgroundService
+{
+
+    private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a starting node waits for its first connection before it reports the bus unreachable.</summary>
+    private static readonly TimeSpan StartGrace = TimeSpan.FromSeconds(10);
+
+    private volatile TaskCompletionSource connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Raised when the bus is connected again after it was lost (not at the first connection).</summary>
+    public event Action? Reconnected;
+
+    /// <summary>
+    /// Whether the bus is connected now (its own health, read afresh). MassTransit reports a lost broker as degraded
+    /// endpoints, so only healthy counts.
+    /// </summary>
+    public bool IsConnected => bus.CheckHealth().Status == BusHealthStatus.Healthy;
+
+    /// <summary>Completes when the bus is connected: at once when it is, else when this monitor sees it come back.</summary>
+    public Task WhenConnectedAsync(CancellationToken cancellationToken) =>
+        IsConnected ? Task.CompletedTask : connected.Task.WaitAsync(cancellationToken);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        DateTimeOffset? lostAt = null;
+        var everConnected = false;
+        using var timer = new PeriodicTimer(Every);
+        do
+        {
+            var health = bus.CheckHealth();
+            var up = health.Status == BusHealthStatus.Healthy;
+            var wasUp = connected.Task.IsCompleted;
+            if (up && !wasUp)
+            {
+                connected.TrySetResult();
+                if (lostAt is { } since)
+                {
+                    logger.LogInformation("The message bus is connected again after {Seconds:0.0} s", (DateTimeOffset.UtcNow - since).TotalSeconds);
+                }
+
+                if (everConnected)
+                {
+                    Reconnected?.Invoke();
+                }
+
+                lostAt = null;
+                everConnected = true;
+            }
+            else if (!up && wasUp)
+            {
+                connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                lostAt = DateTimeOffset.UtcNow;
+                logger.LogWarning("The message bus lost its broker ({Description}); commands and events wait in the outbox until it is back", health.Description);
+            }
+            else if (!up && !everConnected && lostAt is null && DateTimeOffset.UtcNow - startedAt > StartGrace)
+            {
+                lostAt = startedAt;
+                logger.LogWarning("The message bus has not reached its broker since the node started ({Description}); the node serves what needs only PostgreSQL meanwhile", health.Description);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => !t.IsCanceled && t.Result, TaskScheduler.Default));
+    }
+}
