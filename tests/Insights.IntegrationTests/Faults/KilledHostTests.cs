@@ -1,0 +1,408 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Insights.IntegrationTests.Infrastructure;
+using Insights.Tenancy;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Insights.IntegrationTests.Faults;
+
+/// <summary>
+/// The host as a real process, killed with SIGKILL in the middle of its work and started again on the same database:
+/// nothing gets to roll back, record a run's end or answer a client, so PostgreSQL's transactions are all that stand
+/// between a dead node and a lost or duplicated model or message.
+/// </summary>
+/// <remarks>
+/// The kills land where the test chooses, not where the machine's speed puts them: the test holds a lock the host must
+/// wait for (a gate), waits until PostgreSQL shows the host's statement waiting on it, kills, and only then lets go.
+/// </remarks>
+public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
+{
+    private const int PageSize = 1_000;
+
+    /// <summary>The ingestion runner's advisory lock namespace ("ings"), the first key of each tenant's run lock.</summary>
+    private const int IngestionLockNamespace = 0x696E6773;
+
+    /// <summary>For conditions that take a second or two here; a hung host fails the test instead of hanging it.</summary>
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly List<HostProcess> hosts = [];
+    private DirectoryInfo sourceFolder = null!;
+    private NpgsqlDataSource dataSource = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        sourceFolder = Directory.CreateTempSubdirectory("insights-faults-");
+        dataSource = Database.CreateDataSource();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        foreach (var host in hosts)
+        {
+            host.Dispose();
+        }
+
+        await dataSource.DisposeAsync();
+        sourceFolder.Delete(recursive: true);
+        await base.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Nothing_is_lost_or_enqueued_twice_when_the_worker_is_killed_twice_in_the_middle_of_an_ingestion()
+    {
+        const int models = 30_000;
+        var first = await StartHostAsync("host-1");
+        using var admin1 = first.Client(Authority.AdminToken());
+        var tenantId = await ProvisionAsync(admin1);
+        var schema = SchemaName.ForTenant(tenantId);
+        // Provisioning ran the tenant's first ingestion over a folder without its models; it must be over before they
+        // arrive, or it would ingest them past the gates.
+        await WaitUntilAsync("the provisioning run to end", first, async () => (await RunsAsync(admin1, tenantId)) is [{ } run] && Status(run) == "succeeded");
+
+        // The first kill: pages 1 and 2 committed, page 3's upsert waiting for the gate (its first model is the test's
+        // uncommitted row) in a transaction that has not enqueued yet, page 4 read ahead into a transaction of its own.
+        Guid runId;
+        List<string> waiting = [];
+        await using (var gate = await Gate.HoldAsync(dataSource, ModelGate(schema), ModelId(2 * PageSize)))
+        {
+            WriteModels(tenantId, models);
+            runId = await TriggerAsync(admin1, tenantId);
+            await WaitUntilAsync("page 3 to wait at the gate", first, async () => (waiting = await gate.WaitingAsync()).Count > 0);
+            Assert.Contains("INSERT INTO", Assert.Single(waiting), StringComparison.Ordinal);
+            first.Kill();
+            await gate.ReleaseAsync();
+        }
+
+        await AssertCommittedAsync(schema, tenantId, runId, pages: 2);
+
+        // The second kill, on the run resumed by a new host: pages 3 to 9 committed, page 10 waiting at the gate.
+        await using (var gate = await Gate.HoldAsync(dataSource, ModelGate(schema), ModelId(9 * PageSize)))
+        {
+            var second = await StartHostAsync("host-2");
+            using var admin2 = second.Client(Authority.AdminToken());
+            Assert.Equal(runId, await TriggerAsync(admin2, tenantId));
+            await WaitUntilAsync("page 10 to wait at the gate", second, async () =>
+            {
+                if ((waiting = await gate.WaitingAsync()).Count > 0)
+                {
+                    return true;
+                }
+
+                Assert.False(await ResumeIfOrphanedAsync(admin2, tenantId, runId), "The run went past the gate.");
+                return false;
+            });
+            Assert.Contains("INSERT INTO", Assert.Single(waiting), StringComparison.Ordinal);
+            second.Kill();
+            await gate.ReleaseAsync();
+        }
+
+        await AssertCommittedAsync(schema, tenantId, runId, pages: 9);
+
+        var third = await StartHostAsync("host-3");
+        using var admin3 = third.Client(Authority.AdminToken());
+        Assert.Equal(runId, await TriggerAsync(admin3, tenantId));
+        await WaitUntilAsync("the resumed run to succeed", third, () => ResumeIfOrphanedAsync(admin3, tenantId, runId));
+
+        // One run did it all, across three processes, and counted every page once.
+        var finished = await admin3.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions/{runId}");
+        Assert.True(Status(finished) == "succeeded", finished.ToString());
+        Assert.Equal(models / PageSize, finished.GetProperty("pages").GetInt32());
+        Assert.Equal(models, finished.GetProperty("rowsRead").GetInt64());
+        Assert.Equal(models, finished.GetProperty("rowsChanged").GetInt64());
+        Assert.Equal(models, finished.GetProperty("messagesEnqueued").GetInt64());
+        var usage = await admin3.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/usage");
+        Assert.Equal(models, usage.GetProperty("ingestion").GetProperty("rowsRead").GetInt64());
+        Assert.Equal(models, usage.GetProperty("ingestion").GetProperty("messagesEnqueued").GetInt64());
+
+        // Every model stored once, and one message per model: the same ids, no more, no fewer.
+        var expected = Enumerable.Range(0, models).Select(ModelId).ToHashSet(StringComparer.Ordinal);
+        var stored = await StringsAsync($"SELECT id FROM {schema.Quoted}.insight_models");
+        Assert.Equal(models, stored.Count);
+        Assert.True(expected.SetEquals(stored), "The stored models are not the source's.");
+        Assert.Equal(["InsightModel"], await StringsAsync($"SELECT DISTINCT type FROM {schema.Quoted}.queue_messages"));
+        var messaged = await StringsAsync($"SELECT envelope::json -> 'data' ->> 'uuid' FROM {schema.Quoted}.queue_messages");
+        Assert.Equal(models, messaged.Count);
+        Assert.True(expected.SetEquals(messaged), "The queue does not hold exactly one message per model.");
+        Assert.Equal(models, (await StringsAsync($"SELECT DISTINCT envelope::json ->> 'id' FROM {schema.Quoted}.queue_messages")).Count);
+    }
+
+    private async Task<HostProcess> StartHostAsync(string name)
+    {
+        var host = await HostProcess.StartAsync(name, new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Insights"] = Database.ConnectionString,
+            ["Authentication__Authority"] = Authority.Issuer,
+            ["Authentication__RequireHttpsMetadata"] = "false",
+            ["Bus__Transport"] = "InMemory",
+            ["Ingestion__Source"] = "Local",
+            ["Ingestion__Local__Folder"] = sourceFolder.FullName,
+            ["Ingestion__PageSize"] = PageSize.ToString(CultureInfo.InvariantCulture),
+            // The scheduler's first sweep at start is the only one a test sees.
+            ["Ingestion__Interval"] = "1.00:00:00",
+            // A line per request would bury the lines that tell what happened.
+            ["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Warning",
+        }, output);
+        hosts.Add(host);
+        return host;
+    }
+
+    private static async Task<string> ProvisionAsync(HttpClient admin, string? tenantId = null)
+    {
+        (await admin.PutAsJsonAsync("/api/v1/insight-definitions/CashFlowForecast", new { module = "SIGAFIN", priority = "normal" })).EnsureSuccessStatusCode();
+        tenantId ??= InsightsFixture.NewTenantId("kill");
+        var response = await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = "Tenant " + tenantId });
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return tenantId;
+    }
+
+    private static async Task<Guid> TriggerAsync(HttpClient admin, string tenantId)
+    {
+        var response = await admin.PostAsync($"/api/v1/tenants/{tenantId}/ingestions", null);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid();
+    }
+
+    private static async Task<List<JsonElement>> RunsAsync(HttpClient admin, string tenantId) =>
+        [.. (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions")).GetProperty("items").EnumerateArray().Select(r => r.Clone())];
+
+    private static string? Status(JsonElement run) => run.GetProperty("status").GetString();
+
+    /// <summary>
+    /// True once the run has succeeded. A run the killed host left <c>running</c> resumes on the next request for the
+    /// tenant (the new host's first scheduler sweep is one); a request that came while PostgreSQL still held the dead
+    /// session's run lock was a no-op, so when the run is still <c>running</c> and no session holds its lock, this asks
+    /// again, as the next sweep would.
+    /// </summary>
+    private async Task<bool> ResumeIfOrphanedAsync(HttpClient admin, string tenantId, Guid runId)
+    {
+        var run = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions/{runId}");
+        switch (Status(run))
+        {
+            case "succeeded":
+                return true;
+            case "running":
+                await using (var held = dataSource.CreateCommand(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = hashtext($2)::oid AND objsubid = 2 AND granted)"))
+                {
+                    held.Parameters.Add(new NpgsqlParameter { Value = (long)IngestionLockNamespace });
+                    held.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+                    if (!(bool)(await held.ExecuteScalarAsync())!)
+                    {
+                        output.WriteLine($"Run {runId} is running and no session holds its lock: requesting it again.");
+                        Assert.Equal(runId, await TriggerAsync(admin, tenantId));
+                    }
+                }
+
+                return false;
+            default:
+                Assert.Fail($"The run ended {Status(run)}: {run}");
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// What the killed host left committed: exactly its first <paramref name="pages"/> pages, counted once in the run
+    /// (still <c>running</c>: nothing recorded how it ended), with one message per model and the cursor at the last one.
+    /// </summary>
+    private async Task AssertCommittedAsync(SchemaName schema, string tenantId, Guid runId, int pages)
+    {
+        var models = pages * PageSize;
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT r.status, r.pages, r.rows_read, r.messages_enqueued,
+                   (SELECT count(*) FROM {schema.Quoted}.insight_models),
+                   (SELECT max(id) FROM {schema.Quoted}.insight_models),
+                   (SELECT count(*) FROM {schema.Quoted}.queue_messages),
+                   (SELECT count(DISTINCT envelope::json -> 'data' ->> 'uuid') FROM {schema.Quoted}.queue_messages),
+                   (SELECT id FROM catalog.ingestion_cursors WHERE tenant_id = $2)
+            FROM catalog.ingestion_runs r WHERE r.id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("running", reader.GetString(0));
+        Assert.Equal(pages, reader.GetInt32(1));
+        Assert.Equal(models, reader.GetInt64(2));
+        Assert.Equal(models, reader.GetInt64(3));
+        Assert.Equal(models, reader.GetInt64(4));
+        Assert.Equal(ModelId(models - 1), reader.GetString(5));
+        Assert.Equal(models, reader.GetInt64(6));
+        Assert.Equal(models, reader.GetInt64(7));
+        Assert.Equal(ModelId(models - 1), reader.GetString(8));
+    }
+
+    private async Task<List<string>> StringsAsync(string sql, params object[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
+    private static async Task WaitUntilAsync(string what, HostProcess host, Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (host.HasExited)
+            {
+                // Said below, with how it ended.
+            }
+
+            Assert.False(host.HasExited, $"The {host.ExitDescription} while the test waited for {what}. {host.RecentOutput()}");
+            Assert.True(DateTime.UtcNow < deadline, $"Waited {Deadline.TotalSeconds:F0} s for {what}. {host.RecentOutput()}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// The gate of a page: the test's own uncommitted row with the id of the page's first model, which the page's upsert
+    /// must wait for (a unique key being inserted by another transaction).
+    /// </summary>
+    private static string ModelGate(SchemaName schema) =>
+        $"INSERT INTO {schema.Quoted}.insight_models (id, insight, module, payload, version, updated_at) VALUES ($1, 'Gate', 'GATE', '{{}}', 0, now())";
+
+    /// <summary>Ids sort as they are numbered, so the source's order (updated_at, then id) is the numbering.</summary>
+    private static string ModelId(int index) => "m" + index.ToString("D6", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The tenant's models in the local source's NDJSON, split over two files. Seven models share each timestamp, so
+    /// pages end in the middle of a timestamp and a resumed run must order by id after the cursor's. Each file appears
+    /// whole (written aside, then renamed), so a run never reads half of one.
+    /// </summary>
+    private void WriteModels(string tenantId, int count)
+    {
+        var start = new DateTime(2026, 11, 23, 10, 0, 0, DateTimeKind.Utc).AddTicks(1_234_560);
+        for (var file = 0; file < 2; file++)
+        {
+            var lines = new StringBuilder();
+            for (var i = file; i < count; i += 2)
+            {
+                var updatedAt = start.AddSeconds(i / 7).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+                lines.Append(CultureInfo.InvariantCulture,
+                    $$"""{"tenant_id":"{{tenantId}}","id":"{{ModelId(i)}}","insight":"CashFlowForecast","module":"SIGAFIN","key":"{{i % 50:D2}}","filter":"E1_FILIAL = '01'","date_from":"2026-11-01","date_to":"2026-11-30","payload":{"sequence":{{i}},"saldoPrevisto":{{i * 3}}.25},"version":1,"updated_at":"{{updatedAt}}","deleted":false}""");
+                lines.Append('\n');
+            }
+
+            var path = Path.Combine(sourceFolder.FullName, $"{tenantId}-{file}.ndjson");
+            File.WriteAllText(path + ".part", lines.ToString());
+            File.Move(path + ".part", path);
+        }
+    }
+
+    /// <summary>
+    /// A statement the test runs in a transaction it keeps open, so that the host waits for it; releasing rolls it back,
+    /// so nothing of it is ever seen.
+    /// </summary>
+    private sealed class Gate : IAsyncDisposable
+    {
+        private readonly NpgsqlDataSource dataSource;
+        private readonly NpgsqlConnection connection;
+        private readonly NpgsqlTransaction transaction;
+        private List<int> waiting = [];
+        private bool released;
+
+        private Gate(NpgsqlDataSource dataSource, NpgsqlConnection connection, NpgsqlTransaction transaction)
+        {
+            this.dataSource = dataSource;
+            this.connection = connection;
+            this.transaction = transaction;
+        }
+
+        public static async Task<Gate> HoldAsync(NpgsqlDataSource dataSource, string sql, params object[] parameters)
+        {
+            var connection = await dataSource.OpenConnectionAsync();
+            var transaction = await connection.BeginTransactionAsync();
+            await using (var command = new NpgsqlCommand(sql, connection, transaction))
+            {
+                foreach (var parameter in parameters)
+                {
+                    command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+                }
+
+                await command.ExecuteNonQueryAsync();
+            }
+
+            return new Gate(dataSource, connection, transaction);
+        }
+
+        /// <summary>The statements of the sessions waiting for this transaction now.</summary>
+        public async Task<List<string>> WaitingAsync()
+        {
+            await using var command = dataSource.CreateCommand("SELECT pid, query FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))");
+            command.Parameters.Add(new NpgsqlParameter { Value = connection.ProcessID });
+            var pids = new List<int>();
+            var queries = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                pids.Add(reader.GetInt32(0));
+                queries.Add(reader.GetString(1));
+            }
+
+            waiting = pids;
+            return queries;
+        }
+
+        /// <summary>
+        /// Lets the waiting sessions of a killed host go on, and waits until they have ended: each finishes the statement
+        /// it was in, then finds its client gone. After this, what the dead host committed stays as it is.
+        /// </summary>
+        public async Task ReleaseAsync()
+        {
+            await RollbackAsync();
+            var deadline = DateTime.UtcNow + Deadline;
+            while (true)
+            {
+                await using var command = dataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY ($1)");
+                command.Parameters.Add(new NpgsqlParameter { Value = waiting.ToArray() });
+                if ((long)(await command.ExecuteScalarAsync())! == 0)
+                {
+                    return;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"The dead host's sessions {string.Join(", ", waiting)} did not end within {Deadline.TotalSeconds:F0} s.");
+                await Task.Delay(50);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await RollbackAsync();
+            await connection.DisposeAsync();
+        }
+
+        private async Task RollbackAsync()
+        {
+            if (!released)
+            {
+                released = true;
+                await transaction.RollbackAsync();
+                await transaction.DisposeAsync();
+            }
+        }
+    }
+}
