@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Insights.IntegrationTests.Infrastructure;
+using Insights.IntegrationTests.SmartLink;
 using Insights.Tenancy;
 using Npgsql;
 using Xunit.Abstractions;
@@ -22,6 +23,9 @@ namespace Insights.IntegrationTests.Faults;
 public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
 {
     private const int PageSize = 1_000;
+
+    /// <summary>Leases outlive any test: only the test ends them, when it chooses (see the receive test).</summary>
+    private const int LeaseSeconds = 3_600;
 
     /// <summary>The ingestion runner's advisory lock namespace ("ings"), the first key of each tenant's run lock.</summary>
     private const int IngestionLockNamespace = 0x696E6773;
@@ -129,6 +133,117 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         Assert.Equal(models, messaged.Count);
         Assert.True(expected.SetEquals(messaged), "The queue does not hold exactly one message per model.");
         Assert.Equal(models, (await StringsAsync($"SELECT DISTINCT envelope::json ->> 'id' FROM {schema.Quoted}.queue_messages")).Count);
+    }
+
+    [Fact]
+    public async Task Nothing_is_lost_when_the_host_is_killed_while_clients_receive_and_ack()
+    {
+        const int messages = 3_000;
+        const int batch = 10;
+        var tenantId = InsightsFixture.NewTenantId("kill");
+        var schema = SchemaName.ForTenant(tenantId);
+        WriteModels(tenantId, messages);
+        var first = await StartHostAsync("host-1");
+        using var admin = first.Client(Authority.AdminToken());
+        await ProvisionAsync(admin, tenantId);
+        await WaitUntilAsync("the provisioning run to enqueue every model", first, async () =>
+            (await RunsAsync(admin, tenantId)) is [{ } run] && Status(run) == "succeeded" && run.GetProperty("messagesEnqueued").GetInt64() == messages);
+        var enqueued = (await StringsAsync($"SELECT id::text FROM {schema.Quoted}.queue_messages")).Select(Guid.Parse).ToHashSet();
+        Assert.Equal(messages, enqueued.Count);
+
+        // Two clients receive and ack until a third of the queue is acked. Then one sends the ack of a batch it holds and
+        // the other a receive, into a queue the test has locked: the host dies with both statements waiting inside
+        // PostgreSQL, whatever the speed of the machine.
+        var log = new ClientLog();
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var client = new QueueClient(null!, tenantId, first.Client(Authority.TenantToken(tenantId)));
+        var acker = new FrozenClient(client, log, batch, endWithAck: true);
+        var receiver = new FrozenClient(client, log, batch, endWithAck: false);
+        var acking = acker.RunAsync(messages / 3, go.Task);
+        var receiving = receiver.RunAsync(messages / 3, go.Task);
+        await WaitUntilAsync("both clients to reach a third of the queue", first, () =>
+            Task.FromResult((acker.Ready && receiver.Ready) || acking.IsCompleted || receiving.IsCompleted));
+        Assert.True(acker.Ready && receiver.Ready, "A client stopped before it reached a third of the queue.");
+
+        string[] inDoubt;
+        await using (var gate = await Gate.HoldAsync(dataSource, $"LOCK TABLE {schema.Quoted}.queue_messages IN EXCLUSIVE MODE"))
+        {
+            go.SetResult();
+            List<string> waiting = [];
+            await WaitUntilAsync("the ack and the receive to wait for the locked queue", first, async () => (waiting = await gate.WaitingAsync()).Count == 2);
+            Assert.Single(waiting, q => q.Contains("FOR UPDATE SKIP LOCKED", StringComparison.Ordinal));
+            Assert.Single(waiting, q => q.Contains("SET status = 'acked'", StringComparison.Ordinal));
+            first.Kill();
+            inDoubt = await acking;
+            Assert.Empty(await receiving);
+            Assert.NotEmpty(inDoubt);
+
+            // The dead host's statements go on once the queue is free. Each is an implicit transaction whose end PostgreSQL
+            // may already have read, so it can still commit: a lease nobody will see, an ack nobody was told of.
+            await gate.ReleaseAsync();
+        }
+
+        var ackedAtKill = log.AckedCount;
+        var ackedByTheDeadHost = (await StringsAsync(
+            $"SELECT id::text FROM {schema.Quoted}.queue_messages WHERE status = 'acked' AND id = ANY ($1)", inDoubt.Select(log.MessageOf).ToArray())).Count;
+        var second = await StartHostAsync("host-2");
+        using var survivor = new QueueClient(null!, tenantId, second.Client(Authority.TenantToken(tenantId)));
+
+        // A client whose ack got no answer acks again: its leases still hold, and a receipt of a delivery the dead host
+        // did ack is acked again harmlessly. Either way nothing it saw is delivered a second time.
+        var (reacked, rejected) = await survivor.AckAsync(inDoubt);
+        Assert.Empty(rejected);
+        Assert.Equal(inDoubt.Length, reacked);
+        log.Acked(inDoubt);
+
+        // What the dead host leased for the receive whose answer never came is invisible until its lease runs out. The
+        // lease is long, so that no delivery a client did see can expire under a slow test; the test ends the leases now,
+        // as their timeout would.
+        var lost = (await StringsAsync($"UPDATE {schema.Quoted}.queue_messages SET visible_at = now() WHERE status = 'leased' RETURNING id::text"))
+            .Select(Guid.Parse).ToHashSet();
+        output.WriteLine($"At the kill: {ackedAtKill} acked; an ack of {inDoubt.Length} without an answer, of which the dead host had acked {ackedByTheDeadHost}; "
+            + $"{lost.Count} messages leased by the receive without an answer.");
+        Assert.True(lost.Count <= batch, $"{lost.Count} messages were leased to nobody; one receive of at most {batch} was in flight.");
+        Assert.DoesNotContain(log.Deliveries, d => lost.Contains(d.Id));
+
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => ConsumeUntilEmptyAsync(survivor, log, batch)));
+
+        // Every message delivered and acked; the only ones delivered twice are the ones the dead host leased for the
+        // receive in flight, and the clients saw each message once.
+        Assert.True(enqueued.SetEquals(log.AckedIds), $"Acked {log.AckedIds.Count} of {messages}; {enqueued.Except(log.AckedIds).Count()} never acked.");
+        Assert.Equal(messages, log.Deliveries.Count);
+        Assert.Equal(messages, log.Deliveries.Select(d => d.Id).Distinct().Count());
+        Assert.True(lost.SetEquals(log.Deliveries.Where(d => d.DeliveryCount > 1).Select(d => d.Id)), "Messages other than those in flight were delivered twice.");
+        Assert.All(log.Deliveries.Where(d => lost.Contains(d.Id)), d => Assert.Equal(2, d.DeliveryCount));
+
+        // And the table agrees: nothing ready, leased or dead; one delivery each, two for those leased at the kill.
+        var rows = await StringsAsync($"SELECT status || ':' || delivery_count || ':' || count(*) FROM {schema.Quoted}.queue_messages GROUP BY status, delivery_count ORDER BY 1");
+        var expectedRows = new List<string> { $"acked:1:{messages - lost.Count}" };
+        if (lost.Count > 0)
+        {
+            expectedRows.Add($"acked:2:{lost.Count}");
+        }
+
+        Assert.Equal(expectedRows, rows);
+        Assert.Empty(await survivor.ReceiveAsync(max: 100));
+    }
+
+    private static async Task ConsumeUntilEmptyAsync(QueueClient client, ClientLog log, int batch)
+    {
+        while (await client.ReceiveAsync(batch, LeaseSeconds) is { Count: > 0 } received)
+        {
+            log.Delivered(received);
+            await AckAsync(client, log, received);
+        }
+    }
+
+    private static async Task AckAsync(QueueClient client, ClientLog log, List<Delivery> received)
+    {
+        var receipts = received.Select(d => d.Receipt).ToArray();
+        var (acked, rejected) = await client.AckAsync(receipts);
+        Assert.Empty(rejected);
+        Assert.Equal(receipts.Length, acked);
+        log.Acked(receipts);
     }
 
     private async Task<HostProcess> StartHostAsync(string name)
@@ -402,6 +517,134 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
                 released = true;
                 await transaction.RollbackAsync();
                 await transaction.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A client that receives and acks until a number of messages are acked, then stops at a chosen step: holding a
+    /// batch it is about to ack, or about to receive. Once let go it sends that one request, which the test makes the
+    /// host die in.
+    /// </summary>
+    private sealed class FrozenClient(QueueClient client, ClientLog log, int batch, bool endWithAck)
+    {
+        private volatile bool ready;
+
+        public bool Ready => ready;
+
+        /// <summary>Returns the receipts of the ack that got no answer (none for a receive).</summary>
+        public async Task<string[]> RunAsync(int acked, Task go)
+        {
+            while (log.AckedCount < acked)
+            {
+                var received = await client.ReceiveAsync(batch, LeaseSeconds);
+                Assert.NotEmpty(received);
+                log.Delivered(received);
+                await AckAsync(client, log, received);
+            }
+
+            string[] receipts = [];
+            if (endWithAck)
+            {
+                var received = await client.ReceiveAsync(batch, LeaseSeconds);
+                Assert.NotEmpty(received);
+                log.Delivered(received);
+                receipts = [.. received.Select(d => d.Receipt)];
+            }
+
+            ready = true;
+            await go;
+            try
+            {
+                if (endWithAck)
+                {
+                    await client.AckAsync(receipts);
+                }
+                else
+                {
+                    await client.ReceiveAsync(batch, LeaseSeconds);
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                // The host died with the request in hand: its answer never came.
+                return receipts;
+            }
+
+            Assert.Fail("A request was answered while the queue was locked.");
+            return receipts;
+        }
+    }
+
+    /// <summary>What the clients saw and acked, from any number of them at once.</summary>
+    private sealed class ClientLog
+    {
+        private readonly Lock sync = new();
+        private readonly List<Delivery> deliveries = [];
+        private readonly Dictionary<string, Guid> messageOfReceipt = new(StringComparer.Ordinal);
+        private readonly HashSet<Guid> acked = [];
+
+        public int AckedCount
+        {
+            get
+            {
+                lock (sync)
+                {
+                    return acked.Count;
+                }
+            }
+        }
+
+        public IReadOnlyCollection<Guid> AckedIds
+        {
+            get
+            {
+                lock (sync)
+                {
+                    return [.. acked];
+                }
+            }
+        }
+
+        public IReadOnlyList<Delivery> Deliveries
+        {
+            get
+            {
+                lock (sync)
+                {
+                    return [.. deliveries];
+                }
+            }
+        }
+
+        public void Delivered(IEnumerable<Delivery> received)
+        {
+            lock (sync)
+            {
+                foreach (var delivery in received)
+                {
+                    deliveries.Add(delivery);
+                    messageOfReceipt.Add(delivery.Receipt, delivery.Id);
+                }
+            }
+        }
+
+        public Guid MessageOf(string receipt)
+        {
+            lock (sync)
+            {
+                return messageOfReceipt[receipt];
+            }
+        }
+
+        public void Acked(IEnumerable<string> receipts)
+        {
+            lock (sync)
+            {
+                foreach (var receipt in receipts)
+                {
+                    acked.Add(messageOfReceipt[receipt]);
+                }
             }
         }
     }
