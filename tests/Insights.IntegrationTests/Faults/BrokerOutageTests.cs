@@ -206,7 +206,20 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : OwnDatabaseTes
         Assert.False(second.IsCompleted);
 
         broker.Restore();
-        await second.WaitAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            await second.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            // What was left behind says where the event stopped: still in the outbox, or published and not consumed.
+            await using var connection = new NpgsqlConnection(Database.ConnectionString);
+            await connection.OpenAsync();
+            await using var pending = new NpgsqlCommand("SELECT string_agg(message_type || ' attempts=' || attempts || ' error=' || coalesce(last_error, '-'), '; ') FROM catalog.outbox", connection);
+            var readinessB = await (await clientB.GetAsync("/health/ready")).Content.ReadAsStringAsync();
+            var readinessA = await (await adminA.GetAsync("/health/ready")).Content.ReadAsStringAsync();
+            Assert.Fail($"Node B did not hear the change within 60 s. Outbox: {await pending.ExecuteScalarAsync()}. Node A: {readinessA}. Node B: {readinessB}");
+        }
         var seen = await nodeB.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None);
         Assert.Equal(TenantStatus.Suspended, seen!.Status);
     }
