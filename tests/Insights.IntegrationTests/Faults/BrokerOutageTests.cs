@@ -192,7 +192,7 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : OwnDatabaseTes
         await BusConnectedAsync(adminA);
         await BusConnectedAsync(clientB);
         var tenantId = InsightsFixture.NewTenantId("chg");
-        var heard = new TenantChangedHeard(tenantId);
+        var heard = new ConsumedCount<TenantChanged>(changed => changed.TenantId == tenantId);
         using var observing = nodeB.Services.GetRequiredService<IBus>().ConnectConsumeMessageObserver(heard);
         Assert.Equal(HttpStatusCode.Created, (await adminA.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
         // Provisioning announces the new tenant too: heard once before the outage.
@@ -222,52 +222,5 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : OwnDatabaseTes
         }
         var seen = await nodeB.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None);
         Assert.Equal(TenantStatus.Suspended, seen!.Status);
-    }
-
-    private sealed class TenantChangedHeard(string tenantId) : IConsumeMessageObserver<TenantChanged>
-    {
-        private readonly Lock gate = new();
-        private readonly List<(int Count, TaskCompletionSource Reached)> waiting = [];
-        private int count;
-
-        /// <summary>Completes once the node consumed <paramref name="times"/> changes of the tenant.</summary>
-        public Task Times(int times)
-        {
-            lock (gate)
-            {
-                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (count >= times)
-                {
-                    reached.SetResult();
-                }
-                else
-                {
-                    waiting.Add((times, reached));
-                }
-
-                return reached.Task;
-            }
-        }
-
-        public Task PreConsume(ConsumeContext<TenantChanged> context) => Task.CompletedTask;
-
-        public Task PostConsume(ConsumeContext<TenantChanged> context)
-        {
-            if (context.Message.TenantId == tenantId)
-            {
-                lock (gate)
-                {
-                    count++;
-                    foreach (var (times, reached) in waiting.Where(w => w.Count <= count))
-                    {
-                        reached.TrySetResult();
-                    }
-                }
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public Task ConsumeFault(ConsumeContext<TenantChanged> context, Exception exception) => Task.CompletedTask;
     }
 }

@@ -138,60 +138,17 @@ public sealed class RunReaperTests : OwnDatabaseTests
         await WaitIdleAsync(tenantId, runs: 1);
 
         var bus = host.Services.GetRequiredService<IBus>();
-        var consumed = new ProvisionedConsumed();
+        var consumed = new ConsumedCount<TenantProvisioned>();
         using var observing = bus.ConnectConsumeMessageObserver(consumed);
         var messageId = Guid.NewGuid();
         var again = new TenantProvisioned(tenantId, 3, DateTimeOffset.UtcNow);
         await bus.Publish(again, context => context.MessageId = messageId);
-        await consumed.Next(1).WaitAsync(TimeSpan.FromSeconds(60));
+        await consumed.Times(1).WaitAsync(TimeSpan.FromSeconds(60));
         await WaitIdleAsync(tenantId, runs: 2);
         await bus.Publish(again, context => context.MessageId = messageId);
-        await consumed.Next(2).WaitAsync(TimeSpan.FromSeconds(60));
+        await consumed.Times(2).WaitAsync(TimeSpan.FromSeconds(60));
         await WaitIdleAsync(tenantId, runs: 2);
 
         Assert.Equal(2, (await RunsAsync(tenantId)).Count(r => r.Trigger == "provisioned"));
-    }
-
-    private sealed class ProvisionedConsumed : IConsumeMessageObserver<TenantProvisioned>
-    {
-        private readonly Lock gate = new();
-        private readonly List<(int Count, TaskCompletionSource Reached)> waiting = [];
-        private int count;
-
-        public Task Next(int reached)
-        {
-            lock (gate)
-            {
-                var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (count >= reached)
-                {
-                    tcs.SetResult();
-                }
-                else
-                {
-                    waiting.Add((reached, tcs));
-                }
-
-                return tcs.Task;
-            }
-        }
-
-        public Task PreConsume(ConsumeContext<TenantProvisioned> context) => Task.CompletedTask;
-
-        public Task PostConsume(ConsumeContext<TenantProvisioned> context)
-        {
-            lock (gate)
-            {
-                count++;
-                foreach (var (at, tcs) in waiting.Where(w => w.Count <= count))
-                {
-                    tcs.TrySetResult();
-                }
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public Task ConsumeFault(ConsumeContext<TenantProvisioned> context, Exception exception) => Task.CompletedTask;
     }
 }
