@@ -42,8 +42,11 @@ internal static class TenancySetup
             {
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
                 {
-                    rabbit.Durable = false;
-                    rabbit.AutoDelete = false;
+                    // Durable: MassTransit declares a non-durable queue with an expiry as exclusive, and an exclusive
+                    // queue goes with its connection, losing the events published before the node declares it again.
+                    // With an expiry, auto-delete applies to the node's exchange only: it goes when its queue expires.
+                    rabbit.Durable = true;
+                    rabbit.AutoDelete = true;
                     rabbit.QueueExpiration = TimeSpan.FromMinutes(10);
                 }
             });

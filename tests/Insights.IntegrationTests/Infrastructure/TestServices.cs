@@ -171,6 +171,15 @@ public sealed class TestVirtualHost : IAsyncDisposable
         return new TestVirtualHost(client, amqp, name);
     }
 
+    /// <summary>The virtual host's queues and bindings as the broker's management API shows them, for a failure message.</summary>
+    public async Task<string> DescribeAsync()
+    {
+        var vhost = Uri.EscapeDataString(Name);
+        var queues = await management.GetStringAsync($"api/queues/{vhost}?columns=name,durable,auto_delete,exclusive,arguments,messages,messages_ready,messages_unacknowledged,consumers,message_stats.publish,message_stats.deliver_get");
+        var bindings = await management.GetStringAsync($"api/bindings/{vhost}?columns=source,destination,destination_type,routing_key");
+        return $"queues: {queues} bindings: {bindings}";
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
