@@ -27,23 +27,47 @@ public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : Ba
     public bool IsConnected => bus.CheckHealth().Status == BusHealthStatus.Healthy;
 
     /// <summary>Completes when the bus is connected: at once when it is, else when this monitor sees it come back.</summary>
-    public Task WhenConnectedAsync(CancellationToken cancellationToken) =>
-        IsConnected ? Task.CompletedTask : connected.Task.WaitAsync(cancellationToken);
+    public Task WhenConnectedAsync(CancellationToken cancellationToken)
+    {
+        if (IsConnected)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Lost since the monitor last looked: wait for its next sight of the bus, not on the completed signal of before.
+        var current = connected;
+        if (current.Task.IsCompleted)
+        {
+            var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            current = Interlocked.CompareExchange(ref connected, fresh, current) == current ? fresh : connected;
+        }
+
+        return current.Task.WaitAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var startedAt = DateTimeOffset.UtcNow;
         DateTimeOffset? lostAt = null;
         var everConnected = false;
+        var wasUp = false;
         using var timer = new PeriodicTimer(Every);
         do
         {
             var health = bus.CheckHealth();
             var up = health.Status == BusHealthStatus.Healthy;
-            var wasUp = connected.Task.IsCompleted;
-            if (up && !wasUp)
+            if (up)
             {
                 connected.TrySetResult();
+            }
+            else if (connected.Task.IsCompleted)
+            {
+                var current = connected;
+                Interlocked.CompareExchange(ref connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), current);
+            }
+
+            if (up && !wasUp)
+            {
                 if (lostAt is { } since)
                 {
                     logger.LogInformation("The message bus is connected again after {Seconds:0.0} s", (DateTimeOffset.UtcNow - since).TotalSeconds);
@@ -59,7 +83,6 @@ public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : Ba
             }
             else if (!up && wasUp)
             {
-                connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 lostAt = DateTimeOffset.UtcNow;
                 logger.LogWarning("The message bus lost its broker ({Description}); commands and events wait in the outbox until it is back", health.Description);
             }
@@ -68,6 +91,8 @@ public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : Ba
                 lostAt = startedAt;
                 logger.LogWarning("The message bus has not reached its broker since the node started ({Description}); the node serves what needs only PostgreSQL meanwhile", health.Description);
             }
+
+            wasUp = up;
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => !t.IsCanceled && t.Result, TaskScheduler.Default));
     }
