@@ -67,6 +67,23 @@ public sealed class HostProcess : IDisposable
     /// </summary>
     public static async Task<HostProcess> StartAsync(string name, IReadOnlyDictionary<string, string> environment, ITestOutputHelper? output = null)
     {
+        // The port is free when chosen, but anything on the machine may take it before the host binds it: then the host
+        // exits at once, and starts again on another port.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortAsync(name, environment, output);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+                output?.WriteLine($"{name}| its port was taken before it could listen; starting it on another");
+            }
+        }
+    }
+
+    private static async Task<HostProcess> StartOnFreePortAsync(string name, IReadOnlyDictionary<string, string> environment, ITestOutputHelper? output)
+    {
         var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         var directory = AppContext.BaseDirectory;
         // The SDK copies a referenced executable's runtime configuration beside an executable that references it (a
@@ -175,7 +192,12 @@ public sealed class HostProcess : IDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"The {ExitDescription} before it was ready. {RecentOutput()}");
+                // Waits for the end of its output too, so the lines that say why are kept.
+                process.WaitForExit();
+                var recentOutput = RecentOutput();
+                throw recentOutput.Contains("address already in use", StringComparison.Ordinal)
+                    ? new PortTakenException($"The {ExitDescription} before it was ready: its port was taken. {recentOutput}")
+                    : new InvalidOperationException($"The {ExitDescription} before it was ready. {recentOutput}");
             }
 
             try
@@ -243,3 +265,6 @@ public sealed class HostProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>The host could not listen on the port chosen for it: something else took it first.</summary>
+internal sealed class PortTakenException(string message) : InvalidOperationException(message);
