@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Insights.Database;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -36,18 +37,19 @@ internal static class QueueScenario
                 ["SmartLink__RateLimitBurst"] = "1000000",
             }, BenchHost.Argument(args, "--connection"));
             await using var dataSource = NpgsqlDataSource.Create(bench.ConnectionString);
+            await using var connections = new TenantConnections(dataSource, bench.ConnectionString, laneCount: 1, lanePoolSize: 64);
             using var admin = bench.Client(bench.AdminToken);
             var load = BenchHost.LoadAverage();
 
-            var http = await MeasureAsync("http", bench, admin, dataSource, "q-http", messages, clients, HttpConsumerAsync(bench));
-            var raw = await MeasureAsync("raw", bench, admin, dataSource, "q-raw", messages, clients, RawConsumer(dataSource));
+            var http = await MeasureAsync("http", bench, admin, connections, "q-http", messages, clients, HttpConsumerAsync(bench));
+            var raw = await MeasureAsync("raw", bench, admin, connections, "q-raw", messages, clients, RawConsumer(connections));
 
             Console.Error.WriteLine($"queue: {tenants} tenants x {perTenant} messages, one consumer each");
             var ids = Enumerable.Range(1, tenants).Select(i => "q-many-" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
             foreach (var id in ids)
             {
                 await BenchHost.ProvisionAsync(admin, id);
-                await EnqueueAsync(dataSource, id, perTenant);
+                await EnqueueAsync(connections, id, perTenant);
             }
 
             var consume = HttpConsumerAsync(bench);
@@ -86,21 +88,21 @@ internal static class QueueScenario
     }
 
     private static async Task<Result> MeasureAsync(
-        string name, BenchHost bench, HttpClient admin, NpgsqlDataSource dataSource, string tenantId, int messages, int clients,
+        string name, BenchHost bench, HttpClient admin, TenantConnections connections, string tenantId, int messages, int clients,
         Func<string, Task<long>> consumer)
     {
         // Steady state, not start-up: the first thousands of requests still run code the JIT is compiling.
         var warmTenant = tenantId + "-warm";
         await BenchHost.ProvisionAsync(admin, warmTenant);
-        await EnqueueAsync(dataSource, warmTenant, WarmUpMessages);
+        await EnqueueAsync(connections, warmTenant, WarmUpMessages);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => consumer(warmTenant)));
         await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
 
         await BenchHost.ProvisionAsync(admin, tenantId);
         var enqueue = Stopwatch.StartNew();
-        await EnqueueAsync(dataSource, tenantId, messages);
+        await EnqueueAsync(connections, tenantId, messages);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"queue: {name}: enqueued {messages} in {enqueue.Elapsed.TotalSeconds:F1} s ({messages / enqueue.Elapsed.TotalSeconds:F0}/s)"));
-        await using (var vacuum = dataSource.CreateCommand($"VACUUM ANALYZE {SchemaName.ForTenant(tenantId).Quoted}.queue_messages"))
+        await using (var vacuum = connections.Catalog.CreateCommand($"VACUUM ANALYZE {SchemaName.ForTenant(tenantId).Quoted}.queue_messages"))
         {
             await vacuum.ExecuteNonQueryAsync();
         }
@@ -115,7 +117,7 @@ internal static class QueueScenario
         return result;
     }
 
-    private static async Task EnqueueAsync(NpgsqlDataSource dataSource, string tenantId, int count)
+    private static async Task EnqueueAsync(TenantConnections connections, string tenantId, int count)
     {
         var tenant = new TenantInfo(tenantId, tenantId, TenantStatus.Active, SchemaName.ForTenant(tenantId));
         var writer = new QueueWriter();
@@ -126,7 +128,7 @@ internal static class QueueScenario
                 .Select(i => OutgoingMessage.Create("InsightModel", MessagePriority.Normal,
                     JsonSerializer.Serialize(new { uuid = "m-" + i, insight = "CashFlowForecast", module = "SIGAFIN", version = 1, payload = new { text = payload } })))
                 .ToList();
-            await writer.EnqueueAsync(dataSource, tenant, batch, CancellationToken.None);
+            await writer.EnqueueAsync(connections, tenant, batch, CancellationToken.None);
         }
     }
 
@@ -154,9 +156,9 @@ internal static class QueueScenario
     };
 
     /// <summary>The same statements the service runs, straight on PostgreSQL, with the same batch of 10.</summary>
-    private static Func<string, Task<long>> RawConsumer(NpgsqlDataSource dataSource) => async tenantId =>
+    private static Func<string, Task<long>> RawConsumer(TenantConnections connections) => async tenantId =>
     {
-        var store = new QueueStore(dataSource, Options.Create(new SmartLinkOptions()));
+        var store = new QueueStore(connections, Options.Create(new SmartLinkOptions()));
         var tenant = new TenantInfo(tenantId, tenantId, TenantStatus.Active, SchemaName.ForTenant(tenantId));
         long done = 0;
         while (true)

@@ -32,7 +32,7 @@ internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
     private readonly ActivityListener listener;
     private long downSince;
 
-    public ConnectionPoolGuard(NpgsqlDataSource dataSource, ILogger<ConnectionPoolGuard> logger)
+    public ConnectionPoolGuard(TenantConnections connections, ILogger<ConnectionPoolGuard> logger)
     {
         listener = new ActivityListener
         {
@@ -55,7 +55,7 @@ internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
                 if (error is ['2', '2', _, _, _])
                 {
                     logger.LogWarning("A statement failed on a value PostgreSQL refused (SQLSTATE {SqlState}); the pool's connections are renewed", error);
-                    dataSource.Clear();
+                    connections.ClearAll();
                 }
                 else if (IsConnectionLost(error))
                 {
@@ -64,7 +64,7 @@ internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
                         logger.LogWarning("A PostgreSQL connection was lost ({Error}); the pool's connections are renewed and requests answer 503 until it answers again", error);
                     }
 
-                    dataSource.Clear();
+                    connections.ClearAll();
                 }
             },
         };

@@ -32,6 +32,10 @@ internal static class DatabaseSetup
         }
     }
 
+    /// <summary>The <c>application_name</c> of the catalog's connections: the configured one (or <c>insights</c>) + <c>-catalog</c>.</summary>
+    public static string CatalogName(string connectionString) =>
+        (new NpgsqlConnectionStringBuilder(connectionString).ApplicationName is { Length: > 0 } given ? given : "insights") + "-catalog";
+
     public static void AddInsightsDatabase(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -51,9 +55,21 @@ internal static class DatabaseSetup
 
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
             ApplyDefaults(dataSource.ConnectionStringBuilder, connectionString!);
+            dataSource.ConnectionStringBuilder.ApplicationName = CatalogName(connectionString!);
+            dataSource.Name = "insights-catalog";
 
             dataSource.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
             return dataSource.Build();
+        });
+
+        // Catalog work keeps taking the data source above; tenant work takes its connections from here.
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            var connectionString = provider.GetRequiredService<IConfiguration>().GetConnectionString(DatabaseOptions.ConnectionStringName)!;
+            return new TenantConnections(
+                provider.GetRequiredService<NpgsqlDataSource>(), connectionString, options.Lanes, options.LanePoolSize,
+                provider.GetRequiredService<ILoggerFactory>());
         });
 
         services.AddHostedService<ConnectionPoolGuard>();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Insights.BigQuery;
+using Insights.Database;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ namespace Insights.Ingestion;
 /// </summary>
 public sealed class IngestionRunner(
     NpgsqlDataSource dataSource,
+    TenantConnections connections,
     IInsightSource source,
     InsightDefinitionStore definitions,
     TenantDirectory directory,
@@ -88,7 +90,7 @@ public sealed class IngestionRunner(
                         continue;
                     }
 
-                    prepared = await PreparePageAsync(page, known, readMs, cancellationToken);
+                    prepared = await PreparePageAsync(tenant.Schema, page, known, readMs, cancellationToken);
                     read.Restart();
                     await CompletedAsync();
                     completing = CompleteAsync(prepared);
@@ -192,7 +194,7 @@ public sealed class IngestionRunner(
     }
 
     private async Task<PreparedPage> PreparePageAsync(
-        SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, double readMs, CancellationToken cancellationToken)
+        SchemaName schema, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, double readMs, CancellationToken cancellationToken)
     {
         // The last row of a page (for the same id) wins; unknown insight types are counted and skipped.
         var byId = new Dictionary<string, SourceModel>(page.Models.Count, StringComparer.Ordinal);
@@ -210,7 +212,8 @@ public sealed class IngestionRunner(
         }
 
         var phase = Stopwatch.StartNew();
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // The page's transaction (models, messages, cursor) runs on the tenant's lane.
+        var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
         try
         {

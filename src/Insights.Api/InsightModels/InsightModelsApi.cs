@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Insights.Auth;
+using Insights.Database;
 using Insights.Hosting;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -80,7 +81,7 @@ public static class InsightModelsApi
     }
 }
 
-public sealed class InsightModelReader(NpgsqlDataSource dataSource)
+public sealed class InsightModelReader(TenantConnections connections)
 {
     /// <summary>Where a page ends: newest first, by (updated_at, id).</summary>
     public sealed record Position(DateTimeOffset UpdatedAt, string Id)
@@ -105,7 +106,7 @@ public sealed class InsightModelReader(NpgsqlDataSource dataSource)
     public async Task<Page<InsightModelResponse>> ListAsync(
         SchemaName schema, string? insight, string? key, DateTimeOffset? updatedSince, Position? after, int limit, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = connections.For(schema).CreateCommand(
             $"""
             SELECT id, insight, module, key, filter, date_from, date_to, version, updated_at, deleted, payload::text
             FROM {schema.Quoted}.insight_models

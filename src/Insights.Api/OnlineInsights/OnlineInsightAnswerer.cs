@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Insights.BigQuery;
+using Insights.Database;
 using Insights.Ingestion;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -41,7 +42,7 @@ public sealed record OnlineInsightAnswer(OnlineInsightStatus Status, OnlineInsig
 /// definition says <c>live</c>. The tenant is resolved here from its id; its schema never comes from the request.
 /// </summary>
 public sealed partial class OnlineInsightAnswerer(
-    NpgsqlDataSource dataSource,
+    TenantConnections connections,
     TenantDirectory directory,
     InsightDefinitionStore definitions,
     IServiceProvider services,
@@ -137,7 +138,7 @@ public sealed partial class OnlineInsightAnswerer(
     /// <summary>The stored lookup alone, for a tenant already resolved.</summary>
     public async Task<OnlineInsightAnswer> StoredAsync(SchemaName schema, GetOnlineInsight request, CancellationToken cancellationToken)
     {
-        await using var command = LookupCommand(dataSource, schema, request);
+        await using var command = LookupCommand(connections.For(schema), schema, request);
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {

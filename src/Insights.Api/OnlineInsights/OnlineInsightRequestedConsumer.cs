@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Insights.Database;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
@@ -18,7 +19,7 @@ public sealed class OnlineInsightRequestedConsumer(
     OnlineInsightAnswerer answerer,
     TenantDirectory directory,
     QueueWriter queue,
-    NpgsqlDataSource dataSource,
+    TenantConnections connections,
     ILogger<OnlineInsightRequestedConsumer> logger) : IConsumer<OnlineInsightRequested>
 {
     public const string ResponseType = "OnlineInsightResponse";
@@ -55,7 +56,7 @@ public sealed class OnlineInsightRequestedConsumer(
         }
 
         var message = new OutgoingMessage(MessageIds.DerivedFrom(requested.RequestId, ResponseType), ResponseType, MessagePriority.High, data);
-        if (!await queue.EnqueueOnceAsync(dataSource, tenant, message, cancellationToken))
+        if (!await queue.EnqueueOnceAsync(connections, tenant, message, cancellationToken))
         {
             logger.LogInformation("Online insight request {RequestId} was already answered", requested.RequestId);
         }

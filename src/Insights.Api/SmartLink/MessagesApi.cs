@@ -1,4 +1,5 @@
 using Insights.Auth;
+using Insights.Database;
 using Insights.Hosting;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -105,7 +106,7 @@ public static class MessagesApi
     }
 
     private static async Task<Results<Accepted<ResendResponse>, ProblemHttpResult>> Resend(
-        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, NpgsqlDataSource dataSource,
+        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, TenantConnections connections,
         CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
@@ -120,7 +121,7 @@ public static class MessagesApi
             return MessageNotFound(messageId);
         }
 
-        await writer.EnqueueAsync(dataSource, tenant, [copy], cancellationToken);
+        await writer.EnqueueAsync(connections, tenant, [copy], cancellationToken);
         return TypedResults.Accepted($"/api/v1/tenants/{tenantId}/messages/{copy.Id}", new ResendResponse(copy.Id));
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Database;
 using Insights.Hosting;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -30,7 +31,7 @@ public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 /// and nacks by receipt, lease extension, dead letters, and the admin views. Every statement names the tenant's
 /// schema through <see cref="SchemaName"/>; nothing here reads a schema from input.
 /// </summary>
-public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOptions> options)
+public sealed class QueueStore(TenantConnections connections, IOptions<SmartLinkOptions> options)
 {
     private static string Table(TenantInfo tenant) => tenant.Schema.Quoted + ".queue_messages";
 
@@ -40,9 +41,9 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// the envelope id). Enqueues, nacks and admin changes keep synchronous commits. The setting is transaction-local: the
     /// batch runs as one implicit transaction, and nothing outlives it on the pooled connection.
     /// </summary>
-    private NpgsqlBatch RelaxedCommitBatch(string sql, out NpgsqlBatchCommand command)
+    private NpgsqlBatch RelaxedCommitBatch(TenantInfo tenant, string sql, out NpgsqlBatchCommand command)
     {
-        var batch = dataSource.CreateBatch();
+        var batch = connections.For(tenant).CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
         command = new NpgsqlBatchCommand(sql);
         batch.BatchCommands.Add(command);
@@ -53,6 +54,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     {
         var table = Table(tenant);
         await using var batch = RelaxedCommitBatch(
+            tenant,
             $"""
             WITH picked AS (
                 SELECT id FROM {table}
@@ -100,7 +102,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// <summary>When the next invisible message becomes visible (an expiring lease or a delayed requeue), if ever.</summary>
     public async Task<DateTimeOffset?> NextVisibleAtAsync(TenantInfo tenant, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = connections.For(tenant).CreateCommand(
             $"SELECT min(visible_at) FROM {Table(tenant)} WHERE status IN ('ready', 'leased')");
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
@@ -117,6 +119,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         var table = Table(tenant);
         var acked = new HashSet<Receipt>();
         await using (var batch = RelaxedCommitBatch(
+            tenant,
             $"""
             UPDATE {table} AS q SET status = 'acked', finished_at = now()
             FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
@@ -138,7 +141,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         if (missing.Count > 0)
         {
             // Acking the same delivery twice is harmless: its receipt still names the acked delivery.
-            await using var again = dataSource.CreateCommand(
+            await using var again = connections.For(tenant).CreateCommand(
                 $"""
                 SELECT q.id, q.lease_id FROM {table} AS q JOIN unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
                     ON q.id = r.id AND q.lease_id = r.lease
@@ -160,7 +163,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// <summary>Dead-letters the delivery with the reason, or makes it visible again after a delay. Null when the receipt is stale.</summary>
     public async Task<string?> NackAsync(TenantInfo tenant, Receipt receipt, string reason, bool requeue, int delaySeconds, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = connections.For(tenant).CreateCommand(
             $"""
             UPDATE {Table(tenant)} AS q SET
                 status = CASE WHEN $3 THEN 'ready' ELSE 'dead' END,
@@ -187,7 +190,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         var extended = new HashSet<Receipt>();
         if (parsed.Count > 0)
         {
-            await using var command = dataSource.CreateCommand(
+            await using var command = connections.For(tenant).CreateCommand(
                 $"""
                 UPDATE {Table(tenant)} AS q SET visible_at = now() + make_interval(secs => $3)
                 FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
@@ -211,7 +214,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// <summary>Records what Protheus did with a message. False when the tenant has no such message.</summary>
     public async Task<bool> RecordProcessingAsync(TenantInfo tenant, Guid messageId, string status, string? detail, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = connections.For(tenant).CreateCommand(
             $"""
             UPDATE {Table(tenant)} SET processing_status = $2, processing_detail = $3, processing_at = now(),
                 history = history || jsonb_build_array(jsonb_build_object('event', 'processing', 'status', $2, 'detail', $3, 'at', now()))
@@ -227,7 +230,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     public async Task<(List<MessageSummary> Items, bool More)> ListAsync(
         TenantInfo tenant, string? status, string? type, Guid? afterId, int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = connections.For(tenant).CreateCommand(
             $"""
             SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, dead_reason, processing_status
             FROM {Table(tenant)}
@@ -253,7 +256,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
 
     public async Task<MessageDetail?> GetAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = connections.For(tenant).CreateCommand(
             $"""
             SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, finished_at, dead_reason,
                    processing_status, processing_detail, processing_at, history::text, envelope::text, leased_at
@@ -280,7 +283,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// <summary>The type, priority and data of a message, to enqueue a fresh copy of it.</summary>
     public async Task<OutgoingMessage?> CopyAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT type, priority, (envelope::json -> 'data')::text FROM {Table(tenant)} WHERE id = $1");
+        await using var command = connections.For(tenant).CreateCommand($"SELECT type, priority, (envelope::json -> 'data')::text FROM {Table(tenant)} WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
@@ -291,7 +294,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
     /// <summary>Moves dead messages (all, or those named) back to ready, with a fresh delivery count.</summary>
     public async Task<int> RedriveAsync(TenantInfo tenant, IReadOnlyList<Guid>? messageIds, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         int redriven;
         await using (var command = new NpgsqlCommand(
@@ -317,7 +320,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
 
     public async Task<QueueDepth> DepthAsync(SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT status, count(*) FROM {schema.Quoted}.queue_messages GROUP BY status");
+        await using var command = connections.For(schema).CreateCommand($"SELECT status, count(*) FROM {schema.Quoted}.queue_messages GROUP BY status");
         long ready = 0, leased = 0, acked = 0, dead = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -341,7 +344,7 @@ public sealed class QueueStore(NpgsqlDataSource dataSource, IOptions<SmartLinkOp
         long total = 0;
         while (true)
         {
-            await using var command = dataSource.CreateCommand(
+            await using var command = connections.For(schema).CreateCommand(
                 $"""
                 DELETE FROM {schema.Quoted}.queue_messages WHERE id IN (
                     SELECT id FROM {schema.Quoted}.queue_messages

@@ -1,3 +1,4 @@
+using Insights.Database;
 using Insights.Tenancy;
 using Npgsql;
 using NpgsqlTypes;
@@ -76,10 +77,10 @@ public sealed class QueueWriter
     /// Enqueues one message unless a message with its id is already queued; true when this call added it. With an id
     /// derived from what caused the message, a redelivered cause enqueues nothing twice.
     /// </summary>
-    public async Task<bool> EnqueueOnceAsync(NpgsqlDataSource dataSource, TenantInfo tenant, OutgoingMessage message, CancellationToken cancellationToken)
+    public async Task<bool> EnqueueOnceAsync(TenantConnections connections, TenantInfo tenant, OutgoingMessage message, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand(
             $"INSERT INTO {tenant.Schema.Quoted}.queue_messages (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
@@ -103,9 +104,9 @@ public sealed class QueueWriter
     }
 
     /// <summary>Enqueues in a transaction of its own.</summary>
-    public async Task EnqueueAsync(NpgsqlDataSource dataSource, TenantInfo tenant, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
+    public async Task EnqueueAsync(TenantConnections connections, TenantInfo tenant, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
         await transaction.CommitAsync(cancellationToken);

@@ -23,7 +23,7 @@ internal static class TenancySetup
         services.AddSingleton<TenantStore>();
         services.AddSingleton<TenantUsageReader>();
         services.AddSingleton(provider => new TenantMigrationRunner(
-            provider.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+            provider.GetRequiredService<Insights.Database.TenantConnections>(),
             provider.GetRequiredService<TenantMigrator>(),
             provider.GetRequiredService<TenantDirectory>(),
             provider.GetRequiredService<ILogger<TenantMigrationRunner>>()));

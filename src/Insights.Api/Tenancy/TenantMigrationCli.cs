@@ -34,7 +34,9 @@ internal static class TenantMigrationCli
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await new CatalogMigrator(dataSource, NullLogger<CatalogMigrator>.Instance).MigrateAsync(cancel.Token);
-        var runner = new TenantMigrationRunner(dataSource, new TenantMigrator(), null, NullLogger<TenantMigrationRunner>.Instance);
+        var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        await using var connections = new TenantConnections(dataSource, connectionString, database.Lanes, database.LanePoolSize);
+        var runner = new TenantMigrationRunner(connections, new TenantMigrator(), null, NullLogger<TenantMigrationRunner>.Instance);
         var progress = new ConsoleProgress();
         var run = await runner.RunAsync(Environment.UserName + "@cli", progress, cancel.Token);
         progress.Finish();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Database;
 using Npgsql;
 
 namespace Insights.Tenancy;
@@ -26,12 +27,14 @@ public sealed record MigrationProgress(int Total, int Done, int Failed, string? 
 /// A session advisory lock lets one run at a time proceed across all instances; each schema is also locked on its own
 /// by <see cref="TenantMigrator"/>, so even concurrent runs never apply a script twice.
 /// </summary>
-public sealed class TenantMigrationRunner(NpgsqlDataSource dataSource, TenantMigrator migrator, TenantDirectory? directory, ILogger<TenantMigrationRunner> logger)
+public sealed class TenantMigrationRunner(TenantConnections connections, TenantMigrator migrator, TenantDirectory? directory, ILogger<TenantMigrationRunner> logger)
 {
     private const long RunLockKey = 0x696E73_746D7275L;
     private const int Parallelism = 4;
 
     private const string RunColumns = "id, status, requested_by, started_at, finished_at, total, succeeded, failed, failures::text";
+
+    private readonly NpgsqlDataSource dataSource = connections.Catalog;
 
     /// <summary>
     /// Starts a run in the background and returns it; when a run is already going (here or on another instance), returns that one.
@@ -127,7 +130,7 @@ public sealed class TenantMigrationRunner(NpgsqlDataSource dataSource, TenantMig
                 string? error = null;
                 try
                 {
-                    await using var connection = await dataSource.OpenConnectionAsync(ct);
+                    await using var connection = await connections.For(tenant.Schema).OpenConnectionAsync(ct);
                     await using var transaction = await connection.BeginTransactionAsync(ct);
                     await migrator.MigrateAsync(connection, transaction, tenant.Schema, createSchema: false, ct);
                     await transaction.CommitAsync(ct);

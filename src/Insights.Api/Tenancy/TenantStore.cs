@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Database;
 using Insights.Hosting;
 using Insights.Messaging;
 using Npgsql;
@@ -27,6 +28,7 @@ public enum ChangeOutcome
 /// </summary>
 public sealed class TenantStore(
     NpgsqlDataSource dataSource,
+    TenantConnections connections,
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
@@ -45,7 +47,8 @@ public sealed class TenantStore(
     public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, CancellationToken cancellationToken)
     {
         var schema = SchemaName.ForTenant(id);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // On the tenant's lane: its schema is built on the connection of the catalog row's transaction.
+        await using var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
         var step = "catalog";
         try
         {
@@ -205,11 +208,11 @@ public sealed class TenantStore(
     public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
     {
         string? schemaName;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var marking = await connection.BeginTransactionAsync(cancellationToken))
+        await using (var catalog = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var marking = await catalog.BeginTransactionAsync(cancellationToken))
         {
             await using (var mark = new NpgsqlCommand(
-                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name", connection, marking))
+                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name", catalog, marking))
             {
                 mark.Parameters.Add(new NpgsqlParameter { Value = id });
                 schemaName = await mark.ExecuteScalarAsync(cancellationToken) as string;
@@ -217,7 +220,7 @@ public sealed class TenantStore(
 
             if (schemaName is not null)
             {
-                await outbox.AddAsync(connection, marking, new TenantChanged(id), cancellationToken);
+                await outbox.AddAsync(catalog, marking, new TenantChanged(id), cancellationToken);
             }
 
             await marking.CommitAsync(cancellationToken);
@@ -230,6 +233,7 @@ public sealed class TenantStore(
         }
 
         var schema = SchemaName.Parse(schemaName);
+        await using var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var drop = new NpgsqlBatch(connection, transaction))
         {

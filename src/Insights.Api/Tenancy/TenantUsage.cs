@@ -1,3 +1,4 @@
+using Insights.Database;
 using Insights.Ingestion;
 using Insights.SmartLink;
 using Npgsql;
@@ -9,17 +10,16 @@ public sealed record TableUsage(string Name, long Rows, bool RowsEstimated, long
 /// <summary>What one tenant uses. Queue depth and ingestion totals join as those capabilities land.</summary>
 public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, QueueDepth? Queue, IngestionTotals Ingestion, DateTimeOffset MeasuredAt);
 
-public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore queue, IngestionRuns runs)
+public sealed class TenantUsageReader(NpgsqlDataSource dataSource, TenantConnections connections, QueueStore queue, IngestionRuns runs)
 {
     /// <summary>Tables with at most this many estimated rows are counted exactly.</summary>
     private const long ExactCountBelow = 100_000;
 
     public async Task<TenantUsage?> ReadAsync(string tenantId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         string? schemaName;
         string? status;
-        await using (var find = new NpgsqlCommand("SELECT schema_name, status FROM catalog.tenants WHERE id = $1", connection))
+        await using (var find = dataSource.CreateCommand("SELECT schema_name, status FROM catalog.tenants WHERE id = $1"))
         {
             find.Parameters.Add(new NpgsqlParameter { Value = tenantId });
             await using var reader = await find.ExecuteReaderAsync(cancellationToken);
@@ -33,6 +33,7 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource, QueueStore qu
         }
 
         var schema = SchemaName.Parse(schemaName);
+        await using var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
         var tables = new List<(string Name, long Estimate, long Bytes)>();
         await using (var sizes = new NpgsqlCommand(
             """

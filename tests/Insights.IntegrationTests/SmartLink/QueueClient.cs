@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.SmartLink;
 using Insights.Tenancy;
@@ -28,7 +29,7 @@ public sealed class QueueClient(InsightsFixture host, string tenantId, HttpClien
         var services = host.Factory.Services;
         var tenant = (await services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var outgoing = messages.Select(m => OutgoingMessage.Create("InsightModel", m.Priority, JsonSerializer.Serialize(new { text = m.Text }))).ToList();
-        await services.GetRequiredService<QueueWriter>().EnqueueAsync(services.GetRequiredService<NpgsqlDataSource>(), tenant, outgoing, CancellationToken.None);
+        await services.GetRequiredService<QueueWriter>().EnqueueAsync(services.GetRequiredService<TenantConnections>(), tenant, outgoing, CancellationToken.None);
         return outgoing.Select(o => o.Id).ToList();
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.InsightModels;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.Tenancy;
@@ -74,10 +75,13 @@ public sealed class IsolationTests(InsightsFixture host) : IAsyncLifetime
         await TenantData.InsertModelAsync(db, b, "b-only");
 
         var single = new NpgsqlConnectionStringBuilder(host.Database.ConnectionString) { MaxPoolSize = 1, MinPoolSize = 0 };
-        await using var pool = NpgsqlDataSource.Create(single.ConnectionString);
-        var reader = new InsightModelReader(pool);
+        await using var catalog = NpgsqlDataSource.Create(single.ConnectionString);
+        // One lane of one connection: both tenants' reads take the same connection, one after the other.
+        await using var connections = new TenantConnections(catalog, single.ConnectionString, laneCount: 1, lanePoolSize: 1);
+        var reader = new InsightModelReader(connections);
         var schemaA = SchemaName.ForTenant(a);
         var schemaB = SchemaName.ForTenant(b);
+        var pool = connections.For(schemaA);
 
         await using (var probe = pool.CreateCommand("SHOW search_path"))
         {
