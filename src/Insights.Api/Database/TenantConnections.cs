@@ -35,7 +35,7 @@ public sealed class TenantConnections : IAsyncDisposable
             builder.ConnectionStringBuilder.MaxPoolSize = lanePoolSize;
             builder.ConnectionStringBuilder.MinPoolSize = 0;
             builder.ConnectionStringBuilder.ApplicationName = LaneName(applicationName, lane);
-            builder.Name = LaneName("insights", lane);
+            builder.Name = LaneName(applicationName, lane);
             if (loggerFactory is not null)
             {
                 builder.UseLoggerFactory(loggerFactory);

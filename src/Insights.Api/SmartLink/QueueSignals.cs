@@ -7,12 +7,15 @@ namespace Insights.SmartLink;
 /// <summary>
 /// Wakes long-polling receivers when a message is enqueued for their tenant, on this node or any other: enqueues send a
 /// PostgreSQL notification (delivered at commit), and the node's listening connection fans it out to local waiters.
+/// Receivers also hear of the leases taken on this node meanwhile, to wake when they expire. Nothing is kept for a
+/// tenant that nobody on this node waits for.
 /// </summary>
 public sealed class QueueSignals
 {
     public const string Channel = "insights_queue";
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource> current = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<DateTimeOffset>> leases = new(StringComparer.Ordinal);
     private readonly DatabaseNotifications notifications;
 
     public QueueSignals(DatabaseNotifications notifications)
@@ -34,6 +37,19 @@ public sealed class QueueSignals
     /// </summary>
     public Task Next(string tenantId) =>
         current.GetOrAdd(tenantId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Completes with the expiry of the next lease taken on this node for the tenant. Take it before looking, too.</summary>
+    public Task<DateTimeOffset> NextLease(string tenantId) =>
+        leases.GetOrAdd(tenantId, _ => new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>A receive on this node leased messages of the tenant until <paramref name="expiresAt"/>.</summary>
+    public void Leased(string tenantId, DateTimeOffset expiresAt)
+    {
+        if (leases.TryRemove(tenantId, out var waiters))
+        {
+            waiters.TrySetResult(expiresAt);
+        }
+    }
 
     public void Signal(string tenantId)
     {

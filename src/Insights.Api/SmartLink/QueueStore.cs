@@ -10,6 +10,9 @@ namespace Insights.SmartLink;
 
 public sealed record LeasedMessage(string Receipt, int DeliveryCount, RawJson Message);
 
+/// <summary>What a receive leased; when it leased nothing, when the next message becomes visible (null: none waits).</summary>
+public sealed record LeaseOutcome(List<LeasedMessage> Messages, DateTimeOffset? NextVisibleAt);
+
 public sealed record AckResult(int Acked, IReadOnlyList<string> Rejected);
 
 public sealed record LeaseResult(int Extended, IReadOnlyList<string> Rejected);
@@ -50,13 +53,22 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         return batch;
     }
 
-    public async Task<List<LeasedMessage>> LeaseAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
+    public async Task<List<LeasedMessage>> LeaseAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken) =>
+        (await ReceiveAsync(tenant, max, visibilitySeconds, cancellationToken)).Messages;
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> visible messages, in one statement (its commit relaxed as above); when it
+    /// leases none, the same statement tells when the tenant's next message becomes visible (a lease expiring, a delayed
+    /// requeue), so a long poll can sleep until then without asking again.
+    /// </summary>
+    public async Task<LeaseOutcome> ReceiveAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
         var table = Table(tenant);
-        await using var batch = RelaxedCommitBatch(
-            tenant,
+        await using var command = connections.For(tenant).CreateCommand(
             $"""
-            WITH picked AS (
+            WITH relaxed AS MATERIALIZED (
+                SELECT set_config('synchronous_commit', 'off', true) AS setting
+            ), picked AS (
                 SELECT id FROM {table}
                 WHERE status IN ('ready', 'leased') AND visible_at <= now()
                 ORDER BY priority DESC, seq
@@ -79,33 +91,34 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
                                 THEN jsonb_build_array(jsonb_build_object('event', 'dead', 'reason', 'MaxDeliveriesExceeded', 'at', now()))
                                 ELSE '[]'::jsonb END
                         ELSE q.history END
-                FROM picked WHERE q.id = picked.id
+                FROM picked, relaxed WHERE q.id = picked.id AND relaxed.setting IS NOT NULL
                 RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
             )
-            SELECT id, lease_id, delivery_count, envelope::text FROM leased WHERE status = 'leased' ORDER BY priority DESC, seq
-            """, out var command);
+            SELECT id, lease_id, delivery_count, envelope::text, NULL::timestamptz, priority, seq FROM leased WHERE status = 'leased'
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, (SELECT min(visible_at) FROM {table} WHERE status IN ('ready', 'leased')), NULL, NULL
+            WHERE NOT EXISTS (SELECT FROM leased WHERE status = 'leased')
+            ORDER BY 6 DESC NULLS LAST, 7
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = max });
         command.Parameters.Add(new NpgsqlParameter { Value = (double)visibilitySeconds });
         command.Parameters.Add(new NpgsqlParameter { Value = options.Value.MaxDeliveries });
         var messages = new List<LeasedMessage>(max);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
+        DateTimeOffset? nextVisibleAt = null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            if (reader.IsDBNull(0))
+            {
+                nextVisibleAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4);
+                continue;
+            }
+
             var receipt = new Receipt(reader.GetGuid(0), reader.GetGuid(1));
             messages.Add(new LeasedMessage(receipt.ToString(), reader.GetInt32(2), new RawJson(reader.GetString(3))));
         }
 
-        return messages;
-    }
-
-    /// <summary>When the next invisible message becomes visible (an expiring lease or a delayed requeue), if ever.</summary>
-    public async Task<DateTimeOffset?> NextVisibleAtAsync(TenantInfo tenant, CancellationToken cancellationToken)
-    {
-        await using var command = connections.For(tenant).CreateCommand(
-            $"SELECT min(visible_at) FROM {Table(tenant)} WHERE status IN ('ready', 'leased')");
-        var value = await command.ExecuteScalarAsync(cancellationToken);
-        return value is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+        return new LeaseOutcome(messages, nextVisibleAt);
     }
 
     public async Task<AckResult> AckAsync(TenantInfo tenant, IReadOnlyList<string> receipts, CancellationToken cancellationToken)
@@ -160,27 +173,35 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         return new AckResult(acked.Count, rejected);
     }
 
-    /// <summary>Dead-letters the delivery with the reason, or makes it visible again after a delay. Null when the receipt is stale.</summary>
+    /// <summary>
+    /// Dead-letters the delivery with the reason, or makes it visible again after a delay. Null when the receipt is stale.
+    /// A requeue wakes the tenant's long polls on every node (a notification at the commit), to learn when it is visible.
+    /// </summary>
     public async Task<string?> NackAsync(TenantInfo tenant, Receipt receipt, string reason, bool requeue, int delaySeconds, CancellationToken cancellationToken)
     {
         await using var command = connections.For(tenant).CreateCommand(
             $"""
-            UPDATE {Table(tenant)} AS q SET
-                status = CASE WHEN $3 THEN 'ready' ELSE 'dead' END,
-                visible_at = CASE WHEN $3 THEN now() + make_interval(secs => $4) ELSE q.visible_at END,
-                dead_reason = CASE WHEN $3 THEN q.dead_reason ELSE $5 END,
-                finished_at = CASE WHEN $3 THEN NULL ELSE now() END,
-                lease_id = NULL,
-                history = q.history || jsonb_build_array(jsonb_build_object(
-                    'event', CASE WHEN $3 THEN 'requeued' ELSE 'nacked' END, 'delivery', q.delivery_count, 'reason', $5, 'at', now()))
-            WHERE q.id = $1 AND q.lease_id = $2 AND q.status = 'leased' AND q.visible_at > now()
-            RETURNING q.status
+            WITH nacked AS (
+                UPDATE {Table(tenant)} AS q SET
+                    status = CASE WHEN $3 THEN 'ready' ELSE 'dead' END,
+                    visible_at = CASE WHEN $3 THEN now() + make_interval(secs => $4) ELSE q.visible_at END,
+                    dead_reason = CASE WHEN $3 THEN q.dead_reason ELSE $5 END,
+                    finished_at = CASE WHEN $3 THEN NULL ELSE now() END,
+                    lease_id = NULL,
+                    history = q.history || jsonb_build_array(jsonb_build_object(
+                        'event', CASE WHEN $3 THEN 'requeued' ELSE 'nacked' END, 'delivery', q.delivery_count, 'reason', $5, 'at', now()))
+                WHERE q.id = $1 AND q.lease_id = $2 AND q.status = 'leased' AND q.visible_at > now()
+                RETURNING q.status
+            )
+            SELECT status, CASE WHEN status = 'ready' THEN pg_notify($6, $7) END FROM nacked
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = receipt.MessageId });
         command.Parameters.Add(new NpgsqlParameter { Value = receipt.LeaseId });
         command.Parameters.Add(new NpgsqlParameter { Value = requeue });
         command.Parameters.Add(new NpgsqlParameter { Value = (double)delaySeconds });
         command.Parameters.Add(new NpgsqlParameter { Value = reason });
+        command.Parameters.Add(new NpgsqlParameter { Value = QueueSignals.Channel });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 

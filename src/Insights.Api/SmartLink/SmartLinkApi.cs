@@ -45,6 +45,7 @@ public static class SmartLinkApi
     public const string RateLimitPolicy = "smartlink";
 
     private static readonly TimeSpan MinimumPause = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan VisibleGrace = TimeSpan.FromMilliseconds(5);
     public const string OnlineInsightRequest = "OnlineInsightRequest";
     public const string InsightProcessingStatus = "InsightProcessingStatus";
 
@@ -107,30 +108,74 @@ public static class SmartLinkApi
         var deadline = DateTimeOffset.UtcNow.AddSeconds(wait);
         while (true)
         {
-            var signal = signals.Next(tenant.Id);
-            var messages = await store.LeaseAsync(tenant, max, visibility, cancellationToken);
+            // One statement per look, none while waiting: an enqueue anywhere (its notification) or the next message
+            // becoming visible (known from the look, or from a lease taken on this node since) ends the wait.
+            var enqueued = signals.Next(tenant.Id);
+            var leasedHere = signals.NextLease(tenant.Id);
+            var outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken);
             var now = DateTimeOffset.UtcNow;
-            if (messages.Count > 0 || now >= deadline)
+            if (outcome.Messages.Count > 0)
             {
-                return TypedResults.Ok(new ReceiveResponse(messages));
+                signals.Leased(tenant.Id, now.AddSeconds(visibility));
+                return TypedResults.Ok(new ReceiveResponse(outcome.Messages));
             }
 
-            // Sleep until an enqueue signals, a lease expires or a delayed message becomes visible, or the wait ends.
-            var wakeAt = deadline;
-            if (await store.NextVisibleAtAsync(tenant, cancellationToken) is { } next && next < wakeAt)
+            if (now >= deadline)
             {
-                wakeAt = next;
+                return TypedResults.Ok(new ReceiveResponse(outcome.Messages));
             }
 
+            var wakeAt = outcome.NextVisibleAt is { } next && next < deadline ? next : deadline;
+            if (!await WaitAsync(enqueued, leasedHere, wakeAt, deadline, signals, tenant.Id, cancellationToken))
+            {
+                // The wait ended with nothing new: the look at its start stands, and the client polls again.
+                return TypedResults.Ok(new ReceiveResponse([]));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits without a statement until an enqueue (true), the time a message becomes visible (true), or the deadline
+    /// (false). A lease taken on this node meanwhile can bring the wake-up forward, to when it expires.
+    /// </summary>
+    private static async Task<bool> WaitAsync(
+        Task enqueued, Task<DateTimeOffset> leasedHere, DateTimeOffset wakeAt, DateTimeOffset deadline, QueueSignals signals, string tenantId,
+        CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (now >= deadline)
+            {
+                return false;
+            }
+
+            // A little after the message becomes visible, as PostgreSQL's clock tells it (timers may fire a hair early).
             // A visible message that the lease skipped is locked by another receiver for a moment: wait a little, not spin.
-            var delay = wakeAt - now;
+            var delay = (wakeAt < deadline ? wakeAt + VisibleGrace : deadline) - now;
             if (delay < MinimumPause)
             {
                 delay = deadline - now < MinimumPause ? deadline - now : MinimumPause;
             }
 
-            await Task.WhenAny(signal, Task.Delay(delay, cancellationToken));
+            var woke = await Task.WhenAny(enqueued, leasedHere, Task.Delay(delay, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
+            if (woke == enqueued)
+            {
+                return true;
+            }
+
+            if (woke != leasedHere)
+            {
+                return wakeAt < deadline;
+            }
+
+            if (leasedHere.Result < wakeAt)
+            {
+                wakeAt = leasedHere.Result;
+            }
+
+            leasedHere = signals.NextLease(tenantId);
         }
     }
 
