@@ -14,13 +14,15 @@ internal sealed record BackendMemory(int Backends, long PrivateDirtyBytes, long 
 internal sealed class BenchDatabase : IAsyncDisposable
 {
     private readonly NpgsqlDataSource admin;
+    private readonly bool keep;
 
-    private BenchDatabase(NpgsqlDataSource admin, string name, string connectionString, string serverVersion)
+    private BenchDatabase(NpgsqlDataSource admin, string name, string connectionString, string serverVersion, bool keep = false)
     {
         this.admin = admin;
         Name = name;
         ConnectionString = connectionString;
         ServerVersion = serverVersion;
+        this.keep = keep;
     }
 
     public string Name { get; }
@@ -50,6 +52,37 @@ internal sealed class BenchDatabase : IAsyncDisposable
 
         var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
         return new BenchDatabase(admin, name, connectionString, version);
+    }
+
+    /// <summary>
+    /// The database <paramref name="name"/>, created when missing and kept at the end: a scenario that needs a large
+    /// fleet builds it once and finds it again in the next run.
+    /// </summary>
+    public static async Task<BenchDatabase> OpenOrCreateAsync(string adminConnectionString, string name)
+    {
+        var admin = NpgsqlDataSource.Create(adminConnectionString);
+        try
+        {
+            await using (var exists = admin.CreateCommand("SELECT count(*) FROM pg_database WHERE datname = $1"))
+            {
+                exists.Parameters.Add(new NpgsqlParameter { Value = name });
+                if ((long)(await exists.ExecuteScalarAsync())! == 0)
+                {
+                    await using var create = admin.CreateCommand($"CREATE DATABASE \"{name}\"");
+                    await create.ExecuteNonQueryAsync();
+                }
+            }
+
+            await using var show = admin.CreateCommand("SHOW server_version");
+            var version = (string)(await show.ExecuteScalarAsync())!;
+            var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+            return new BenchDatabase(admin, name, connectionString, version, keep: true);
+        }
+        catch
+        {
+            await admin.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Sums the private memory and the proportional set size of the client backends of this database.</summary>
@@ -115,6 +148,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
     {
         try
         {
+            if (keep)
+            {
+                return;
+            }
+
             await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
             await drop.ExecuteNonQueryAsync();
         }

@@ -55,9 +55,10 @@ internal sealed class BenchHost : IAsyncDisposable
     public static string PostgresSetting() =>
         Setting("INSIGHTS_BENCH_POSTGRES") ?? Setting("INSIGHTS_TEST_POSTGRES") ?? DefaultPostgres;
 
-    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string>? extra = null, string? connectionOverrides = null)
+    public static async Task<BenchHost> StartAsync(
+        IReadOnlyDictionary<string, string>? extra = null, string? connectionOverrides = null, BenchDatabase? existing = null)
     {
-        var database = await BenchDatabase.CreateAsync(PostgresSetting());
+        var database = existing ?? await BenchDatabase.CreateAsync(PostgresSetting());
         var (connectionString, settings) = HostConnectionString(database.ConnectionString, connectionOverrides);
         Console.Error.WriteLine($"database {database.Name}; connection options: {settings}");
         var keyFolder = Directory.CreateTempSubdirectory("insights-bench-");

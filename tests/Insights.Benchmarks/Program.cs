@@ -6,6 +6,7 @@ var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer
     ["queue"] = QueueScenario.RunAsync,
     ["ingest"] = IngestScenario.RunAsync,
     ["online"] = OnlineScenario.RunAsync,
+    ["fleet"] = FleetScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
