@@ -11,7 +11,7 @@ namespace Insights.Database;
 public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<DatabaseNotifications> logger) : BackgroundService
 {
     /// <summary>The channels every node listens on.</summary>
-    public static readonly string[] Channels = ["insights_queue", "insights_outbox"];
+    public static readonly string[] Channels = ["insights_queue", "insights_outbox", "insights_tenants"];
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
 

@@ -102,6 +102,7 @@ public sealed class TenantStore(
             // the tenant's first ingestion run is queued.
             step = "events";
             await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
+            await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
             await outbox.AddAsync(connection, transaction, new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             directory.Evict(id);
@@ -185,6 +186,7 @@ public sealed class TenantStore(
         if (updated is not null)
         {
             await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
+            await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -221,6 +223,7 @@ public sealed class TenantStore(
             if (schemaName is not null)
             {
                 await outbox.AddAsync(catalog, marking, new TenantChanged(id), cancellationToken);
+                await TenantDirectory.NotifyChangedAsync(catalog, marking, id, cancellationToken);
             }
 
             await marking.CommitAsync(cancellationToken);
@@ -258,6 +261,7 @@ public sealed class TenantStore(
         }
 
         await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
+        await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         directory.Evict(id);
         return ChangeOutcome.Done;

@@ -146,4 +146,28 @@ public sealed class TenantCliAndStartupTests : OwnDatabaseTests
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.True(watch.Elapsed < TenantDirectory.CacheFor / 2, $"Node two refused the tenant after {watch.ElapsedMilliseconds} ms.");
     }
+
+    [Fact]
+    public async Task A_change_reaches_another_node_through_PostgreSQL_alone()
+    {
+        // Two nodes with in-memory buses: no event crosses between them, only the database's notification at the commit.
+        await using var one = new InsightsFactory(InsightsFactory.Settings(Authority, Database));
+        await using var two = new InsightsFactory(InsightsFactory.Settings(Authority, Database));
+        using var adminOne = one.ClientWithToken(Authority.AdminToken());
+        var tenantId = InsightsFixture.NewTenantId("pg");
+        using var clientTwo = two.ClientWithToken(Authority.TenantToken(tenantId));
+        await two.Services.GetRequiredService<Insights.Database.DatabaseNotifications>().Listening;
+        Assert.Equal(HttpStatusCode.Created, (await adminOne.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await clientTwo.GetAsync("/api/v1/insight-models")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await adminOne.PatchAsJsonAsync($"/api/v1/tenants/{tenantId}", new { status = "suspended" })).StatusCode);
+
+        // Well within the time node two keeps its entry, which only the notification can cut short.
+        var deadline = DateTime.UtcNow + TenantDirectory.CacheFor / 5;
+        while ((await clientTwo.GetAsync("/api/v1/insight-models")).StatusCode != HttpStatusCode.Forbidden)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Node two still serves the suspended tenant.");
+            await Task.Delay(20);
+        }
+    }
 }
