@@ -362,34 +362,29 @@ internal static class FleetScenario
                 }))));
             var rowsBefore = await CatalogRowsWrittenAsync(catalog);
             var watch = Stopwatch.StartNew();
-            var worker = await bench.StartAnotherAsync(new Dictionary<string, string>
+            // Stopped with the bench host at the end of the run.
+            await bench.StartAnotherAsync(new Dictionary<string, string>
             {
                 ["Roles"] = "worker,scheduler",
                 ["Ingestion__Local__Folder"] = folder.FullName,
                 ["Ingestion__Interval"] = "01:00:00",
             });
-            try
-            {
-                // Ended: every changed tenant has its models, and no run is queued or running for a few seconds in a row.
-                var quiet = 0;
-                while (quiet < 3)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(1));
-                    quiet = await PendingRunsAsync(catalog) == 0 && await IngestedAsync(catalog, changed, run) ? quiet + 1 : 0;
-                    if (watch.Elapsed > TimeSpan.FromMinutes(30))
-                    {
-                        throw new TimeoutException("The scheduler interval did not end within 30 minutes.");
-                    }
-                }
 
-                var duration = watch.Elapsed - TimeSpan.FromSeconds(3);
-                var rows = await CatalogRowsWrittenAsync(catalog) - rowsBefore;
-                return new Interval(fleet, changed.Count, duration, rows);
-            }
-            finally
+            // Ended: every changed tenant has its models, and no run is queued or running for a few seconds in a row.
+            var quiet = 0;
+            while (quiet < 3)
             {
-                worker.Dispose();
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                quiet = await PendingRunsAsync(catalog) == 0 && await IngestedAsync(catalog, changed, run) ? quiet + 1 : 0;
+                if (watch.Elapsed > TimeSpan.FromMinutes(30))
+                {
+                    throw new TimeoutException("The scheduler interval did not end within 30 minutes.");
+                }
             }
+
+            var duration = watch.Elapsed - TimeSpan.FromSeconds(3);
+            var rows = await CatalogRowsWrittenAsync(catalog) - rowsBefore;
+            return new Interval(fleet, changed.Count, duration, rows);
         }
         finally
         {
