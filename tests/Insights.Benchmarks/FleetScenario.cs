@@ -23,6 +23,7 @@ internal static class FleetScenario
     private const string Read = "/api/v1/insight-models?limit=1";
     private const string Receive = "/api/v1/smartlink/receive";
     private const string Insight = "CashFlowForecast";
+    private const int WarmPasses = 2;
 
     private const double ThroughputRatioTarget = 0.8;
     private const double LatencyRatioTarget = 1.3;
@@ -43,6 +44,7 @@ internal static class FleetScenario
             Deliveries: BenchHost.Option(args, "--deliveries", 200),
             Provisions: BenchHost.Option(args, "--provisions", 200),
             Database: BenchHost.Argument(args, "--database") ?? "insights_fleet",
+            Interval: !args.Contains("--no-interval"),
             Connection: BenchHost.Argument(args, "--connection"));
         try
         {
@@ -84,13 +86,22 @@ internal static class FleetScenario
 
         Console.Error.WriteLine("fleet: (a) warm-up, then reads over 10 tenants and over all");
         var few = tenants.Take(10).ToList();
-        await MeasureAsync(api, few, options with { ReadSeconds = 10 }, Read, null);
-        await MeasureAsync(api, few, options with { ReadSeconds = 5 }, Receive, null);
+        await MeasureAsync(api, few, options with { ReadSeconds = 10 }, Read, null, null);
+        await MeasureAsync(api, few, options with { ReadSeconds = 5 }, Receive, null, null);
         var memoryBefore = await database.MeasureBackendsAsync();
-        var readFew = await MeasureAsync(api, few, options, Read, database);
-        var receiveFew = await MeasureAsync(api, few, options, Receive, database);
-        var readAll = await MeasureAsync(api, tenants, options, Read, database);
-        var receiveAll = await MeasureAsync(api, tenants, options, Receive, database);
+        var readFew = await MeasureAsync(api, few, options, Read, database, bench);
+        var receiveFew = await MeasureAsync(api, few, options, Receive, database, bench);
+
+        // The steady state of a busy fleet, not its first minute: every lane connection has met its tenants.
+        Console.Error.WriteLine($"fleet: warm-up, {WarmPasses} passes over all {tenants.Count} tenants");
+        for (var pass = 0; pass < WarmPasses; pass++)
+        {
+            await MeasureAsync(api, tenants, options with { ReadSeconds = 0 }, Read, null, null, requests: tenants.Count);
+            await MeasureAsync(api, tenants, options with { ReadSeconds = 0 }, Receive, null, null, requests: tenants.Count);
+        }
+
+        var readAll = await MeasureAsync(api, tenants, options, Read, database, bench);
+        var receiveAll = await MeasureAsync(api, tenants, options, Receive, database, bench);
         await Task.Delay(TimeSpan.FromSeconds(2));
         var memoryAfter = await database.MeasureBackendsAsync();
 
@@ -98,9 +109,13 @@ internal static class FleetScenario
         var polls = await LongPollsAsync(api, bench, catalog, connections, tenants.Take(options.Polls).ToList(), options);
         var memoryPolls = await database.MeasureBackendsAsync();
 
-        Console.Error.WriteLine($"fleet: (d) one scheduler interval, {changed.Count} tenants with 100 new models each");
-        var interval = await SchedulerIntervalAsync(bench, catalog, tenants.Count, changed);
-        await ClearQueuesAsync(catalog, changed);
+        Interval? interval = null;
+        if (options.Interval)
+        {
+            Console.Error.WriteLine($"fleet: (d) one scheduler interval, {changed.Count} tenants with 100 new models each");
+            interval = await SchedulerIntervalAsync(bench, catalog, tenants.Count, changed);
+            await ClearQueuesAsync(catalog, changed);
+        }
 
         var machine = $"{Environment.ProcessorCount} cores, load average (1 min) {loadAtStart} at start, {BenchHost.LoadAverage()} at end";
         return new Report(options, database.ServerVersion, machine, tenants.Count, readFew, readAll, receiveFew, receiveAll,
@@ -192,12 +207,14 @@ internal static class FleetScenario
     /// <see cref="Options.Clients"/> clients sending <paramref name="path"/> for <see cref="Options.ReadSeconds"/>, each
     /// request for the next tenant of <paramref name="tenants"/> in turn; the backends' memory sampled meanwhile.
     /// </summary>
-    private static async Task<Load> MeasureAsync(Api api, List<string> tenants, Options options, string path, BenchDatabase? database)
+    private static async Task<Load> MeasureAsync(
+        Api api, List<string> tenants, Options options, string path, BenchDatabase? database, BenchHost? bench, int requests = int.MaxValue)
     {
         var times = new ConcurrentBag<double>();
         var next = -1L;
+        var cpu = bench is null ? null : CpuMeter.Start(bench.HostIds);
         var watch = Stopwatch.StartNew();
-        var until = TimeSpan.FromSeconds(options.ReadSeconds);
+        var until = requests == int.MaxValue ? TimeSpan.FromSeconds(options.ReadSeconds) : TimeSpan.MaxValue;
         using var stop = new CancellationTokenSource();
         BackendMemory? peak = null;
         var sampling = database is null ? Task.CompletedTask : Task.Run(async () =>
@@ -215,9 +232,9 @@ internal static class FleetScenario
         });
         await Task.WhenAll(Enumerable.Range(0, options.Clients).Select(async _ =>
         {
-            while (watch.Elapsed < until)
+            while (watch.Elapsed < until && Interlocked.Increment(ref next) is var turn && turn < requests)
             {
-                var tenant = tenants[(int)(Interlocked.Increment(ref next) % tenants.Count)];
+                var tenant = tenants[(int)(turn % tenants.Count)];
                 times.Add(await Timing.MeasureAsync(async () =>
                 {
                     using var response = path == Receive
@@ -230,8 +247,9 @@ internal static class FleetScenario
         var elapsed = watch.Elapsed;
         await stop.CancelAsync();
         await sampling;
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fleet: {path} over {tenants.Count} tenants: {times.Count / elapsed.TotalSeconds:F0} req/s, {Summary.Of(times)}"));
-        return new Load(tenants.Count, times.Count / elapsed.TotalSeconds, Summary.Of(times), peak);
+        var where = cpu?.Report(times.Count, "req") ?? "";
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fleet: {path} over {tenants.Count} tenants: {times.Count / elapsed.TotalSeconds:F0} req/s, {Summary.Of(times)} {where}"));
+        return new Load(tenants.Count, times.Count / elapsed.TotalSeconds, Summary.Of(times), peak, where);
     }
 
     /// <summary>
@@ -244,9 +262,12 @@ internal static class FleetScenario
         var latencies = new ConcurrentBag<double>();
         var started = 0;
         var errors = 0;
+        var failures = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         using var stop = new CancellationTokenSource();
-        var clients = tenants.Select(async tenant =>
+        var clients = tenants.Select(async (tenant, index) =>
         {
+            // Clients come up over a few seconds (a thousand a second), as a fleet's do, not in one burst of connects.
+            await Task.Delay(TimeSpan.FromMilliseconds(index));
             var token = api.Token(tenant);
             var first = true;
             while (!stop.IsCancellationRequested)
@@ -278,6 +299,8 @@ internal static class FleetScenario
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
                 {
                     Interlocked.Increment(ref errors);
+                    var reason = e.GetBaseException().Message;
+                    failures.AddOrUpdate(reason.Length > 160 ? reason[..160] : reason, 1, (_, n) => n + 1);
                     await Task.Delay(1000);
                 }
             }
@@ -317,6 +340,11 @@ internal static class FleetScenario
         await stop.CancelAsync();
         Console.Error.WriteLine("fleet: waiting for the last polls to end");
         await Task.WhenAll(clients);
+        foreach (var (reason, count) in failures.OrderByDescending(f => f.Value).Take(5))
+        {
+            Console.Error.WriteLine($"fleet: {count} polls failed: {reason}");
+        }
+
         return new Polls(tenants.Count, seconds, commits, cpu, rss, Summary.Of(latencies), sample.Count, errors);
     }
 
@@ -416,9 +444,9 @@ internal static class FleetScenario
     }
 
     private sealed record Options(
-        int Tenants, int Clients, int ReadSeconds, int Polls, int PollSeconds, int Deliveries, int Provisions, string Database, string? Connection);
+        int Tenants, int Clients, int ReadSeconds, int Polls, int PollSeconds, int Deliveries, int Provisions, string Database, bool Interval, string? Connection);
 
-    private sealed record Load(int Tenants, double Rate, Summary Latency, BackendMemory? PeakBackends);
+    private sealed record Load(int Tenants, double Rate, Summary Latency, BackendMemory? PeakBackends, string Cpu = "");
 
     private sealed record Polls(int Clients, double Seconds, long Commits, double HostCpuSeconds, long HostRss, Summary Delivery, int Sent, int Errors)
     {
@@ -460,7 +488,7 @@ internal static class FleetScenario
 
     private sealed record Report(
         Options Options, string ServerVersion, string Machine, int Fleet, Load ReadFew, Load ReadAll, Load ReceiveFew, Load ReceiveAll,
-        BackendMemory Before, BackendMemory After, BackendMemory Peak, BackendMemory AfterPolls, Polls Polls, Interval Interval, Summary Provisioning, Summary Raw)
+        BackendMemory Before, BackendMemory After, BackendMemory Peak, BackendMemory AfterPolls, Polls Polls, Interval? Interval, Summary Provisioning, Summary Raw)
     {
         public void Print(TextWriter output)
         {
@@ -479,6 +507,8 @@ internal static class FleetScenario
                 var rate = all.Rate / few.Rate;
                 var p50 = all.Latency.P50 / few.Latency.P50;
                 Line($"  {"",-28} ratio  {rate,7:F2}x {p50,8:F2}x          target >= {ThroughputRatioTarget}x, <= {LatencyRatioTarget}x: {Verdict(rate >= ThroughputRatioTarget && p50 <= LatencyRatioTarget)}");
+                Line($"    {few.Tenants}: {few.Cpu}");
+                Line($"    {all.Tenants}: {all.Cpu}");
             }
 
             output.WriteLine();
@@ -494,7 +524,14 @@ internal static class FleetScenario
             Line($"  enqueue to delivery, {Polls.Delivery.Count} messages  {Polls.Delivery}   target p99 <= {DeliveryP99TargetMs} ms: {Verdict(Polls.Delivery.P99 <= DeliveryP99TargetMs)}");
             Line($"  host processor time {Polls.HostCpuSeconds:F1} s ({Polls.HostCpuSeconds / Polls.Seconds * 100:F0} % of a core); RSS {Mb(Polls.HostRss)}   target <= {Mb(HostRssTargetBytes)}: {Verdict(Polls.HostRss <= HostRssTargetBytes)}");
             output.WriteLine();
-            Line($"(d) one scheduler interval over {Interval.Fleet} tenants, {Interval.Changed} with 100 new models: {Interval.Duration.TotalSeconds:F1} s, {Interval.CatalogRows} catalog rows written ({Interval.CatalogRows / (double)Interval.Fleet:F2} per tenant of the fleet, {Interval.CatalogRows / (double)Interval.Changed:F1} per changed tenant)");
+            if (Interval is { } interval)
+            {
+                Line($"(d) one scheduler interval over {interval.Fleet} tenants, {interval.Changed} with 100 new models: {interval.Duration.TotalSeconds:F1} s, {interval.CatalogRows} catalog rows written ({interval.CatalogRows / (double)interval.Fleet:F2} per tenant of the fleet, {interval.CatalogRows / (double)interval.Changed:F1} per changed tenant)");
+            }
+            else
+            {
+                Line("(d) not measured (--no-interval)");
+            }
             output.WriteLine();
             var ratio = Provisioning.P50 / Raw.P50;
             Line($"(e) POST /tenants at {Fleet} tenants, {Provisioning.Count} one at a time  {Provisioning}");
