@@ -34,8 +34,10 @@ public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 /// and nacks by receipt, lease extension, dead letters, and the admin views. Every statement names the tenant's
 /// schema through <see cref="SchemaName"/>; nothing here reads a schema from input.
 /// </summary>
-public sealed class QueueStore(TenantConnections connections, IOptions<SmartLinkOptions> options)
+public sealed class QueueStore(TenantConnections connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null)
 {
+    private readonly QueueAckMarks marks = marks ?? new QueueAckMarks(TimeProvider.System);
+
     private static string Table(TenantInfo tenant) => tenant.Schema.Quoted + ".queue_messages";
 
     /// <summary>
@@ -131,23 +133,51 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
 
         var table = Table(tenant);
         var acked = new HashSet<Receipt>();
-        await using (var batch = RelaxedCommitBatch(
-            tenant,
+        // The first ack of the tenant that this node serves on a day also marks the tenant for the purge, in the same
+        // statement and only when it acked something; the others are the bare update.
+        var day = marks.Today;
+        var mark = marks.NeedsMark(tenant.Id, day);
+        var update =
             $"""
             UPDATE {table} AS q SET status = 'acked', finished_at = now()
             FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
             WHERE q.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
             RETURNING q.id, q.lease_id
-            """, out var command))
+            """;
+        var sql = mark
+            ? $"""
+              WITH acked AS (
+              {update}
+              ), marked AS (
+                  INSERT INTO catalog.queue_ack_days (tenant_id, day, due_at)
+                  SELECT $3, $4, $5 WHERE EXISTS (SELECT FROM acked)
+                  ON CONFLICT DO NOTHING
+              )
+              SELECT id, lease_id FROM acked
+              """
+            : update;
+        await using (var batch = RelaxedCommitBatch(tenant, sql, out var command))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
+            if (mark)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+                command.Parameters.Add(new NpgsqlParameter { Value = day });
+                command.Parameters.Add(new NpgsqlParameter { Value = QueuePurgeService.DueAt(day, options.Value.AckedRetention) });
+            }
+
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 acked.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
             }
+        }
+
+        if (mark && acked.Count > 0)
+        {
+            marks.Marked(tenant.Id, day);
         }
 
         var missing = parsed.Where(p => !acked.Contains(p)).Distinct().ToList();
@@ -359,25 +389,41 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         return new QueueDepth(ready, leased, acked, dead);
     }
 
-    /// <summary>Deletes acked messages finished before the retention, in batches. Returns how many went.</summary>
-    public async Task<long> PurgeAckedAsync(SchemaName schema, TimeSpan retention, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the acked messages finished before the retention, in batches. Returns how many went and when the oldest
+    /// acked message left finished (null: none is left), which is when the tenant has something to purge again.
+    /// </summary>
+    public async Task<(long Purged, DateTimeOffset? OldestAcked)> PurgeAckedAsync(SchemaName schema, TimeSpan retention, CancellationToken cancellationToken)
     {
+        const int batchSize = 5000;
+        var table = schema.Quoted + ".queue_messages";
         long total = 0;
         while (true)
         {
+            // The oldest acked message left is looked up (a scan: acked messages have no index) only with the last batch.
             await using var command = connections.For(schema).CreateCommand(
                 $"""
-                DELETE FROM {schema.Quoted}.queue_messages WHERE id IN (
-                    SELECT id FROM {schema.Quoted}.queue_messages
-                    WHERE status = 'acked' AND finished_at < now() - make_interval(secs => $1)
-                    LIMIT 5000)
+                WITH purged AS (
+                    DELETE FROM {table} WHERE id IN (
+                        SELECT id FROM {table}
+                        WHERE status = 'acked' AND finished_at < now() - make_interval(secs => $1)
+                        LIMIT {batchSize})
+                    RETURNING 1
+                ), counted AS (
+                    SELECT count(*) AS deleted FROM purged
+                )
+                SELECT deleted, CASE WHEN deleted < {batchSize} THEN (
+                    SELECT min(finished_at) FROM {table} WHERE status = 'acked' AND finished_at >= now() - make_interval(secs => $1)) END
+                FROM counted
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = retention.TotalSeconds });
-            var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var deleted = reader.GetInt64(0);
             total += deleted;
-            if (deleted < 5000)
+            if (deleted < batchSize)
             {
-                return total;
+                return (total, reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
             }
         }
     }

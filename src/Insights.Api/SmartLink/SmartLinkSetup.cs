@@ -5,6 +5,7 @@ using Insights.Hosting;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Insights.SmartLink;
@@ -16,6 +17,8 @@ internal static class SmartLinkSetup
         var services = builder.Services;
         services.AddOptions<SmartLinkOptions>().BindConfiguration(SmartLinkOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<QueueWriter>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<QueueAckMarks>();
         services.AddSingleton<QueueStore>();
         services.AddSingleton<QueueSignals>();
         services.AddSingleton(new Messaging.OutboxMessageType(typeof(OnlineInsightRequested)));

@@ -253,6 +253,10 @@ public sealed class TenantStore(
             {
                 Parameters = { new() { Value = id } },
             });
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.queue_ack_days WHERE tenant_id = $1")
+            {
+                Parameters = { new() { Value = id } },
+            });
             drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.tenants WHERE id = $1")
             {
                 Parameters = { new() { Value = id } },
