@@ -36,4 +36,8 @@ public sealed class IngestionRunOptions
     /// <summary>How often the scheduler looks for runs whose command is gone or whose worker died.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Setting 'Ingestion:ReaperInterval' must be between 100 ms and 1 hour.")]
     public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Finished runs (succeeded, failed, interrupted) older than this are deleted by the scheduler; queued and running ones never.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Setting 'Ingestion:RunRetention' must be between 1 hour and 3650 days.")]
+    public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(30);
 }

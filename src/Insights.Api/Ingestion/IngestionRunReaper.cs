@@ -9,9 +9,11 @@ namespace Insights.Ingestion;
 /// with no command waiting in the outbox has its command sent again, and is failed after
 /// <see cref="IngestionRunOptions.MaxResends"/> resends; a run marked running whose worker no longer holds the tenant's
 /// lock (the worker died) has its command sent again, and the next worker resumes it from the cursor. The look covers
-/// only queued and running runs (a partial index), so it costs what is in flight, not the fleet.
+/// only queued and running runs (a partial index), so it costs what is in flight, not the fleet. On the same timer, runs
+/// finished longer ago than <see cref="IngestionRunOptions.RunRetention"/> are deleted (<see cref="IngestionRunRetention"/>).
 /// </summary>
-internal sealed class IngestionRunReaper(NpgsqlDataSource dataSource, Outbox outbox, IOptions<IngestionRunOptions> options, ILogger<IngestionRunReaper> logger)
+internal sealed class IngestionRunReaper(
+    NpgsqlDataSource dataSource, Outbox outbox, IngestionRunRetention retention, IOptions<IngestionRunOptions> options, ILogger<IngestionRunReaper> logger)
     : BackgroundService
 {
     public static string LostCommand(int sends) =>
@@ -27,13 +29,14 @@ internal sealed class IngestionRunReaper(NpgsqlDataSource dataSource, Outbox out
             try
             {
                 await ReapAsync(settings, stoppingToken);
+                await retention.TrimAsync(stoppingToken);
                 failing = false;
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
                 if (!failing)
                 {
-                    logger.LogWarning("Looking for stalled ingestion runs failed; retrying every {Seconds} s: {Reason}", settings.ReaperInterval.TotalSeconds, e.Message);
+                    logger.LogWarning("Looking for stalled or expired ingestion runs failed; retrying every {Seconds} s: {Reason}", settings.ReaperInterval.TotalSeconds, e.Message);
                 }
 
                 failing = true;

@@ -13,6 +13,7 @@ internal static class IngestionSetup
         services.AddSingleton<InsightDefinitionStore>();
         services.AddSingleton<IngestionRuns>();
         services.AddSingleton<IngestionTrigger>();
+        services.AddSingleton<IngestionRunRetention>();
         services.AddSingleton(new OutboxMessageType(typeof(StartIngestion)));
         services.AddScoped<IngestionRunner>();
         services.AddSingleton<IngestionRunsInFlight>();
