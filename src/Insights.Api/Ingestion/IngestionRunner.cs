@@ -113,7 +113,7 @@ public sealed class IngestionRunner(
                 }
             }
 
-            await FinishAsync(runId, "succeeded", null);
+            await SucceedAsync(runId, tenantId);
 
             // Waits for the page being applied; once awaited it is no longer the finally block's to settle.
             async Task CompletedAsync()
@@ -424,6 +424,33 @@ public sealed class IngestionRunner(
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
+    /// <summary>
+    /// Records a run that read the source to its end, and the time of that check on the tenant's cursor row (created
+    /// without a position when the tenant has none). A scheduled run that read no model and billed nothing leaves no run
+    /// behind: the scheduler starts one per tenant per interval, and most find nothing. Other runs are always kept.
+    /// </summary>
+    private async Task SucceedAsync(Guid runId, string tenantId)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            WITH empty AS (
+                DELETE FROM catalog.ingestion_runs
+                WHERE id = $1 AND trigger = $3 AND rows_read = 0 AND bytes_billed = 0
+                RETURNING id
+            ), finished AS (
+                UPDATE catalog.ingestion_runs SET status = 'succeeded', error = NULL, finished_at = now()
+                WHERE id = $1 AND NOT EXISTS (SELECT FROM empty)
+            )
+            INSERT INTO catalog.ingestion_cursors (tenant_id, checked_at, moved_at)
+            SELECT $2, now(), NULL WHERE EXISTS (SELECT FROM catalog.tenants WHERE id = $2)
+            ON CONFLICT (tenant_id) DO UPDATE SET checked_at = EXCLUDED.checked_at
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = IngestionScheduler.Trigger });
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
     private async Task FinishAsync(Guid runId, string status, string? error)
     {
         await using var command = dataSource.CreateCommand(
@@ -436,7 +463,7 @@ public sealed class IngestionRunner(
 
     private async Task<SourceCursor?> ReadCursorAsync(string tenantId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT updated_at, id FROM catalog.ingestion_cursors WHERE tenant_id = $1");
+        await using var command = dataSource.CreateCommand("SELECT updated_at, id FROM catalog.ingestion_cursors WHERE tenant_id = $1 AND updated_at IS NOT NULL");
         command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? new SourceCursor(reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1)) : null;

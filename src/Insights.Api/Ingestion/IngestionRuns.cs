@@ -11,7 +11,13 @@ public sealed record IngestionRun(
     int Pages, long RowsRead, long RowsChanged, long MessagesEnqueued, long Skipped, RawJson SkippedTypes,
     long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error);
 
-public sealed record IngestionTotals(int Runs, long RowsRead, long RowsChanged, long MessagesEnqueued, long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, DateTimeOffset? LastFinishedAt);
+/// <summary>
+/// The totals of the tenant's runs kept (see <see cref="IngestionRunOptions.RunRetention"/>), and when ingestion last read the
+/// tenant's source to its end (<see cref="LastCheckedAt"/>; scheduled runs that found nothing leave only that).
+/// </summary>
+public sealed record IngestionTotals(
+    int Runs, long RowsRead, long RowsChanged, long MessagesEnqueued, long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd,
+    DateTimeOffset? LastFinishedAt, DateTimeOffset? LastCheckedAt);
 
 /// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
 public sealed class IngestionRuns(NpgsqlDataSource dataSource)
@@ -56,10 +62,38 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
             {
                 existing.Parameters.Add(new NpgsqlParameter { Value = (object?)runId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
                 existing.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-                await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
-                if (await reader.ReadAsync(cancellationToken))
+                IngestionRun? found = null;
+                await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
                 {
-                    return (Read(reader), false);
+                    if (await reader.ReadAsync(cancellationToken))
+                    {
+                        found = Read(reader);
+                    }
+                }
+
+                if (found is not null && (found.Trigger != IngestionScheduler.Trigger || trigger == IngestionScheduler.Trigger))
+                {
+                    return (found, false);
+                }
+
+                if (found is not null)
+                {
+                    // A scheduled run that finds nothing leaves no row; a request that joins one makes it its own, so that
+                    // whoever asked can follow it. Gone or finished meanwhile, the next attempt queues a run of its own.
+                    await using var claim = new NpgsqlCommand(
+                        $"""
+                        UPDATE catalog.ingestion_runs SET trigger = $2
+                        WHERE id = $1 AND trigger = $3 AND status IN ('queued', 'running')
+                        RETURNING {Columns}
+                        """, connection, transaction);
+                    claim.Parameters.Add(new NpgsqlParameter { Value = found.Id });
+                    claim.Parameters.Add(new NpgsqlParameter { Value = trigger });
+                    claim.Parameters.Add(new NpgsqlParameter { Value = IngestionScheduler.Trigger });
+                    await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+                    if (await reader.ReadAsync(cancellationToken))
+                    {
+                        return (Read(reader), false);
+                    }
                 }
             }
 
@@ -106,7 +140,8 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand(
             """
             SELECT count(*)::int, coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_changed), 0)::bigint, coalesce(sum(messages_enqueued), 0)::bigint,
-                   coalesce(sum(bytes_processed), 0)::bigint, coalesce(sum(bytes_billed), 0)::bigint, coalesce(sum(estimated_cost_usd), 0), max(finished_at)
+                   coalesce(sum(bytes_processed), 0)::bigint, coalesce(sum(bytes_billed), 0)::bigint, coalesce(sum(estimated_cost_usd), 0), max(finished_at),
+                   (SELECT checked_at FROM catalog.ingestion_cursors WHERE tenant_id = $1)
             FROM catalog.ingestion_runs WHERE tenant_id = $1
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
@@ -114,7 +149,7 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
         await reader.ReadAsync(cancellationToken);
         return new IngestionTotals(
             reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetDecimal(6),
-            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7));
+            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
     }
 
     internal static IngestionRun Read(NpgsqlDataReader reader) => new(

@@ -138,6 +138,8 @@ public sealed class IngestionTrigger(NpgsqlDataSource dataSource, Outbox outbox,
 internal sealed class IngestionScheduler(
     NpgsqlDataSource dataSource, IngestionTrigger trigger, IOptions<IngestionRunOptions> options, ILogger<IngestionScheduler> logger) : BackgroundService
 {
+    public const string Trigger = "schedule";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Interval);
@@ -157,7 +159,7 @@ internal sealed class IngestionScheduler(
 
                 foreach (var tenant in tenants)
                 {
-                    await trigger.RequestAsync(tenant, "schedule", stoppingToken);
+                    await trigger.RequestAsync(tenant, Trigger, stoppingToken);
                 }
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)

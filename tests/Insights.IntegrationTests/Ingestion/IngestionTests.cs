@@ -336,6 +336,74 @@ public sealed class IngestionTests(IngestionFixture host)
         Assert.Equal(1, usage.GetProperty("ingestion").GetProperty("messagesEnqueued").GetInt64());
     }
 
+    /// <summary>Queues a run as the scheduler does, and returns its id.</summary>
+    private async Task<Guid> ScheduleAsync(string tenantId) =>
+        (await host.Factory.Services.GetRequiredService<IngestionTrigger>().RequestAsync(tenantId, IngestionScheduler.Trigger, CancellationToken.None)).Id;
+
+    /// <summary>The run once it is neither queued nor running; null once it is gone.</summary>
+    private async Task<JsonElement?> FinishedAsync(string tenantId, Guid runId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var response = await host.Admin.GetAsync($"/api/v1/tenants/{tenantId}/ingestions/{runId}");
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+
+            var run = await response.Content.ReadFromJsonAsync<JsonElement>();
+            if (run.GetProperty("status").GetString() is not ("queued" or "running"))
+            {
+                return run;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "The scheduled run did not finish.");
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task<(DateTimeOffset? CheckedAt, string? Position)> CursorAsync(string tenantId)
+    {
+        await using var dataSource = host.Database.CreateDataSource();
+        await using var command = dataSource.CreateCommand("SELECT checked_at, id FROM catalog.ingestion_cursors WHERE tenant_id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), "The tenant has no cursor row.");
+        return (reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+    }
+
+    [Fact]
+    public async Task A_scheduled_run_that_finds_nothing_leaves_no_run_and_the_cursor_records_the_check()
+    {
+        // The first run is kept although its source had nothing; it leaves a cursor row without a position.
+        var tenant = await TenantAsync();
+        var first = Assert.Single(await WaitIdleAsync(tenant));
+        Assert.Equal("provisioned", first.GetProperty("trigger").GetString());
+        var (firstCheck, position) = await CursorAsync(tenant);
+        Assert.NotNull(firstCheck);
+        Assert.Null(position);
+
+        var idle = await ScheduleAsync(tenant);
+        Assert.Null(await FinishedAsync(tenant, idle));
+        var (idleCheck, _) = await CursorAsync(tenant);
+        Assert.True(idleCheck > firstCheck, $"The check of the scheduled run ({idleCheck:O}) is not after the first one ({firstCheck:O}).");
+        Assert.Single(await WaitIdleAsync(tenant));
+        var usage = await host.Admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenant}/usage");
+        Assert.Equal(idleCheck, usage.GetProperty("ingestion").GetProperty("lastCheckedAt").GetDateTimeOffset());
+        Assert.Equal(1, usage.GetProperty("ingestion").GetProperty("runs").GetInt32());
+
+        // A scheduled run that reads something is kept (from the start: a cursor row without a position is no position),
+        // and so is an admin's run that finds nothing.
+        host.Source.Set(tenant, Enumerable.Range(1, 4).Select(i => ScriptedSource.Model("m" + i, i)));
+        var busy = await FinishedAsync(tenant, await ScheduleAsync(tenant));
+        Assert.NotNull(busy);
+        Assert.Equal("succeeded", busy.Value.GetProperty("status").GetString());
+        Assert.Equal(4, busy.Value.GetProperty("rowsRead").GetInt64());
+        Assert.Equal(0, (await IngestAsync(tenant)).GetProperty("rowsRead").GetInt64());
+        Assert.Equal(["admin", "schedule", "provisioned"], (await WaitIdleAsync(tenant)).Select(r => r.GetProperty("trigger").GetString()));
+    }
+
     [Fact]
     public async Task Insight_definitions_are_created_replaced_listed_and_deleted()
     {

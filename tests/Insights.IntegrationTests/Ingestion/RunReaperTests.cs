@@ -130,6 +130,24 @@ public sealed class RunReaperTests : OwnDatabaseTests
     }
 
     [Fact]
+    public async Task A_trigger_that_joins_a_queued_scheduled_run_makes_it_its_own()
+    {
+        // No worker: the runs stay queued.
+        await using var host = Host(roles: "api");
+        using var admin = host.ClientWithToken(Authority.AdminToken());
+        var tenantId = await ProvisionAsync(admin);
+        var trigger = host.Services.GetRequiredService<Insights.Ingestion.IngestionTrigger>();
+        var scheduled = await trigger.RequestAsync(tenantId, "schedule", CancellationToken.None);
+
+        // A scheduled run that finds nothing leaves no row: the admin who joined it must still find it.
+        var response = await admin.PostAsync($"/api/v1/tenants/{tenantId}/ingestions", null);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(scheduled.Id, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid());
+        Assert.Equal(scheduled.Id, (await trigger.RequestAsync(tenantId, "schedule", CancellationToken.None)).Id);
+        Assert.Equal([(scheduled.Id, "admin", "queued")], await RunsAsync(tenantId));
+    }
+
+    [Fact]
     public async Task A_provisioning_event_delivered_twice_queues_one_first_run()
     {
         await using var host = Host();
