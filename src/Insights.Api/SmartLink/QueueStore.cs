@@ -55,6 +55,15 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         return batch;
     }
 
+    /// <summary>The same batch without the relaxed setting, for the rare statement whose commit must be durable.</summary>
+    private NpgsqlBatch SynchronousCommitBatch(TenantInfo tenant, string sql, out NpgsqlBatchCommand command)
+    {
+        var batch = connections.For(tenant).CreateBatch();
+        command = new NpgsqlBatchCommand(sql);
+        batch.BatchCommands.Add(command);
+        return batch;
+    }
+
     public async Task<List<LeasedMessage>> LeaseAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken) =>
         (await ReceiveAsync(tenant, max, visibilitySeconds, cancellationToken)).Messages;
 
@@ -134,7 +143,9 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         var table = Table(tenant);
         var acked = new HashSet<Receipt>();
         // The first ack of the tenant that this node serves on a day also marks the tenant for the purge, in the same
-        // statement and only when it acked something; the others are the bare update.
+        // statement and only when it acked something; the others are the bare update. That one commits synchronously:
+        // this node writes no other marker for the tenant that day, so the marker must not be lost with the last
+        // asynchronous commits of a crash.
         var day = marks.Today;
         var mark = marks.NeedsMark(tenant.Id, day);
         var update =
@@ -156,7 +167,8 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
               SELECT id, lease_id FROM acked
               """
             : update;
-        await using (var batch = RelaxedCommitBatch(tenant, sql, out var command))
+        NpgsqlBatchCommand command;
+        await using (var batch = mark ? SynchronousCommitBatch(tenant, sql, out command) : RelaxedCommitBatch(tenant, sql, out command))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
@@ -168,7 +180,11 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
             }
 
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            await reader.NextResultAsync(cancellationToken);
+            if (!mark)
+            {
+                await reader.NextResultAsync(cancellationToken);
+            }
+
             while (await reader.ReadAsync(cancellationToken))
             {
                 acked.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
