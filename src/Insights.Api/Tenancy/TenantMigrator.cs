@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Npgsql;
 
 namespace Insights.Tenancy;
@@ -7,31 +8,67 @@ namespace Insights.Tenancy;
 public sealed record TenantScript(string Name, int Number, string Sql);
 
 /// <summary>
+/// <c>migrations/tenant/baseline.sql</c>: the schema that the tenant migrations up to and including <see cref="Through"/>
+/// build, in one script. Its first line names that migration: <c>-- baseline-through: 0003_queue_envelope_text.sql</c>.
+/// </summary>
+public sealed record TenantBaseline(TenantScript Through, string Sql);
+
+/// <summary>
 /// Applies the scripts of <c>migrations/tenant</c> inside one tenant schema. A schema is migrated in one
 /// transaction (PostgreSQL DDL is transactional): all pending scripts and their journal rows, or nothing.
 /// A transaction-level advisory lock per schema makes concurrent runs apply each script once.
 /// </summary>
-public sealed class TenantMigrator
+public sealed partial class TenantMigrator
 {
     private const string ResourcePrefix = "migrations/tenant/";
+    private const string BaselineName = "baseline.sql";
     private const string SchemaVariable = "$schema$";
 
     /// <summary>First key of the per-schema advisory locks ("tenant migrations").</summary>
     private const int LockNamespace = 0x746D6967;
 
-    public TenantMigrator() : this(LoadEmbeddedScripts())
+    public TenantMigrator() : this(LoadEmbedded())
     {
     }
 
-    public TenantMigrator(IReadOnlyList<TenantScript> scripts) => Scripts = scripts;
+    /// <summary>
+    /// Without a <paramref name="baseline"/> a new schema runs every script; with one, it must be through one of
+    /// <paramref name="scripts"/>.
+    /// </summary>
+    public TenantMigrator(IReadOnlyList<TenantScript> scripts, TenantBaseline? baseline = null)
+    {
+        if (baseline is not null && !scripts.Contains(baseline.Through))
+        {
+            throw new ArgumentException($"The tenant baseline is through {baseline.Through.Name}, which is not one of the tenant migrations.", nameof(baseline));
+        }
+
+        Scripts = scripts;
+        Baseline = baseline;
+    }
+
+    private TenantMigrator((List<TenantScript> Scripts, TenantBaseline? Baseline) embedded) : this(embedded.Scripts, embedded.Baseline)
+    {
+    }
 
     public IReadOnlyList<TenantScript> Scripts { get; }
+
+    /// <summary>What a new schema is built from instead of the scripts it covers; null when it runs every script.</summary>
+    public TenantBaseline? Baseline { get; }
 
     public int LatestVersion => Scripts.Count == 0 ? 0 : Scripts[^1].Number;
 
     /// <summary>
+    /// The SQL that builds a new schema, in order: the baseline, then every script after it (every script when there is no
+    /// baseline). <c>$schema$</c> stands for the quoted schema name.
+    /// </summary>
+    public IEnumerable<string> NewSchemaSql() =>
+        Baseline is null ? Scripts.Select(s => s.Sql) : Scripts.Where(s => s.Number > Baseline.Through.Number).Select(s => s.Sql).Prepend(Baseline.Sql);
+
+    /// <summary>
     /// Applies pending scripts to <paramref name="schema"/> inside <paramref name="transaction"/>, creating the schema
-    /// when <paramref name="createSchema"/> is set, and records the version on the tenant row. Returns how many ran.
+    /// when <paramref name="createSchema"/> is set, and records the version on the tenant row. A new schema is built from
+    /// the baseline and the scripts after it, and journaled exactly as if every script had run. Returns how many scripts
+    /// were journaled.
     /// </summary>
     public async Task<int> MigrateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, bool createSchema, CancellationToken cancellationToken)
     {
@@ -50,28 +87,39 @@ public sealed class TenantMigrator
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var applied = new HashSet<string>(StringComparer.Ordinal);
-        if (!createSchema)
+        List<TenantScript> pending;
+        IEnumerable<string> sql;
+        if (createSchema)
         {
-            await using var query = new NpgsqlCommand("SELECT script FROM catalog.tenant_schema_migrations WHERE schema_name = $1", connection, transaction);
-            query.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            pending = [.. Scripts];
+            sql = NewSchemaSql();
+        }
+        else
+        {
+            var applied = new HashSet<string>(StringComparer.Ordinal);
+            await using (var query = new NpgsqlCommand("SELECT script FROM catalog.tenant_schema_migrations WHERE schema_name = $1", connection, transaction))
             {
-                applied.Add(reader.GetString(0));
+                query.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+                await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    applied.Add(reader.GetString(0));
+                }
             }
+
+            pending = [.. Scripts.Where(s => !applied.Contains(s.Name))];
+            sql = pending.Select(s => s.Sql);
         }
 
-        var pending = Scripts.Where(s => !applied.Contains(s.Name)).ToList();
         if (pending.Count == 0)
         {
             return 0;
         }
 
-        foreach (var script in pending)
+        foreach (var script in sql)
         {
             // A plain command: a script may hold several statements.
-            await using var command = new NpgsqlCommand(script.Sql.Replace(SchemaVariable, schema.Quoted, StringComparison.Ordinal), connection, transaction);
+            await using var command = new NpgsqlCommand(script.Replace(SchemaVariable, schema.Quoted, StringComparison.Ordinal), connection, transaction);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -92,21 +140,31 @@ public sealed class TenantMigrator
         return pending.Count;
     }
 
-    private static List<TenantScript> LoadEmbeddedScripts()
+    [GeneratedRegex(@"\A-- baseline-through: (?<script>\S+)[ \t]*\r?$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
+    private static partial Regex BaselineMarker();
+
+    private static (List<TenantScript> Scripts, TenantBaseline? Baseline) LoadEmbedded()
     {
         var assembly = Assembly.GetExecutingAssembly();
         var scripts = new List<TenantScript>();
+        string? baselineSql = null;
         foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
         {
             var name = resource[ResourcePrefix.Length..];
+            using var stream = assembly.GetManifestResourceStream(resource)!;
+            using var reader = new StreamReader(stream);
+            if (name == BaselineName)
+            {
+                baselineSql = reader.ReadToEnd();
+                continue;
+            }
+
             var digits = new string(name.TakeWhile(char.IsAsciiDigit).ToArray());
             if (digits.Length == 0 || !int.TryParse(digits, out var number))
             {
                 throw new InvalidOperationException($"Tenant migration '{name}' must start with its number, e.g. 0002_queue.sql.");
             }
 
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var reader = new StreamReader(stream);
             scripts.Add(new TenantScript(name, number, reader.ReadToEnd()));
         }
 
@@ -117,6 +175,22 @@ public sealed class TenantMigrator
             throw new InvalidOperationException($"Two tenant migrations share number {duplicate.Key}: {string.Join(", ", duplicate.Select(s => s.Name))}.");
         }
 
-        return scripts;
+        return (scripts, baselineSql is null ? null : ParseBaseline(baselineSql, scripts));
+    }
+
+    /// <summary>Reads the migration a baseline is through from its first line.</summary>
+    internal static TenantBaseline ParseBaseline(string sql, IReadOnlyList<TenantScript> scripts)
+    {
+        var marker = BaselineMarker().Match(sql);
+        if (!marker.Success)
+        {
+            throw new InvalidOperationException($"The first line of tenant {BaselineName} must name the newest migration it holds, e.g. '-- baseline-through: 0003_queue_envelope_text.sql'.");
+        }
+
+        var through = marker.Groups["script"].Value;
+        return new TenantBaseline(
+            scripts.FirstOrDefault(s => s.Name == through)
+                ?? throw new InvalidOperationException($"Tenant {BaselineName} is through '{through}', which is not a tenant migration."),
+            sql);
     }
 }

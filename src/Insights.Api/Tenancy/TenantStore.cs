@@ -40,9 +40,10 @@ public sealed class TenantStore(
     private const int ProvisionLockNamespace = 0x74707276;
 
     /// <summary>
-    /// Catalog row, schema and every tenant migration in one transaction, committed as <c>active</c>: a schema is
-    /// never seen half-built. A concurrent create of the same id waits for this one and then finds it taken. A failure
-    /// rolls everything back and records the tenant as <c>failed</c> with the reason; creating it again completes it.
+    /// Catalog row, schema (the tenant baseline, then any newer tenant migration; journaled as every migration) in one
+    /// transaction, committed as <c>active</c>: a schema is never seen half-built. A concurrent create of the same id waits
+    /// for this one and then finds it taken. A failure rolls everything back and records the tenant as <c>failed</c> with
+    /// the reason; creating it again completes it.
     /// </summary>
     public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, CancellationToken cancellationToken)
     {

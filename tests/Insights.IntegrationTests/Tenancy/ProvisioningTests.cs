@@ -103,10 +103,10 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
     [Fact]
     public async Task A_failure_midway_leaves_the_tenant_failed_without_a_schema_and_creating_it_again_completes_it()
     {
-        var broken = new TenantMigrator([
-            .. new TenantMigrator().Scripts,
-            new TenantScript("9999_broken.sql", 9999, "CREATE TABLE $schema$.broken (id int REFERENCES $schema$.missing (id));"),
-        ]);
+        var current = new TenantMigrator();
+        var broken = new TenantMigrator(
+            [.. current.Scripts, new TenantScript("9999_broken.sql", 9999, "CREATE TABLE $schema$.broken (id int REFERENCES $schema$.missing (id));")],
+            current.Baseline);
         await using (var failing = new InsightsFactory(
             InsightsFactory.Settings(host.Authority, host.Database),
             services: s => s.AddSingleton(broken)))

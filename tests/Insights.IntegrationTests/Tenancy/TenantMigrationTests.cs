@@ -27,9 +27,12 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
         await base.DisposeAsync();
     }
 
+    private static readonly TenantMigrator Current = new();
+
+    /// <summary>A host whose tenant migrations are today's plus <paramref name="extra"/>, added after the baseline.</summary>
     private InsightsFactory Host(params TenantScript[] extra) => new(
         new Dictionary<string, string?>(InsightsFactory.Settings(Authority, Database)) { ["Database:MigrateTenantsOnStart"] = "false" },
-        services: extra.Length == 0 ? null : s => s.AddSingleton(new TenantMigrator([.. new TenantMigrator().Scripts, .. extra])));
+        services: extra.Length == 0 ? null : s => s.AddSingleton(new TenantMigrator([.. Current.Scripts, .. extra], Current.Baseline)));
 
     [Fact]
     public async Task A_new_tenant_migration_reaches_every_existing_tenant_through_the_api()
@@ -77,10 +80,23 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
             Assert.Equal(9001, tenant.GetProperty("schemaVersion").GetInt32());
         }
 
-        // A tenant created afterwards gets every script at once.
+        // A tenant created afterwards gets the baseline and the script after it at once, journaled as every script.
         var late = InsightsFixture.NewTenantId("late");
         var created = await client.PostAsJsonAsync("/api/v1/tenants", new { id = late, name = late });
         Assert.Equal(9001, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("schemaVersion").GetInt32());
+        Assert.Contains("probe", await TenantData.TablesAsync(db, late));
+        await using var journal = db.CreateCommand("SELECT script FROM catalog.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
+        journal.Parameters.Add(new NpgsqlParameter { Value = SchemaName.ForTenant(late).Value });
+        var scripts = new List<string>();
+        await using (var reader = await journal.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                scripts.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Equal([.. Current.Scripts.Select(s => s.Name), "9001_probe.sql"], scripts);
     }
 
     [Fact]
