@@ -1,5 +1,4 @@
 using System.Globalization;
-using Insights.Tenancy;
 using Npgsql;
 
 namespace Insights.Benchmarks;
@@ -111,37 +110,12 @@ internal sealed class BenchDatabase : IAsyncDisposable
         return new BackendMemory(pids.Count, privateDirty, pss, max);
     }
 
-    /// <summary>
-    /// The floor that provisioning through the API is compared with: <c>CREATE SCHEMA</c> and every tenant migration
-    /// in one transaction on one open connection. Returns each schema's time in milliseconds.
-    /// </summary>
-    public async Task<List<double>> ProvisionRawSchemasAsync(int count, IReadOnlyList<TenantScript> scripts)
+    /// <summary>Opens the connection of the raw SQL baseline of provisioning; see <see cref="RawSchemas"/>.</summary>
+    public async Task<RawSchemas> OpenRawSchemasAsync(IEnumerable<string> newSchemaSql)
     {
-        var times = new List<double>(count);
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
-        for (var i = 1; i <= count; i++)
-        {
-            var schema = "\"raw_" + i.ToString("D5", CultureInfo.InvariantCulture) + "\"";
-            times.Add(await Timing.MeasureAsync(async () =>
-            {
-                await using var transaction = await connection.BeginTransactionAsync();
-                await using (var create = new NpgsqlCommand($"CREATE SCHEMA {schema}", connection, transaction))
-                {
-                    await create.ExecuteNonQueryAsync();
-                }
-
-                foreach (var script in scripts)
-                {
-                    await using var command = new NpgsqlCommand(script.Sql.Replace("$schema$", schema, StringComparison.Ordinal), connection, transaction);
-                    await command.ExecuteNonQueryAsync();
-                }
-
-                await transaction.CommitAsync();
-            }));
-        }
-
-        return times;
+        return new RawSchemas(connection, newSchemaSql);
     }
 
     public async ValueTask DisposeAsync()
@@ -200,4 +174,33 @@ internal sealed class BenchDatabase : IAsyncDisposable
 
         return fields;
     }
+}
+
+/// <summary>
+/// The floor that provisioning through the API is compared with: the cheapest DDL of the same schema, i.e.
+/// <c>CREATE SCHEMA</c> and the SQL provisioning runs for a new schema (the tenant baseline, and any tenant migration
+/// newer than it) as one command in one transaction, on one open connection.
+/// </summary>
+internal sealed class RawSchemas(NpgsqlConnection connection, IEnumerable<string> newSchemaSql) : IAsyncDisposable
+{
+    private readonly string sql = string.Join("\n", newSchemaSql.Select(script => script.TrimEnd().EndsWith(';') ? script : script.TrimEnd() + ";"));
+    private int count;
+
+    /// <summary>Builds the next schema and returns its time in milliseconds.</summary>
+    public Task<double> CreateAsync()
+    {
+        var schema = "\"raw_" + (++count).ToString("D5", CultureInfo.InvariantCulture) + "\"";
+        return Timing.MeasureAsync(async () =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var create = new NpgsqlCommand($"CREATE SCHEMA {schema};\n{sql.Replace("$schema$", schema, StringComparison.Ordinal)}", connection, transaction))
+            {
+                await create.ExecuteNonQueryAsync();
+            }
+
+            await transaction.CommitAsync();
+        });
+    }
+
+    public ValueTask DisposeAsync() => connection.DisposeAsync();
 }
