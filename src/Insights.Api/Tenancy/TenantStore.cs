@@ -40,12 +40,12 @@ public sealed class TenantStore(
     private const int ProvisionLockNamespace = 0x74707276;
 
     /// <summary>
-    /// Catalog row, schema (the tenant baseline, then any newer tenant migration; journaled as every migration) in one
-    /// transaction, committed as <c>active</c>: a schema is never seen half-built. A concurrent create of the same id waits
-    /// for this one and then finds it taken. A failure rolls everything back and records the tenant as <c>failed</c> with
-    /// the reason; creating it again completes it.
+    /// Catalog row, schema (the tenant baseline, then any newer tenant migration; journaled as every migration) and the
+    /// audit record of <paramref name="subject"/> in one transaction, committed as <c>active</c>: a schema is never seen
+    /// half-built. A concurrent create of the same id waits for this one and then finds it taken. A failure rolls
+    /// everything back and records the tenant as <c>failed</c> with the reason; creating it again completes it.
     /// </summary>
-    public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, CancellationToken cancellationToken)
+    public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, string subject, CancellationToken cancellationToken)
     {
         var schema = SchemaName.ForTenant(id);
         // On the tenant's lane: its schema is built on the connection of the catalog row's transaction.
@@ -90,10 +90,14 @@ public sealed class TenantStore(
 
             step = "activation";
             TenantResponse tenant;
-            await using (var activate = new NpgsqlCommand(
-                $"UPDATE catalog.tenants SET status = 'active', updated_at = now() WHERE id = $1 RETURNING {Columns}", connection, transaction))
+            await using (var activate = new NpgsqlBatch(connection, transaction))
             {
-                activate.Parameters.Add(new NpgsqlParameter { Value = id });
+                activate.BatchCommands.Add(new NpgsqlBatchCommand($"UPDATE catalog.tenants SET status = 'active', updated_at = now() WHERE id = $1 RETURNING {Columns}")
+                {
+                    Parameters = { new() { Value = id } },
+                });
+                // The audit record commits with the tenant: one commit (a WAL flush) for both, and no tenant without it.
+                activate.BatchCommands.Add(AuditCommand(subject, "tenant.provision", id, "succeeded", null));
                 await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
                 await reader.ReadAsync(cancellationToken);
                 tenant = Read(reader);
@@ -277,20 +281,28 @@ public sealed class TenantStore(
     {
         try
         {
-            await using var command = dataSource.CreateCommand(
-                "INSERT INTO catalog.audit_log (subject, action, tenant_id, outcome, detail) VALUES ($1, $2, $3, $4, $5)");
-            command.Parameters.Add(new NpgsqlParameter { Value = subject });
-            command.Parameters.Add(new NpgsqlParameter { Value = action });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)tenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = outcome });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
+            await using var batch = dataSource.CreateBatch();
+            batch.BatchCommands.Add(AuditCommand(subject, action, tenantId, outcome, detail));
+            await batch.ExecuteNonQueryAsync(CancellationToken.None);
         }
         catch (NpgsqlException e)
         {
             logger.LogError(e, "Could not write the audit record of {Action} on {TenantId} by {Subject}", action, tenantId, subject);
         }
     }
+
+    private static NpgsqlBatchCommand AuditCommand(string subject, string action, string? tenantId, string outcome, string? detail) =>
+        new("INSERT INTO catalog.audit_log (subject, action, tenant_id, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
+        {
+            Parameters =
+            {
+                new() { Value = subject },
+                new() { Value = action },
+                new() { Value = (object?)tenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = outcome },
+                new() { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            },
+        };
 
     /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded.</summary>
     private async Task<bool> RecordFailureAsync(string id, string name, SchemaName schema, string settingsJson, string reason)

@@ -60,11 +60,11 @@ public static class TenantsApi
         CreateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : "{}";
-        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, cancellationToken);
+        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, Subject(user), cancellationToken);
         switch (result.Outcome)
         {
             case ProvisionOutcome.Created:
-                await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "succeeded", null);
+                // Audited in the provisioning transaction.
                 return TypedResults.Created($"/api/v1/tenants/{Uri.EscapeDataString(request.Id!)}", result.Tenant);
             case ProvisionOutcome.Exists:
                 await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "rejected", "exists");

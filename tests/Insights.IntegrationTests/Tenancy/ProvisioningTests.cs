@@ -130,6 +130,18 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
             var fixedTenant = await again.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("active", fixedTenant.GetProperty("status").GetString());
             Assert.True(await TenantData.SchemaExistsAsync(db, id));
+
+            // The success is audited in the provisioning transaction, so the rolled-back attempt left only its failure.
+            await using var audit = db.CreateCommand("SELECT outcome FROM catalog.audit_log WHERE tenant_id = $1 AND action = 'tenant.provision' ORDER BY id");
+            audit.Parameters.Add(new NpgsqlParameter { Value = id });
+            var outcomes = new List<string>();
+            await using var reader = await audit.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                outcomes.Add(reader.GetString(0));
+            }
+
+            Assert.Equal(["failed", "succeeded"], outcomes);
         }
     }
 
