@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.Tenancy;
 using Microsoft.Extensions.DependencyInjection;
@@ -102,9 +103,10 @@ public sealed class TenantBaselineTests(TenantBaselineTests.TwoTenants tenants, 
                 await CreateAsync(then, old);
             }
 
+            await using var connections = new TenantConnections(Db, database.ConnectionString, laneCount: 1, lanePoolSize: 2);
             for (var release = 2; release <= Current.Scripts.Count; release++)
             {
-                var runner = new TenantMigrationRunner(Db, new TenantMigrator([.. Current.Scripts.Take(release)]), null, NullLogger<TenantMigrationRunner>.Instance);
+                var runner = new TenantMigrationRunner(connections, new TenantMigrator([.. Current.Scripts.Take(release)]), null, NullLogger<TenantMigrationRunner>.Instance);
                 var run = await runner.RunAsync("test", null, CancellationToken.None);
                 if (run.Status != "succeeded" || run.Succeeded != 1)
                 {
