@@ -106,8 +106,7 @@ public sealed class TenantStore(
             // Announced with the commit, whatever the broker's state: every node drops what it cached of the id, and
             // the tenant's first ingestion run is queued.
             step = "events";
-            await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
-            await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
+            await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
             await outbox.AddAsync(connection, transaction, new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             directory.Evict(id);
@@ -190,8 +189,7 @@ public sealed class TenantStore(
 
         if (updated is not null)
         {
-            await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
-            await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
+            await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -227,8 +225,7 @@ public sealed class TenantStore(
 
             if (schemaName is not null)
             {
-                await outbox.AddAsync(catalog, marking, new TenantChanged(id), cancellationToken);
-                await TenantDirectory.NotifyChangedAsync(catalog, marking, id, cancellationToken);
+                await AnnounceChangeAsync(catalog, marking, id, cancellationToken);
             }
 
             await marking.CommitAsync(cancellationToken);
@@ -269,11 +266,20 @@ public sealed class TenantStore(
             await drop.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
-        await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
+        await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         directory.Evict(id);
         return ChangeOutcome.Done;
+    }
+
+    /// <summary>
+    /// At the commit of <paramref name="transaction"/>, every node forgets what it cached of the tenant: at once through
+    /// PostgreSQL's notification, and through the bus's <see cref="TenantChanged"/> from the outbox.
+    /// </summary>
+    private async Task AnnounceChangeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string id, CancellationToken cancellationToken)
+    {
+        await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
+        await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
     }
 
     /// <summary>Records an admin action; the audit outlives the tenant.</summary>
