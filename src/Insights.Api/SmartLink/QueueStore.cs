@@ -75,6 +75,8 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
     public async Task<LeaseOutcome> ReceiveAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
         var table = Table(tenant);
+        // The update finds the picked rows through an array of their ids: a prepared statement's generic plan cannot
+        // know the LIMIT, and as a join it chose to hash the whole table (a scan per receive, ~40 ms at 30,000 rows).
         await using var command = connections.For(tenant).CreateCommand(
             $"""
             WITH relaxed AS MATERIALIZED (
@@ -102,7 +104,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
                                 THEN jsonb_build_array(jsonb_build_object('event', 'dead', 'reason', 'MaxDeliveriesExceeded', 'at', now()))
                                 ELSE '[]'::jsonb END
                         ELSE q.history END
-                FROM picked, relaxed WHERE q.id = picked.id AND relaxed.setting IS NOT NULL
+                WHERE q.id = ANY (ARRAY(SELECT id FROM picked)) AND (SELECT setting FROM relaxed) IS NOT NULL
                 RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
             )
             SELECT id, lease_id, delivery_count, envelope::text, NULL::timestamptz, priority, seq FROM leased WHERE status = 'leased'
