@@ -23,7 +23,6 @@ internal static class FleetScenario
     private const string Read = "/api/v1/insight-models?limit=1";
     private const string Receive = "/api/v1/smartlink/receive";
     private const string Insight = "CashFlowForecast";
-    private const int WarmPasses = 2;
 
     private const double ThroughputRatioTarget = 0.8;
     private const double LatencyRatioTarget = 1.3;
@@ -39,6 +38,7 @@ internal static class FleetScenario
             Tenants: BenchHost.Option(args, "--tenants", 10_000),
             Clients: BenchHost.Option(args, "--clients", 8),
             ReadSeconds: BenchHost.Option(args, "--read-seconds", 15),
+            WarmPasses: BenchHost.Option(args, "--warm-passes", 2),
             Polls: BenchHost.Option(args, "--polls", -1),
             PollSeconds: BenchHost.Option(args, "--poll-seconds", 60),
             Deliveries: BenchHost.Option(args, "--deliveries", 200),
@@ -93,13 +93,14 @@ internal static class FleetScenario
         var receiveFew = await MeasureAsync(api, few, options, Receive, database, bench);
 
         // The steady state of a busy fleet, not its first minute: every lane connection has met its tenants.
-        Console.Error.WriteLine($"fleet: warm-up, {WarmPasses} passes over all {tenants.Count} tenants");
-        for (var pass = 0; pass < WarmPasses; pass++)
+        Console.Error.WriteLine($"fleet: warm-up, {options.WarmPasses} passes over all {tenants.Count} tenants");
+        for (var pass = 0; pass < options.WarmPasses; pass++)
         {
             await MeasureAsync(api, tenants, options with { ReadSeconds = 0 }, Read, null, null, requests: tenants.Count);
             await MeasureAsync(api, tenants, options with { ReadSeconds = 0 }, Receive, null, null, requests: tenants.Count);
         }
 
+        Console.Error.WriteLine($"fleet: reads over all {tenants.Count} tenants");
         var readAll = await MeasureAsync(api, tenants, options, Read, database, bench);
         var receiveAll = await MeasureAsync(api, tenants, options, Receive, database, bench);
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -452,7 +453,7 @@ internal static class FleetScenario
     }
 
     private sealed record Options(
-        int Tenants, int Clients, int ReadSeconds, int Polls, int PollSeconds, int Deliveries, int Provisions, string Database, bool Interval, string? Connection);
+        int Tenants, int Clients, int ReadSeconds, int WarmPasses, int Polls, int PollSeconds, int Deliveries, int Provisions, string Database, bool Interval, string? Connection);
 
     private sealed record Load(int Tenants, double Rate, Summary Latency, BackendMemory? PeakBackends, string Cpu = "");
 

@@ -33,7 +33,10 @@ public sealed class TenantConnections : IAsyncDisposable
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             DatabaseSetup.ApplyDefaults(builder.ConnectionStringBuilder, connectionString);
             builder.ConnectionStringBuilder.MaxPoolSize = lanePoolSize;
-            builder.ConnectionStringBuilder.MinPoolSize = 0;
+            // A lane keeps its connections: what a backend has cached of its lane's tenants is what makes their
+            // statements cheap, and the pool's pruning of idle connections (which rotate through a lane's requests) would
+            // otherwise replace them with cold ones every minute. Connection Lifetime still renews them.
+            builder.ConnectionStringBuilder.MinPoolSize = lanePoolSize;
             builder.ConnectionStringBuilder.ApplicationName = LaneName(applicationName, lane);
             builder.Name = LaneName(applicationName, lane);
             if (loggerFactory is not null)

@@ -106,13 +106,14 @@ public static class SmartLinkApi
 
         var tenant = tenantContext.Current;
         var deadline = DateTimeOffset.UtcNow.AddSeconds(wait);
+        var woken = false;
         while (true)
         {
             // One statement per look, none while waiting: an enqueue anywhere (its notification) or the next message
             // becoming visible (known from the look, or from a lease taken on this node since) ends the wait.
             var enqueued = signals.Next(tenant.Id);
             var leasedHere = signals.NextLease(tenant.Id);
-            var outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken);
+            var outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken, expectMessages: woken);
             var now = DateTimeOffset.UtcNow;
             if (outcome.Messages.Count > 0)
             {
@@ -131,6 +132,8 @@ public static class SmartLinkApi
                 // The wait ended with nothing new: the look at its start stands, and the client polls again.
                 return TypedResults.Ok(new ReceiveResponse([]));
             }
+
+            woken = true;
         }
     }
 

@@ -8,7 +8,7 @@ using Npgsql;
 namespace Insights.IntegrationTests.SmartLink;
 
 /// <summary>
-/// The receive and ack statements keep their index plans as prepared statements. The pools prepare hot statements, and
+/// The receive (its look and its lease) and ack statements keep their index plans as prepared statements. The pools prepare hot statements, and
 /// after a few executions PostgreSQL may switch to a generic plan, planned without the parameters' values: a plan that
 /// is only good for the values it saw (a LIMIT, an array's length) then scans the whole queue at every receive.
 /// Checked by preparing each statement the service ran and explaining its generic plan on a queue of many messages.
@@ -60,8 +60,10 @@ public sealed class QueuePlanTests : OwnDatabaseTests
         var statements = log.Naming(schema).Select(s => s.Text).Distinct().ToList();
         var receive = Assert.Single(statements, s => s.Contains("FOR UPDATE SKIP LOCKED", StringComparison.Ordinal));
         var ack = Assert.Single(statements, s => s.Contains("SET status = 'acked'", StringComparison.Ordinal));
+        var look = Assert.Single(statements, s => s.Contains("WITH look AS", StringComparison.Ordinal));
 
         await using var connection = await dataSource.OpenConnectionAsync();
+        Assert.DoesNotContain(table, await GenericPlanScansAsync(connection, look, "", ""));
         Assert.DoesNotContain(table, await GenericPlanScansAsync(connection, receive, "integer, double precision, integer", "10, 60, 5"));
         var ackTypes = ack.Contains("$5", StringComparison.Ordinal)
             ? ("uuid[], uuid[], text, date, timestamptz", "'{}', '{}', 't', '2026-01-01', now()")
@@ -73,13 +75,13 @@ public sealed class QueuePlanTests : OwnDatabaseTests
     private static async Task<List<string>> GenericPlanScansAsync(NpgsqlConnection connection, string sql, string types, string values)
     {
         await using var transaction = await connection.BeginTransactionAsync();
-        await using (var prepare = new NpgsqlCommand($"SET LOCAL plan_cache_mode = force_generic_plan; PREPARE planned ({types}) AS {sql}", connection, transaction))
+        await using (var prepare = new NpgsqlCommand($"SET LOCAL plan_cache_mode = force_generic_plan; PREPARE planned{(types.Length > 0 ? $" ({types})" : "")} AS {sql}", connection, transaction))
         {
             await prepare.ExecuteNonQueryAsync();
         }
 
         string plan;
-        await using (var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE planned ({values})", connection, transaction))
+        await using (var explain = new NpgsqlCommand($"EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE planned{(values.Length > 0 ? $" ({values})" : "")}", connection, transaction))
         {
             plan = (string)(await explain.ExecuteScalarAsync())!;
         }
