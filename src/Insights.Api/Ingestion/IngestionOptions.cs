@@ -7,7 +7,7 @@ public sealed class IngestionRunOptions
 {
     public const string Section = "Ingestion";
 
-    /// <summary>How often the scheduler starts a run for every active tenant.</summary>
+    /// <summary>How often the scheduler starts a fleet sweep (one read of the source for every tenant).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Setting 'Ingestion:Interval' must be between 1 second and 7 days.")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -36,6 +36,14 @@ public sealed class IngestionRunOptions
     /// <summary>How often the scheduler looks for runs whose command is gone or whose worker died.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Setting 'Ingestion:ReaperInterval' must be between 100 ms and 1 hour.")]
     public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How far before the fleet watermark (the newest row a sweep read) the next sweep reads again, for rows that land in
+    /// the source after rows updated later than them. A row that lands later than this after its updated_at is read only
+    /// by its tenant's own run. Re-reading is harmless: a model is written only when its content changed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepLookBack' must be between 0 and 7 days.")]
+    public TimeSpan SweepLookBack { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>Finished runs (succeeded, failed, interrupted) older than this are deleted by the scheduler; queued and running ones never.</summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Setting 'Ingestion:RunRetention' must be between 1 hour and 3650 days.")]

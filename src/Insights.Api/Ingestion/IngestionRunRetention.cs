@@ -32,6 +32,12 @@ public sealed class IngestionRunRetention(NpgsqlDataSource dataSource, IOptions<
             total += deleted;
             if (deleted < BatchSize)
             {
+                // Sweeps: one per interval, trimmed by the same rule.
+                await using var sweeps = dataSource.CreateCommand(
+                    "DELETE FROM catalog.ingestion_sweeps WHERE status IN ('succeeded', 'failed', 'interrupted') AND finished_at < now() - $1");
+                sweeps.Parameters.Add(new NpgsqlParameter { Value = options.Value.RunRetention });
+                await sweeps.ExecuteNonQueryAsync(cancellationToken);
+
                 if (total > 0)
                 {
                     logger.LogInformation("Deleted {Count} ingestion runs finished more than {Days:0.#} days ago", total, options.Value.RunRetention.TotalDays);

@@ -22,6 +22,7 @@ public sealed class IngestionRunner(
     InsightDefinitionStore definitions,
     TenantDirectory directory,
     QueueWriter queue,
+    IngestionTrigger trigger,
     IOptions<IngestionRunOptions> options,
     IOptions<BigQueryOptions> pricing,
     ILogger<IngestionRunner> logger)
@@ -46,6 +47,32 @@ public sealed class IngestionRunner(
         {
             // Session locks survive the connection's return to the pool: release it explicitly.
             await LockAsync(lockConnection, "pg_advisory_unlock", tenantId, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Applies a fleet sweep's rows of one tenant as one page: the same transaction as a run's page, without a run. Null
+    /// when the tenant's own run holds its lock: the rows are then left for that run.
+    /// </summary>
+    public async Task<int?> ApplySweepPageAsync(
+        Guid sweepId, TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
+    {
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (!await LockAsync(lockConnection, "pg_try_advisory_lock", tenant.Id, cancellationToken))
+        {
+            return null;
+        }
+
+        try
+        {
+            await using var prepared = await PreparePageAsync(tenant.Schema, page, known, 0, cancellationToken);
+            var result = await CompletePageAsync(null, tenant, prepared, known, cancellationToken);
+            logger.LogDebug("Sweep {SweepId}: tenant {TenantId}, {Read} rows, {Changed} changed and enqueued", sweepId, tenant.Id, page.Models.Count, result.Changed);
+            return result.Changed;
+        }
+        finally
+        {
+            await LockAsync(lockConnection, "pg_advisory_unlock", tenant.Id, CancellationToken.None);
         }
     }
 
@@ -113,7 +140,11 @@ public sealed class IngestionRunner(
                 }
             }
 
-            await SucceedAsync(runId, tenantId);
+            if (!await SucceedAsync(runId, tenantId))
+            {
+                // A sweep left rows of the tenant aside while this run read: another run picks them up.
+                await trigger.RequestAsync(tenantId, FleetSweepRunner.CatchUpTrigger, CancellationToken.None);
+            }
 
             // Waits for the page being applied; once awaited it is no longer the finally block's to settle.
             async Task CompletedAsync()
@@ -283,9 +314,13 @@ public sealed class IngestionRunner(
         await importer.CompleteAsync(cancellationToken);
     }
 
-    /// <summary>Applies a prepared page: upsert of the changed models, one message per change, cursor, counters, commit.</summary>
+    /// <summary>
+    /// Applies a prepared page: upsert of the changed models, one message per change, cursor, the run's counters (none for
+    /// a sweep's page, <paramref name="runId"/> null), commit. A model is never replaced by an older row of it, and the
+    /// cursor never moves back: a sweep reads again the rows of its look-back window, which must change nothing.
+    /// </summary>
     private async Task<PageResult> CompletePageAsync(
-        Guid runId, TenantInfo tenant, PreparedPage prepared, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
+        Guid? runId, TenantInfo tenant, PreparedPage prepared, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
     {
         var page = prepared.Page;
         var byId = prepared.ById;
@@ -313,6 +348,7 @@ public sealed class IngestionRunner(
                 WHERE (m.insight, m.module, m.key, m.filter, m.date_from, m.date_to, m.payload, m.version, m.deleted)
                     IS DISTINCT FROM (EXCLUDED.insight, EXCLUDED.module, EXCLUDED.key, EXCLUDED.filter, EXCLUDED.date_from,
                                       EXCLUDED.date_to, EXCLUDED.payload, EXCLUDED.version, EXCLUDED.deleted)
+                  AND EXCLUDED.updated_at >= m.updated_at
                 RETURNING m.id
                 """, connection, transaction);
             await using (var reader = await upsert.ExecuteReaderAsync(cancellationToken))
@@ -346,13 +382,16 @@ public sealed class IngestionRunner(
         {
             progress.BatchCommands.Add(new NpgsqlBatchCommand(
                 """
-                INSERT INTO catalog.ingestion_cursors (tenant_id, updated_at, id) VALUES ($1, $2, $3)
+                INSERT INTO catalog.ingestion_cursors AS c (tenant_id, updated_at, id) VALUES ($1, $2, $3)
                 ON CONFLICT (tenant_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, id = EXCLUDED.id, moved_at = now()
+                WHERE c.updated_at IS NULL OR (c.updated_at, c.id COLLATE "C") < (EXCLUDED.updated_at, EXCLUDED.id COLLATE "C")
                 """)
             {
                 Parameters = { new() { Value = tenant.Id }, new() { Value = last.UpdatedAt }, new() { Value = last.Id } },
             });
-            progress.BatchCommands.Add(new NpgsqlBatchCommand(
+            if (runId is { } run)
+            {
+                progress.BatchCommands.Add(new NpgsqlBatchCommand(
                 """
                 UPDATE catalog.ingestion_runs SET pages = pages + 1, rows_read = rows_read + $2, rows_changed = rows_changed + $3,
                     messages_enqueued = messages_enqueued + $3, skipped = skipped + $4,
@@ -363,14 +402,16 @@ public sealed class IngestionRunner(
                     bytes_processed = bytes_processed + $6, bytes_billed = bytes_billed + $7, estimated_cost_usd = estimated_cost_usd + $8
                 WHERE id = $1
                 """)
-            {
-                Parameters =
                 {
-                    new() { Value = runId }, new() { Value = (long)page.Models.Count }, new() { Value = (long)changed.Count },
+                    Parameters =
+                {
+                    new() { Value = run }, new() { Value = (long)page.Models.Count }, new() { Value = (long)changed.Count },
                     new() { Value = (long)skippedTypes.Values.Sum() }, new() { Value = JsonSerializer.Serialize(skippedTypes) },
                     new() { Value = page.BytesProcessed }, new() { Value = billed }, new() { Value = cost },
                 },
-            });
+                });
+            }
+
             await progress.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -427,9 +468,10 @@ public sealed class IngestionRunner(
     /// <summary>
     /// Records a run that read the source to its end, and the time of that check on the tenant's cursor row (created
     /// without a position when the tenant has none). A scheduled run that read no model and billed nothing leaves no run
-    /// behind: the scheduler starts one per tenant per interval, and most find nothing. Other runs are always kept.
+    /// behind. From then on the tenant rides the fleet sweep (its rows are the sweep's to apply), unless a sweep left rows
+    /// of it aside after this run started reading: false then, and the tenant needs another run first.
     /// </summary>
-    private async Task SucceedAsync(Guid runId, string tenantId)
+    private async Task<bool> SucceedAsync(Guid runId, string tenantId)
     {
         await using var command = dataSource.CreateCommand(
             """
@@ -440,15 +482,21 @@ public sealed class IngestionRunner(
             ), finished AS (
                 UPDATE catalog.ingestion_runs SET status = 'succeeded', error = NULL, finished_at = now()
                 WHERE id = $1 AND NOT EXISTS (SELECT FROM empty)
+            ), run AS (
+                SELECT coalesce((SELECT started_at FROM catalog.ingestion_runs WHERE id = $1), now()) AS started_at
+            ), cursor AS (
+                INSERT INTO catalog.ingestion_cursors AS c (tenant_id, checked_at, moved_at, riding_since)
+                SELECT $2, now(), NULL, run.started_at FROM run WHERE EXISTS (SELECT FROM catalog.tenants WHERE id = $2)
+                ON CONFLICT (tenant_id) DO UPDATE SET checked_at = EXCLUDED.checked_at,
+                    riding_since = CASE WHEN c.deferred_at IS NULL OR c.deferred_at < EXCLUDED.riding_since THEN EXCLUDED.riding_since END
+                RETURNING riding_since
             )
-            INSERT INTO catalog.ingestion_cursors (tenant_id, checked_at, moved_at)
-            SELECT $2, now(), NULL WHERE EXISTS (SELECT FROM catalog.tenants WHERE id = $2)
-            ON CONFLICT (tenant_id) DO UPDATE SET checked_at = EXCLUDED.checked_at
+            SELECT NOT EXISTS (SELECT FROM cursor WHERE riding_since IS NULL)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = runId });
         command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
         command.Parameters.Add(new NpgsqlParameter { Value = IngestionScheduler.Trigger });
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
+        return (bool)(await command.ExecuteScalarAsync(CancellationToken.None))!;
     }
 
     private async Task FinishAsync(Guid runId, string status, string? error)

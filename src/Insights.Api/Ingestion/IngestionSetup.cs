@@ -1,6 +1,7 @@
 using Insights.Hosting;
 using Insights.Messaging;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Insights.Ingestion;
 
@@ -15,6 +16,10 @@ internal static class IngestionSetup
         services.AddSingleton<IngestionTrigger>();
         services.AddSingleton<IngestionRunRetention>();
         services.AddSingleton(new OutboxMessageType(typeof(StartIngestion)));
+        services.AddSingleton(new OutboxMessageType(typeof(StartSweep)));
+        services.AddSingleton<FleetSweepTrigger>();
+        services.AddScoped<FleetSweepRunner>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddScoped<IngestionRunner>();
         services.AddSingleton<IngestionRunsInFlight>();
         services.AddHostedService(provider => provider.GetRequiredService<IngestionRunsInFlight>());
@@ -30,5 +35,6 @@ internal static class IngestionSetup
     {
         bus.AddConsumer<StartIngestionConsumer, StartIngestionConsumerDefinition>();
         bus.AddConsumer<FirstIngestionConsumer>();
+        bus.AddConsumer<StartSweepConsumer, StartSweepConsumerDefinition>();
     }
 }

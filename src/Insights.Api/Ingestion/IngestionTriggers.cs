@@ -120,6 +120,15 @@ public sealed class IngestionTrigger(NpgsqlDataSource dataSource, Outbox outbox,
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var run = await RequestAsync(connection, transaction, tenantId, trigger, cancellationToken, runId);
+        await transaction.CommitAsync(cancellationToken);
+        return run;
+    }
+
+    /// <summary>The same within the caller's transaction: the run and its command commit with the caller's change.</summary>
+    public async Task<IngestionRun> RequestAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string trigger, CancellationToken cancellationToken, Guid? runId = null)
+    {
         var (run, created) = await IngestionRuns.RequestAsync(connection, transaction, tenantId, trigger, runId, cancellationToken);
         // A running run's command is sent again on every request: a no-op while its worker holds the tenant's lock, the
         // resumption of the run when that worker died. A run queued for long lost its command (an in-memory bus that
@@ -129,15 +138,18 @@ public sealed class IngestionTrigger(NpgsqlDataSource dataSource, Outbox outbox,
             await outbox.AddAsync(connection, transaction, new StartIngestion(run.Id, tenantId), cancellationToken, dedupeKey: CommandKey(run.Id));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return run;
     }
 }
 
-/// <summary>Every <see cref="IngestionRunOptions.Interval"/>, queues a run for every active tenant (scheduler role).</summary>
-internal sealed class IngestionScheduler(
-    NpgsqlDataSource dataSource, IngestionTrigger trigger, IOptions<IngestionRunOptions> options, ILogger<IngestionScheduler> logger) : BackgroundService
+/// <summary>
+/// Every <see cref="IngestionRunOptions.Interval"/>, queues a fleet sweep (scheduler role): one read of the source for
+/// all tenants, whatever their number. A sweep still queued or running is not doubled; its command is sent again when
+/// no worker has it.
+/// </summary>
+internal sealed class IngestionScheduler(FleetSweepTrigger sweeps, IOptions<IngestionRunOptions> options, ILogger<IngestionScheduler> logger) : BackgroundService
 {
+    /// <summary>The trigger of the scheduled per-tenant runs of earlier versions, still found in kept runs.</summary>
     public const string Trigger = "schedule";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -147,24 +159,15 @@ internal sealed class IngestionScheduler(
         {
             try
             {
-                var tenants = new List<string>();
-                await using (var list = dataSource.CreateCommand("SELECT id FROM catalog.tenants WHERE status = 'active' ORDER BY id"))
-                await using (var reader = await list.ExecuteReaderAsync(stoppingToken))
+                var (id, created) = await sweeps.RequestAsync(stoppingToken);
+                if (!created && id != Guid.Empty)
                 {
-                    while (await reader.ReadAsync(stoppingToken))
-                    {
-                        tenants.Add(reader.GetString(0));
-                    }
-                }
-
-                foreach (var tenant in tenants)
-                {
-                    await trigger.RequestAsync(tenant, Trigger, stoppingToken);
+                    logger.LogInformation("Ingestion sweep {SweepId} is still queued or running; no other sweep is queued", id);
                 }
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(e, "Scheduling ingestion runs failed; retrying at the next interval");
+                logger.LogWarning(e, "Queueing the ingestion sweep failed; retrying at the next interval");
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => !t.IsCanceled && t.Result, TaskScheduler.Default));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Insights.Database;
 using Insights.Hosting;
+using Insights.Ingestion;
 using Insights.Messaging;
 using Npgsql;
 using NpgsqlTypes;
@@ -32,8 +33,12 @@ public sealed class TenantStore(
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
+    IngestionTrigger ingestion,
     ILogger<TenantStore> logger)
 {
+    /// <summary>The trigger of the run that catches a resumed tenant up.</summary>
+    public const string ResumedTrigger = "resumed";
+
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text";
 
     /// <summary>First key of the per-tenant advisory locks of provisioning ("tprv").</summary>
@@ -190,6 +195,11 @@ public sealed class TenantStore(
         if (updated is not null)
         {
             await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
+            if (string.Equals(status, TenantStatus.Active, StringComparison.Ordinal))
+            {
+                // Rows the fleet sweep left aside while the tenant was suspended are read by a run of its own.
+                await ingestion.RequestAsync(connection, transaction, id, ResumedTrigger, cancellationToken);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);

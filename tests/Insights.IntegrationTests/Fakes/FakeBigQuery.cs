@@ -65,7 +65,9 @@ public sealed record FakeTableRow(string TenantId, SourceModel Model);
 /// A wire-faithful BigQuery REST v2 server on loopback (see docs/bigquery-wire.md): jobs.query, jobs.getQueryResults and
 /// jobs.get, with jobs that stay unfinished for a while, page tokens, Google-format errors, and every request recorded.
 /// Queries are answered by <see cref="OnQuery"/>, by default from <see cref="Table"/> filtered with the request's
-/// @tenantId, @afterUpdatedAt, @afterId and @limit.
+/// @tenantId, @afterUpdatedAt, @afterId and @limit, or for a fleet sweep's query with @since (every tenant's rows, with
+/// their tenant_id). The table is taken as partitioned by the day of updated_at and clustered by tenant_id, and billed
+/// as BigQuery bills on demand (<see cref="Billing"/>).
 /// </summary>
 public sealed class FakeBigQuery : IAsyncDisposable
 {
@@ -91,8 +93,10 @@ public sealed class FakeBigQuery : IAsyncDisposable
     /// <summary>Server-side page cap of table answers.</summary>
     public int? TableRowsPerPage { get; set; }
 
-    public long TableBytesProcessed { get; set; } = 2_097_152;
-    public long TableBytesBilled { get; set; } = 10_485_760;
+    /// <summary>Fixed bytes for table answers; null (the default) bills as BigQuery does (<see cref="Billing"/>).</summary>
+    public long? TableBytesProcessed { get; set; }
+
+    public long? TableBytesBilled { get; set; }
 
     public IReadOnlyList<RecordedRequest> Requests
     {
@@ -390,8 +394,41 @@ public sealed class FakeBigQuery : IAsyncDisposable
         Field("deleted", "BOOLEAN"),
     ];
 
+    /// <summary>BigQuery's smallest bill: 10 MB per query and per table it references.</summary>
+    public const long MinimumBilledBytes = 10L * 1024 * 1024;
+
+    /// <summary>
+    /// What BigQuery on demand would process and bill for a query of the table: the bytes of the columns read, in the
+    /// partitions (days of updated_at) at or after <paramref name="from"/>, and, for one tenant's query, only in that
+    /// tenant's clustered blocks (taken as exactly its rows); billed by the MB, at least 10 MB.
+    /// </summary>
+    public static (long Processed, long Billed) Billing(IEnumerable<FakeTableRow> table, DateTimeOffset from, string? tenant)
+    {
+        var firstPartition = from.UtcDateTime.Date;
+        var processed = table
+            .Where(r => r.Model.UpdatedAt.UtcDateTime.Date >= firstPartition && (tenant is null || r.TenantId == tenant))
+            .Sum(r => RowBytes(r));
+        const long mb = 1024 * 1024;
+        return (processed, Math.Max(MinimumBilledBytes, (processed + mb - 1) / mb * mb));
+    }
+
+    /// <summary>BigQuery's logical size of a row: STRING and JSON 2 + their UTF-8 bytes, INT64, TIMESTAMP and DATE 8, BOOL 1, NULL 0.</summary>
+    public static long RowBytes(FakeTableRow row)
+    {
+        var m = row.Model;
+        return Text(row.TenantId) + Text(m.Id) + Text(m.Insight) + Text(m.Module) + Text(m.Key) + Text(m.Filter)
+            + (m.DateFrom is null ? 0 : 8) + (m.DateTo is null ? 0 : 8) + Text(m.PayloadJson) + 8 + 8 + 1;
+
+        static long Text(string? value) => value is null ? 0 : 2 + System.Text.Encoding.UTF8.GetByteCount(value);
+    }
+
     private FakeResult FromTable(FakeQueryRequest request)
     {
+        if (request.Parameters.ContainsKey("since"))
+        {
+            return FleetFromTable(request);
+        }
+
         var tenant = request.Parameters["tenantId"].Value;
         var afterAt = request.Parameters.TryGetValue("afterUpdatedAt", out var at) && at.Value is { } text
             ? DateTimeOffset.ParseExact(text, "yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture)
@@ -417,13 +454,45 @@ public sealed class FakeBigQuery : IAsyncDisposable
                 request.UseInt64Timestamp ? Micros(m.UpdatedAt) : FloatSeconds(m.UpdatedAt),
                 m.Deleted ? "true" : "false"))
             .ToList();
+        var (processed, billed) = Billing(table, afterAt, tenant);
         return new FakeResult
         {
             Fields = TableFields(),
             Rows = rows,
             RowsPerPage = TableRowsPerPage,
-            BytesProcessed = TableBytesProcessed,
-            BytesBilled = TableBytesBilled,
+            BytesProcessed = TableBytesProcessed ?? processed,
+            BytesBilled = TableBytesBilled ?? billed,
+        };
+    }
+
+    /// <summary>A sweep's query: every tenant's rows updated at or after @since, ordered by updated_at, tenant_id, id.</summary>
+    private FakeResult FleetFromTable(FakeQueryRequest request)
+    {
+        var since = DateTimeOffset.ParseExact(request.Parameters["since"].Value!, "yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
+        List<FakeTableRow> table;
+        lock (gate)
+        {
+            table = [.. Table];
+        }
+
+        var rows = table
+            .Where(r => r.Model.UpdatedAt >= since)
+            .OrderBy(r => r.Model.UpdatedAt).ThenBy(r => r.TenantId, StringComparer.Ordinal).ThenBy(r => r.Model.Id, StringComparer.Ordinal)
+            .Select(r => Row(
+                r.TenantId, r.Model.Id, r.Model.Insight, r.Model.Module, r.Model.Key, r.Model.Filter,
+                r.Model.DateFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), r.Model.DateTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                r.Model.PayloadJson, r.Model.Version.ToString(CultureInfo.InvariantCulture),
+                request.UseInt64Timestamp ? Micros(r.Model.UpdatedAt) : FloatSeconds(r.Model.UpdatedAt),
+                r.Model.Deleted ? "true" : "false"))
+            .ToList();
+        var (processed, billed) = Billing(table, since, null);
+        return new FakeResult
+        {
+            Fields = [Field("tenant_id", "STRING"), .. TableFields()],
+            Rows = rows,
+            RowsPerPage = TableRowsPerPage,
+            BytesProcessed = TableBytesProcessed ?? processed,
+            BytesBilled = TableBytesBilled ?? billed,
         };
     }
 

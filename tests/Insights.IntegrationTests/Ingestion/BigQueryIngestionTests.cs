@@ -88,8 +88,10 @@ public sealed class BigQueryIngestionTests : IAsyncLifetime
         Assert.True(first.GetProperty("bytesBilled").GetInt64() > 0);
         Assert.True(first.GetProperty("estimatedCostUsd").GetDecimal() > 0);
 
-        var query = fake.Queries[0].Json;
-        Assert.Equal("Bearer carol-token", fake.Queries[0].Header("Authorization"));
+        // The tenant's own query (the scheduler's sweeps query for the fleet, with no tenant).
+        var own = fake.Queries.First(q => q.Json.GetProperty("queryParameters").EnumerateArray().Any(p => p.GetProperty("name").GetString() == "tenantId"));
+        var query = own.Json;
+        Assert.Equal("Bearer carol-token", own.Header("Authorization"));
         Assert.False(query.GetProperty("useLegacySql").GetBoolean());
         Assert.DoesNotContain(tenant, query.GetProperty("query").GetString(), StringComparison.Ordinal);
         Assert.Contains(query.GetProperty("queryParameters").EnumerateArray(), p =>

@@ -11,6 +11,7 @@ namespace Insights.IntegrationTests.Ingestion;
 public sealed class ScriptedSource : IInsightSource
 {
     private readonly ConcurrentDictionary<string, List<SourceModel>> rows = new(StringComparer.Ordinal);
+    private int fleetReads;
 
     /// <summary>
     /// When set, a read waits here before yielding the page with this index (0-based); cancelled, it gives up 300 ms later.
@@ -28,6 +29,31 @@ public sealed class ScriptedSource : IInsightSource
             list.Add(model);
         }
     }
+
+    /// <summary>Every tenant's rows updated since, in one read (the sweep's reads are counted).</summary>
+    public async IAsyncEnumerable<FleetPage> ReadFleetAsync(DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref fleetReads);
+        var snapshot = new List<FleetRow>();
+        foreach (var (tenantId, list) in rows)
+        {
+            lock (list)
+            {
+                snapshot.AddRange(list.Where(m => m.UpdatedAt >= since).Select(m => new FleetRow(tenantId, m)));
+            }
+        }
+
+        snapshot = [.. snapshot.OrderBy(r => r.Model.UpdatedAt).ThenBy(r => r.TenantId, StringComparer.Ordinal).ThenBy(r => r.Model.Id, StringComparer.Ordinal)];
+        for (var start = 0; start < snapshot.Count; start += pageSize)
+        {
+            await Task.Yield();
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new FleetPage(snapshot.GetRange(start, Math.Min(pageSize, snapshot.Count - start)), 0, 0);
+        }
+    }
+
+    /// <summary>How many fleet reads (sweeps) the source served.</summary>
+    public int FleetReads => Volatile.Read(ref fleetReads);
 
     public async IAsyncEnumerable<SourcePage> ReadAsync(
         string tenantId, SourceCursor? after, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -26,6 +26,18 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
         LIMIT @limit
         """;
 
+    /// <summary>
+    /// The default query of a fleet sweep: every tenant's rows updated since <c>@since</c>. On a table partitioned by
+    /// <c>updated_at</c> (and clustered by <c>tenant_id</c>) the filter reads only the partitions of the look-back window.
+    /// </summary>
+    public const string DefaultSweepQueryTemplate =
+        """
+        SELECT tenant_id, id, insight, module, `key`, `filter`, date_from, date_to, payload, version, updated_at, deleted
+        FROM `{table}`
+        WHERE updated_at >= @since
+        ORDER BY updated_at, tenant_id, id
+        """;
+
     // BigQuery's smallest TIMESTAMP: with an empty id it stands for "before everything" without a NULL parameter.
     private static readonly DateTimeOffset Beginning = new(1, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -36,6 +48,77 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
             var source = options.Value.BigQuery;
             var template = string.IsNullOrWhiteSpace(source.QueryTemplate) ? DefaultQueryTemplate : source.QueryTemplate;
             return template.Replace(TablePlaceholder, source.Table?.Trim() ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    public string SweepSql
+    {
+        get
+        {
+            var source = options.Value.BigQuery;
+            var template = string.IsNullOrWhiteSpace(source.SweepQueryTemplate) ? DefaultSweepQueryTemplate : source.SweepQueryTemplate;
+            return template.Replace(TablePlaceholder, source.Table?.Trim() ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>One query job for the whole fleet, its result paged by BigQuery (<c>maxResults</c> = page size).</summary>
+    public async IAsyncEnumerable<FleetPage> ReadFleetAsync(
+        DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var query = new BigQueryQuery(SweepSql)
+        {
+            PageSize = pageSize,
+            Parameters = [BigQueryParameter.Timestamp("since", SourceTime.Truncate(since))],
+        };
+
+        var rows = 0L;
+        (DateTimeOffset UpdatedAt, string TenantId, string Id)? previous = null;
+        await foreach (var page in client.QueryAsync(query, cancellationToken))
+        {
+            var batch = new List<FleetRow>(page.Rows.Count);
+            foreach (var row in page.Rows)
+            {
+                rows++;
+                var model = ToModel(row, rows, page.JobId);
+                var tenantId = row.Has("tenant_id") && row["tenant_id"] is string { Length: > 0 } text
+                    ? text
+                    : throw new InvalidDataException($"BigQuery row {rows} of job {page.JobId ?? "(none)"} has no tenant_id.");
+                var key = (model.UpdatedAt, tenantId, model.Id);
+                if (previous is { } before && Compare(before, key) >= 0)
+                {
+                    throw new InvalidDataException(
+                        $"BigQuery row {rows} of job {page.JobId ?? "(none)"} (tenant '{tenantId}', id '{model.Id}', updated_at {model.UpdatedAt:O}) is not after the one before it: "
+                        + "the sweep query must return rows ordered by updated_at, tenant_id, id (check Ingestion:BigQuery:SweepQueryTemplate).");
+                }
+
+                previous = key;
+                batch.Add(new FleetRow(tenantId, model));
+            }
+
+            var first = page.PageIndex == 0;
+            if (batch.Count > 0 || (first && (page.TotalBytesProcessed > 0 || page.TotalBytesBilled > 0)))
+            {
+                yield return new FleetPage(batch, first ? page.TotalBytesProcessed : 0, first ? page.TotalBytesBilled : 0);
+            }
+
+            if (first)
+            {
+                logger.LogInformation(
+                    "BigQuery sweep query: job {JobId}, {BytesProcessed} bytes processed, {BytesBilled} billed, cache hit {CacheHit}",
+                    page.JobId ?? page.QueryId, page.TotalBytesProcessed, page.TotalBytesBilled, page.CacheHit);
+            }
+        }
+
+        static int Compare((DateTimeOffset UpdatedAt, string TenantId, string Id) x, (DateTimeOffset UpdatedAt, string TenantId, string Id) y)
+        {
+            var order = x.UpdatedAt.CompareTo(y.UpdatedAt);
+            if (order == 0)
+            {
+                order = string.CompareOrdinal(x.TenantId, y.TenantId);
+            }
+
+            return order != 0 ? order : string.CompareOrdinal(x.Id, y.Id);
         }
     }
 

@@ -34,9 +34,22 @@ public sealed record SourceCursor(DateTimeOffset UpdatedAt, string Id)
 /// </summary>
 public sealed record SourcePage(IReadOnlyList<SourceModel> Models, long BytesProcessed, long BytesBilled);
 
+/// <summary>One model of the fleet's source, with the tenant it belongs to.</summary>
+public sealed record FleetRow(string TenantId, SourceModel Model);
+
+/// <summary>One page of a fleet read; bytes as in <see cref="SourcePage"/>.</summary>
+public sealed record FleetPage(IReadOnlyList<FleetRow> Rows, long BytesProcessed, long BytesBilled);
+
 /// <summary>Where insight models come from (setting <c>Ingestion:Source</c>).</summary>
 public interface IInsightSource
 {
+    /// <summary>
+    /// Every tenant's models updated at or after <paramref name="since"/>, ordered by (updatedAt, tenantId, id) with
+    /// strings compared ordinally, in pages of at most <paramref name="pageSize"/>: one read of the source for the whole
+    /// fleet (BigQuery: one query job). A page may be empty only to report the bytes of a query that found nothing.
+    /// </summary>
+    IAsyncEnumerable<FleetPage> ReadFleetAsync(DateTimeOffset since, int pageSize, CancellationToken cancellationToken);
+
     /// <summary>
     /// The tenant's models strictly after <paramref name="after"/> (all of them when null), ordered by
     /// (updatedAt, id) with ids compared ordinally, in pages of at most <paramref name="pageSize"/> models.

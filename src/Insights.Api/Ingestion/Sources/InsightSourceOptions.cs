@@ -49,6 +49,13 @@ public sealed class BigQuerySourceOptions
     /// </summary>
     public string? QueryTemplate { get; set; }
 
+    /// <summary>
+    /// A GoogleSQL query replacing the default one of the fleet sweep. It must bind <c>@since</c> (rows updated at or after
+    /// it), must return <c>tenant_id</c> and the source table's columns, ordered by <c>updated_at, tenant_id, id</c>.
+    /// Values only as parameters, as for <see cref="QueryTemplate"/>.
+    /// </summary>
+    public string? SweepQueryTemplate { get; set; }
+
     /// <summary>Rows one query fetches (<c>@limit</c>); when a query returns exactly this many, the next query resumes after its last row.</summary>
     public int BatchSize { get; set; } = 50_000;
 }
@@ -76,7 +83,9 @@ internal sealed partial class InsightSourceOptionsValidator : IValidateOptions<I
         {
             var bigQuery = options.BigQuery;
             var template = bigQuery.QueryTemplate;
-            var needsTable = string.IsNullOrWhiteSpace(template) || template.Contains(BigQueryInsightSource.TablePlaceholder, StringComparison.Ordinal);
+            var sweepTemplate = bigQuery.SweepQueryTemplate;
+            var needsTable = string.IsNullOrWhiteSpace(template) || template.Contains(BigQueryInsightSource.TablePlaceholder, StringComparison.Ordinal)
+                || string.IsNullOrWhiteSpace(sweepTemplate) || sweepTemplate.Contains(BigQueryInsightSource.TablePlaceholder, StringComparison.Ordinal);
             if (needsTable && string.IsNullOrWhiteSpace(bigQuery.Table))
             {
                 failures.Add($"Setting '{s}:BigQuery:Table' is required when '{s}:Source' is BigQuery (dataset.table or project.dataset.table).");
@@ -95,6 +104,11 @@ internal sealed partial class InsightSourceOptionsValidator : IValidateOptions<I
                         failures.Add($"Setting '{s}:BigQuery:QueryTemplate' must use the parameter {parameter}.");
                     }
                 }
+            }
+
+            if (!string.IsNullOrWhiteSpace(sweepTemplate) && !sweepTemplate.Contains("@since", StringComparison.Ordinal))
+            {
+                failures.Add($"Setting '{s}:BigQuery:SweepQueryTemplate' must use the parameter @since.");
             }
 
             if (bigQuery.BatchSize is < 1 or > 10_000_000)

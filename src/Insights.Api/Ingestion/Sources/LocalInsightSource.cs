@@ -58,14 +58,38 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        await foreach (var rows in ReadEntriesAsync(
+            (tenant, updatedAt, id) => string.Equals(tenant, tenantId, StringComparison.Ordinal) && (after is null || after.Precedes(updatedAt, id)),
+            $"of tenant {tenantId} after the cursor", pageSize, cancellationToken))
+        {
+            yield return new SourcePage([.. rows.Select(r => r.Model)], 0, 0);
+        }
+    }
+
+    /// <summary>Every tenant's models updated at or after <paramref name="since"/>, in one scan of the folder.</summary>
+    public async IAsyncEnumerable<FleetPage> ReadFleetAsync(
+        DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var from = SourceTime.Truncate(since);
+        await foreach (var rows in ReadEntriesAsync((_, updatedAt, _) => updatedAt >= from, $"updated since {from:O}", pageSize, cancellationToken))
+        {
+            yield return new FleetPage(rows, 0, 0);
+        }
+    }
+
+    /// <summary>The models whose (tenant, updatedAt, id) pass <paramref name="wanted"/>, ordered by (updatedAt, tenant, id), in pages.</summary>
+    private async IAsyncEnumerable<FleetRow[]> ReadEntriesAsync(
+        Func<string, DateTimeOffset, string, bool> wanted, string what, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         if (!Directory.Exists(folder))
         {
             throw new DirectoryNotFoundException($"The folder of setting 'Ingestion:Local:Folder' does not exist: '{folder}'.");
         }
 
         var files = Directory.GetFiles(folder, "*.ndjson").Order(StringComparer.Ordinal).ToArray();
-        var entries = await Task.Run(() => Scan(files, tenantId, after, cancellationToken), cancellationToken);
-        logger.LogDebug("Local source: {Count} models of tenant {TenantId} after the cursor in {Files} files", entries.Count, tenantId, files.Length);
+        var entries = await Task.Run(() => Scan(files, wanted, cancellationToken), cancellationToken);
+        logger.LogDebug("Local source: {Count} models {What} in {Files} files", entries.Count, what, files.Length);
 
         var handles = new SafeFileHandle?[files.Length];
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
@@ -75,7 +99,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var count = Math.Min(pageSize, entries.Count - start);
-                var models = new SourceModel[count];
+                var models = new FleetRow[count];
                 for (var i = 0; i < count; i++)
                 {
                     var entry = entries[start + i];
@@ -89,15 +113,15 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
                     var line = buffer.AsSpan(0, entry.Length);
                     var read = RandomAccess.Read(handle, line, entry.Offset);
                     var row = read == entry.Length ? Parse(line, full: true, files[entry.File], entry.Line) : default;
-                    if (!string.Equals(row.Id, entry.Id, StringComparison.Ordinal) || !string.Equals(row.TenantId, tenantId, StringComparison.Ordinal))
+                    if (!string.Equals(row.Id, entry.Id, StringComparison.Ordinal) || !string.Equals(row.TenantId, entry.TenantId, StringComparison.Ordinal))
                     {
                         throw new InvalidDataException($"{files[entry.File]}, line {entry.Line}: the file changed while it was being read.");
                     }
 
-                    models[i] = row.ToModel();
+                    models[i] = new FleetRow(entry.TenantId, row.ToModel());
                 }
 
-                yield return new SourcePage(models, 0, 0);
+                yield return models;
             }
         }
         finally
@@ -111,10 +135,10 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
     }
 
     /// <summary>
-    /// The tenant's entries after the cursor in every file, sorted. Files are scanned side by side, each with its own
-    /// buffer; a failure is reported as a scan file by file would have met it first (the lowest file's).
+    /// The wanted entries of every file, sorted. Files are scanned side by side, each with its own buffer; a failure is
+    /// reported as a scan file by file would have met it first (the lowest file's).
     /// </summary>
-    private static List<Entry> Scan(string[] files, string tenantId, SourceCursor? after, CancellationToken cancellationToken)
+    private static List<Entry> Scan(string[] files, Func<string, DateTimeOffset, string, bool> wanted, CancellationToken cancellationToken)
     {
         var perFile = new List<Entry>[files.Length];
         var failures = new ExceptionDispatchInfo?[files.Length];
@@ -126,7 +150,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             {
                 try
                 {
-                    perFile[file] = ScanFile(files, file, tenantId, after, cancellationToken);
+                    perFile[file] = ScanFile(files, file, wanted, cancellationToken);
                 }
                 catch (Exception e)
                 {
@@ -145,7 +169,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         return entries;
     }
 
-    private static List<Entry> ScanFile(string[] files, int file, string tenantId, SourceCursor? after, CancellationToken cancellationToken)
+    private static List<Entry> ScanFile(string[] files, int file, Func<string, DateTimeOffset, string, bool> wanted, CancellationToken cancellationToken)
     {
         var entries = new List<Entry>();
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
@@ -221,14 +245,9 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             }
 
             var row = Parse(line, full: false, files[file], lineNumber);
-            if (!string.Equals(row.TenantId, tenantId, StringComparison.Ordinal))
+            if (wanted(row.TenantId!, row.UpdatedAt, row.Id!))
             {
-                return;
-            }
-
-            if (after is null || after.Precedes(row.UpdatedAt, row.Id!))
-            {
-                entries.Add(new Entry(row.UpdatedAt, row.Id!, file, offset, length, lineNumber));
+                entries.Add(new Entry(row.UpdatedAt, row.TenantId!, row.Id!, file, offset, length, lineNumber));
             }
         }
     }
@@ -510,11 +529,17 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             new(Id!, Insight!, Module!, Key, Filter, DateFrom, DateTo, PayloadJson, Version!.Value, UpdatedAt, Deleted);
     }
 
-    private readonly record struct Entry(DateTimeOffset UpdatedAt, string Id, int File, long Offset, int Length, int Line) : IComparable<Entry>
+    private readonly record struct Entry(DateTimeOffset UpdatedAt, string TenantId, string Id, int File, long Offset, int Length, int Line)
+        : IComparable<Entry>
     {
         public int CompareTo(Entry other)
         {
             var order = UpdatedAt.CompareTo(other.UpdatedAt);
+            if (order == 0)
+            {
+                order = string.CompareOrdinal(TenantId, other.TenantId);
+            }
+
             if (order == 0)
             {
                 order = string.CompareOrdinal(Id, other.Id);

@@ -1,0 +1,492 @@
+using System.Diagnostics;
+using Insights.BigQuery;
+using Insights.Messaging;
+using Insights.Tenancy;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.Ingestion;
+
+/// <summary>Execute a queued fleet sweep (sent by the scheduler).</summary>
+public sealed record StartSweep(Guid SweepId);
+
+/// <summary>One fleet sweep, as the admin API shows it.</summary>
+public sealed record IngestionSweep(
+    Guid Id, string Status, DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
+    DateTimeOffset? Since, DateTimeOffset? WatermarkBefore, DateTimeOffset? WatermarkAfter, int Pages,
+    long RowsRead, long RowsRouted, long RowsChanged, long RowsDeferred, long RowsUnknown, int TenantsTouched,
+    long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error);
+
+/// <summary>
+/// Queues sweeps and their commands together (the command through the outbox). At most one sweep is queued or running;
+/// asked again, the trigger returns it, and sends its command again when it waited too long for a worker or its worker
+/// died (a worker that still runs it holds the sweep's lock, and the copy is a no-op there).
+/// </summary>
+public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox, IOptions<IngestionRunOptions> options)
+{
+    public static string CommandKey(Guid sweepId) => "StartSweep:" + sweepId.ToString("N");
+
+    public async Task<(Guid Id, bool Created)> RequestAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        Guid id;
+        bool created;
+        bool resend;
+        await using (var request = new NpgsqlCommand(
+            """
+            WITH inserted AS (
+                INSERT INTO catalog.ingestion_sweeps (id, status) VALUES ($1, 'queued')
+                ON CONFLICT DO NOTHING
+                RETURNING id
+            )
+            SELECT id, true, true FROM inserted
+            UNION ALL
+            SELECT s.id, false,
+                   CASE s.status
+                       WHEN 'queued' THEN s.requested_at < now() - $2
+                       ELSE NOT EXISTS (
+                           SELECT FROM pg_locks l
+                           WHERE l.locktype = 'advisory' AND l.classid = $3::int4::oid AND l.objid = 0 AND l.objsubid = 2)
+                   END
+            FROM catalog.ingestion_sweeps s
+            WHERE s.status IN ('queued', 'running') AND NOT EXISTS (SELECT FROM inserted)
+            """, connection, transaction))
+        {
+            request.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
+            request.Parameters.Add(new NpgsqlParameter { Value = options.Value.ResendQueuedAfter });
+            request.Parameters.Add(new NpgsqlParameter { Value = FleetSweepRunner.LockNamespace });
+            await using var reader = await request.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                // The active sweep ended between the insert's conflict and the look: the next interval queues one.
+                return (Guid.Empty, false);
+            }
+
+            (id, created, resend) = (reader.GetGuid(0), reader.GetBoolean(1), reader.GetBoolean(2));
+        }
+
+        if (resend)
+        {
+            await outbox.AddAsync(connection, transaction, new StartSweep(id), cancellationToken, dedupeKey: CommandKey(id));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (id, created);
+    }
+}
+
+public sealed class StartSweepConsumer(FleetSweepRunner runner, IngestionRunsInFlight inFlight, IHostApplicationLifetime lifetime) : IConsumer<StartSweep>
+{
+    public async Task Consume(ConsumeContext<StartSweep> context)
+    {
+        // A stopping host interrupts the sweep at once: the tenant page in hand rolls back, the next sweep reads again.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await inFlight.Track(runner.ExecuteAsync(context.Message.SweepId, stop.Token));
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Recorded as interrupted; the next interval queues another sweep.
+        }
+    }
+}
+
+/// <summary>One sweep at a time on each worker (a second one would only wait for the sweep's lock).</summary>
+public sealed class StartSweepConsumerDefinition : ConsumerDefinition<StartSweepConsumer>
+{
+    public StartSweepConsumerDefinition() => ConcurrentMessageLimit = 1;
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StartSweepConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.PrefetchCount = 1;
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<NpgsqlException>(e => e.IsTransient);
+            r.Intervals(500, 2000, 5000);
+        });
+    }
+}
+
+/// <summary>
+/// Executes a fleet sweep: reads the source once for every tenant, from the fleet watermark less the look-back
+/// (<see cref="IngestionRunOptions.SweepLookBack"/>), and applies each tenant's rows of a page in that tenant's own
+/// transaction with the guarantees of a run: upsert only on change, one message per changed model, the tenant's cursor
+/// (never moved backwards) in the same transaction. The watermark moves only when the sweep read the source to its end,
+/// so a crash or a stop makes the next sweep read the same rows again, which change nothing already applied.
+/// </summary>
+/// <remarks>
+/// Only tenants riding the sweep have their rows applied: an active tenant whose own run read its source to the end
+/// since the last time a sweep had to leave rows of it aside. The rows of any other tenant (being provisioned,
+/// suspended, not caught up yet, or with a run of its own in progress) are left for that tenant's own run, which is
+/// requested for an active tenant; rows of no known tenant are counted.
+/// </remarks>
+public sealed class FleetSweepRunner(
+    NpgsqlDataSource dataSource,
+    IInsightSource source,
+    InsightDefinitionStore definitions,
+    IngestionRunner runner,
+    IngestionTrigger trigger,
+    IOptions<IngestionRunOptions> options,
+    IOptions<BigQueryOptions> pricing,
+    TimeProvider clock,
+    ILogger<FleetSweepRunner> logger)
+{
+    /// <summary>First key of the sweep's advisory lock ("swep"); the second is 0.</summary>
+    internal const int LockNamespace = 0x73776570;
+
+    public const string CatchUpTrigger = "catch-up";
+
+    public async Task ExecuteAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (!await LockAsync(lockConnection, "pg_try_advisory_lock", cancellationToken))
+        {
+            // Another worker executes a sweep; the active one records its outcome.
+            return;
+        }
+
+        try
+        {
+            await SweepLockedAsync(sweepId, cancellationToken);
+        }
+        finally
+        {
+            await LockAsync(lockConnection, "pg_advisory_unlock", CancellationToken.None);
+        }
+    }
+
+    private sealed class Totals
+    {
+        public int Pages;
+        public long Read;
+        public long Routed;
+        public long Changed;
+        public long Deferred;
+        public long Unknown;
+        public long BytesProcessed;
+        public long BytesBilled;
+        public DateTimeOffset? Newest;
+
+        /// <summary>Rows read per known tenant, for each tenant's share of the bytes billed.</summary>
+        public Dictionary<string, long> RowsByTenant { get; } = new(StringComparer.Ordinal);
+
+        public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The active tenants whose rows were left aside, each asked for a catch-up run once per sweep.</summary>
+        public HashSet<string> CatchUps { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed record TenantState(TenantInfo Tenant, bool Riding);
+
+    private async Task SweepLockedAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        using var scope = logger.BeginScope("Ingestion sweep {SweepId}", sweepId);
+        var (started, before) = await StartAsync(sweepId, cancellationToken);
+        if (!started)
+        {
+            return;
+        }
+
+        var since = (before ?? clock.GetUtcNow()) - options.Value.SweepLookBack;
+        await RecordStartAsync(sweepId, since, before, cancellationToken);
+        var watch = Stopwatch.StartNew();
+        var totals = new Totals();
+        try
+        {
+            var known = await definitions.AllAsync(cancellationToken);
+            await foreach (var page in ReadAhead.Buffered(source.ReadFleetAsync(since, options.Value.PageSize, cancellationToken), 1, cancellationToken))
+            {
+                await ApplyPageAsync(sweepId, page, known, totals, cancellationToken);
+            }
+
+            await SucceedAsync(sweepId, totals, before);
+            logger.LogInformation(
+                "Ingestion sweep finished: {Read} rows read since {Since:O}, {Routed} applied to {Tenants} tenants ({Changed} changed), {Deferred} left for tenants' own runs, {Unknown} of unknown tenants; {Billed} bytes billed; {Seconds:F1} s",
+                totals.Read, since, totals.Routed, totals.Touched.Count, totals.Changed, totals.Deferred, totals.Unknown, totals.BytesBilled, watch.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await FinishAsync(sweepId, "interrupted", "The worker stopped; the next sweep reads the same rows again.", totals);
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Ingestion sweep failed after {Pages} pages", totals.Pages);
+            await FinishAsync(sweepId, "failed", e is NpgsqlException ? "Storing a page failed; the service log has the cause." : e.Message, totals);
+        }
+    }
+
+    private async Task ApplyPageAsync(
+        Guid sweepId, FleetPage page, IReadOnlyDictionary<string, InsightDefinition> known, Totals totals, CancellationToken cancellationToken)
+    {
+        totals.Pages++;
+        totals.Read += page.Rows.Count;
+        totals.BytesProcessed += page.BytesProcessed;
+        totals.BytesBilled += page.BytesBilled > 0 ? page.BytesBilled : page.BytesProcessed;
+        if (page.Rows.Count > 0 && (totals.Newest is null || page.Rows[^1].Model.UpdatedAt > totals.Newest))
+        {
+            totals.Newest = page.Rows[^1].Model.UpdatedAt;
+        }
+
+        // The rows of each tenant, in the page's order (by updated_at, then id).
+        var byTenant = new Dictionary<string, List<SourceModel>>(StringComparer.Ordinal);
+        foreach (var row in page.Rows)
+        {
+            if (!byTenant.TryGetValue(row.TenantId, out var rows))
+            {
+                byTenant[row.TenantId] = rows = [];
+            }
+
+            rows.Add(row.Model);
+        }
+
+        var states = await LoadStatesAsync(byTenant.Keys, cancellationToken);
+        var deferred = new List<string>();
+        foreach (var (tenantId, rows) in byTenant)
+        {
+            if (!states.TryGetValue(tenantId, out var state))
+            {
+                totals.Unknown += rows.Count;
+                continue;
+            }
+
+            totals.RowsByTenant[tenantId] = totals.RowsByTenant.GetValueOrDefault(tenantId) + rows.Count;
+            var applied = false;
+            if (state.Riding && state.Tenant.Status == TenantStatus.Active
+                && await runner.ApplySweepPageAsync(sweepId, state.Tenant, new SourcePage(rows, 0, 0), known, cancellationToken) is { } changed)
+            {
+                totals.Changed += changed;
+                applied = true;
+            }
+
+            if (applied)
+            {
+                totals.Routed += rows.Count;
+                totals.Touched.Add(tenantId);
+            }
+            else
+            {
+                totals.Deferred += rows.Count;
+                deferred.Add(tenantId);
+                if (state.Tenant.Status == TenantStatus.Active)
+                {
+                    totals.CatchUps.Add(tenantId);
+                }
+            }
+        }
+
+        await RecordPageAsync(sweepId, page, deferred, totals, cancellationToken);
+        foreach (var tenantId in deferred.Where(totals.CatchUps.Contains))
+        {
+            // The tenant's own run reads from its cursor, these rows included; one already queued or running is returned.
+            await trigger.RequestAsync(tenantId, CatchUpTrigger, cancellationToken);
+        }
+    }
+
+    /// <summary>The known tenants among <paramref name="tenantIds"/>, read fresh (a suspension must hold back their rows at once).</summary>
+    private async Task<Dictionary<string, TenantState>> LoadStatesAsync(IEnumerable<string> tenantIds, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT t.id, t.name, t.status, t.schema_name, c.riding_since IS NOT NULL
+            FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
+            WHERE t.id = ANY($1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var states = new Dictionary<string, TenantState>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var tenant = new TenantInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), SchemaName.Parse(reader.GetString(3)));
+            states[tenant.Id] = new TenantState(tenant, reader.GetBoolean(4));
+        }
+
+        return states;
+    }
+
+    /// <summary>
+    /// Marks the sweep running (false: it is no longer queued or running) and returns the fleet watermark (null: no sweep
+    /// read anything yet).
+    /// </summary>
+    private async Task<(bool Started, DateTimeOffset? Watermark)> StartAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            WITH started AS (
+                UPDATE catalog.ingestion_sweeps SET status = 'running', started_at = coalesce(started_at, now())
+                WHERE id = $1 AND status IN ('queued', 'running')
+                RETURNING id
+            )
+            SELECT (SELECT watermark FROM catalog.ingestion_fleet) FROM started
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? (true, reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0))
+            : (false, null);
+    }
+
+    private async Task RecordStartAsync(Guid sweepId, DateTimeOffset since, DateTimeOffset? before, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE catalog.ingestion_sweeps SET since = $2, watermark_before = $3 WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
+        command.Parameters.Add(new NpgsqlParameter { Value = since });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The page's counters on the sweep, and the tenants whose rows were left aside (they stop riding).</summary>
+    private async Task RecordPageAsync(Guid sweepId, FleetPage page, List<string> deferred, Totals totals, CancellationToken cancellationToken)
+    {
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            """
+            UPDATE catalog.ingestion_sweeps SET pages = $2, rows_read = $3, rows_deferred = $4, rows_unknown = $5,
+                bytes_processed = $6, bytes_billed = $7, estimated_cost_usd = $8
+            WHERE id = $1
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = sweepId }, new() { Value = totals.Pages }, new() { Value = totals.Read }, new() { Value = totals.Deferred },
+                new() { Value = totals.Unknown }, new() { Value = totals.BytesProcessed }, new() { Value = totals.BytesBilled },
+                new() { Value = BigQueryCost.Estimate(totals.BytesBilled, pricing.Value.PricePerTiB) },
+            },
+        });
+        if (deferred.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, deferred_at)
+                SELECT id, NULL, now() FROM unnest($1::text[]) AS d(id)
+                ON CONFLICT (tenant_id) DO UPDATE SET riding_since = NULL, deferred_at = now()
+                """)
+            {
+                Parameters = { new() { Value = deferred.ToArray() } },
+            });
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Records the sweep as succeeded, moves the fleet watermark to the newest row read (never back), and adds each
+    /// tenant's share of the bytes billed (by its rows, the remainder to the tenants with the most rows) to its cursor.
+    /// </summary>
+    private async Task SucceedAsync(Guid sweepId, Totals totals, DateTimeOffset? before)
+    {
+        var after = totals.Newest is { } newest && (before is null || newest > before) ? newest : before;
+        var (tenants, shares) = Apportion(totals.BytesBilled, totals.RowsByTenant);
+        var price = pricing.Value.PricePerTiB;
+        await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                UPDATE catalog.ingestion_sweeps SET status = 'succeeded', error = NULL, finished_at = now(), watermark_after = $2,
+                    rows_routed = $3, rows_changed = $4, tenants_touched = $5
+                WHERE id = $1
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = sweepId }, new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                    new() { Value = totals.Routed }, new() { Value = totals.Changed }, new() { Value = totals.Touched.Count },
+                },
+            });
+            if (after is not null)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    """
+                    INSERT INTO catalog.ingestion_fleet (watermark) VALUES ($1)
+                    ON CONFLICT (singleton) DO UPDATE SET watermark = GREATEST(catalog.ingestion_fleet.watermark, EXCLUDED.watermark), moved_at = now()
+                    """)
+                {
+                    Parameters = { new() { Value = after.Value } },
+                });
+            }
+
+            if (tenants.Length > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    """
+                    INSERT INTO catalog.ingestion_cursors AS c (tenant_id, moved_at, swept_rows, swept_bytes_billed, swept_cost_usd)
+                    SELECT s.tenant_id, NULL, s.rows, s.bytes, s.cost FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::numeric[]) AS s(tenant_id, rows, bytes, cost)
+                    WHERE EXISTS (SELECT FROM catalog.tenants t WHERE t.id = s.tenant_id)
+                    ON CONFLICT (tenant_id) DO UPDATE SET swept_rows = c.swept_rows + EXCLUDED.swept_rows,
+                        swept_bytes_billed = c.swept_bytes_billed + EXCLUDED.swept_bytes_billed, swept_cost_usd = c.swept_cost_usd + EXCLUDED.swept_cost_usd
+                    """)
+                {
+                    Parameters =
+                    {
+                        new() { Value = tenants },
+                        new() { Value = tenants.Select(t => totals.RowsByTenant[t]).ToArray() },
+                        new() { Value = shares },
+                        new() { Value = shares.Select(bytes => BigQueryCost.Estimate(bytes, price)).ToArray() },
+                    },
+                });
+            }
+
+            await batch.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>Shares of <paramref name="bytes"/> in proportion to each tenant's rows; they add up to <paramref name="bytes"/>.</summary>
+    public static (string[] Tenants, long[] Shares) Apportion(long bytes, IReadOnlyDictionary<string, long> rowsByTenant)
+    {
+        var tenants = rowsByTenant.Where(r => r.Value > 0).OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Key).ToArray();
+        var total = tenants.Sum(t => rowsByTenant[t]);
+        var shares = new long[tenants.Length];
+        if (total == 0)
+        {
+            return (tenants, shares);
+        }
+
+        long given = 0;
+        for (var i = 0; i < tenants.Length; i++)
+        {
+            shares[i] = (long)(bytes * (decimal)rowsByTenant[tenants[i]] / total);
+            given += shares[i];
+        }
+
+        for (var i = 0; given < bytes; i = (i + 1) % tenants.Length)
+        {
+            shares[i]++;
+            given++;
+        }
+
+        return (tenants, shares);
+    }
+
+    private async Task FinishAsync(Guid sweepId, string status, string error, Totals totals)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            UPDATE catalog.ingestion_sweeps SET status = $2, error = $3, finished_at = now(), rows_routed = $4, rows_changed = $5, tenants_touched = $6
+            WHERE id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
+        command.Parameters.Add(new NpgsqlParameter { Value = error });
+        command.Parameters.Add(new NpgsqlParameter { Value = totals.Routed });
+        command.Parameters.Add(new NpgsqlParameter { Value = totals.Changed });
+        command.Parameters.Add(new NpgsqlParameter { Value = totals.Touched.Count });
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
+    private static async Task<bool> LockAsync(NpgsqlConnection connection, string function, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {function}($1, 0)", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = LockNamespace });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}
