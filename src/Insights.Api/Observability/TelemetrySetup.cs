@@ -1,6 +1,9 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Insights.Auth;
+using Insights.Database;
 using Insights.Hosting;
+using Insights.Messaging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
@@ -103,6 +106,7 @@ public static class TelemetrySetup
     {
         // Built now so the catalog gauges exist before the first collection.
         app.Services.GetService<CatalogGauges>();
+        AddDependencyGauge(app.Services);
 
         var settings = app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value;
         if (settings.PrometheusEnabled && settings.PrometheusPort == 0)
@@ -113,6 +117,26 @@ public static class TelemetrySetup
                 .WithName("Metrics")
                 .WithSummary("Prometheus text format of the service's metrics (admin token; or on Telemetry:PrometheusPort without one).");
         }
+    }
+
+    /// <summary>
+    /// Whether this node reaches PostgreSQL and its broker, as it last found out (no statement or connection per
+    /// collection): what the alerts on an unreachable dependency read, beside Prometheus' own <c>up</c>.
+    /// </summary>
+    private static void AddDependencyGauge(IServiceProvider services)
+    {
+        var guard = services.GetRequiredService<ConnectionPoolGuard>();
+        var bus = services.GetRequiredService<BusMonitor>();
+        var postgres = new KeyValuePair<string, object?>("dependency", "postgresql");
+        var broker = new KeyValuePair<string, object?>("dependency", "rabbitmq");
+        services.GetRequiredService<InsightsMetrics>().Meter.CreateObservableGauge(
+            "insights.dependency.up",
+            () => new Measurement<int>[]
+            {
+                new(guard.DatabaseReachable ? 1 : 0, postgres),
+                new(bus.IsConnected ? 1 : 0, broker),
+            },
+            description: "1 while this node reaches the dependency (postgresql, rabbitmq: the bus's broker, always 1 on the in-memory bus), else 0.");
     }
 
     /// <summary>

@@ -53,6 +53,35 @@ public static class TestServices
         }
     }
 
+    /// <summary>
+    /// The Prometheus server binary: <c>INSIGHTS_TEST_PROMETHEUS</c> when set, else <c>prometheus</c> on the PATH, else a
+    /// failure that names the script which installs it.
+    /// </summary>
+    public static string Prometheus()
+    {
+        var configured = Environment.GetEnvironmentVariable("INSIGHTS_TEST_PROMETHEUS");
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return File.Exists(configured)
+                ? configured
+                : throw new InvalidOperationException($"INSIGHTS_TEST_PROMETHEUS names '{configured}', which does not exist. " + PrometheusHint);
+        }
+
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, "prometheus");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("No Prometheus for the tests. " + PrometheusHint);
+    }
+
+    private const string PrometheusHint = "Run the tests with scripts/test.sh: it installs Debian's prometheus package and sets "
+        + "INSIGHTS_TEST_PROMETHEUS (or install it and set INSIGHTS_TEST_PROMETHEUS to the prometheus binary yourself).";
+
     public static async Task<(Uri Amqp, Uri Management)> RabbitMqAsync()
     {
         await Gate.WaitAsync();
