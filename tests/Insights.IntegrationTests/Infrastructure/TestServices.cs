@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Npgsql;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
@@ -207,6 +209,13 @@ public sealed class TestVirtualHost : IAsyncDisposable
         var queues = await management.GetStringAsync($"api/queues/{vhost}?columns=name,durable,auto_delete,exclusive,arguments,messages,messages_ready,messages_unacknowledged,consumers,message_stats.publish,message_stats.deliver_get");
         var bindings = await management.GetStringAsync($"api/bindings/{vhost}?columns=source,destination,destination_type,routing_key");
         return $"queues: {queues} bindings: {bindings}";
+    }
+
+    /// <summary>The names of the virtual host's queues.</summary>
+    public async Task<List<string>> QueueNamesAsync()
+    {
+        var queues = await management.GetFromJsonAsync<JsonElement>($"api/queues/{Uri.EscapeDataString(Name)}?columns=name");
+        return queues.EnumerateArray().Select(q => q.GetProperty("name").GetString()!).ToList();
     }
 
     public async ValueTask DisposeAsync()
