@@ -6,7 +6,10 @@
 #   INSIGHTS_TEST_POSTGRES, INSIGHTS_TEST_RABBITMQ, INSIGHTS_TEST_RABBITMQ_MANAGEMENT
 #     point the tests at other servers; when all are set to non-local servers, set
 #     INSIGHTS_TEST_SKIP_SERVICES=1 to skip starting the local ones.
-# The exit code is that of dotnet test.
+#   INSIGHTS_TEST_PROMETHEUS    the prometheus binary the tests start (default: Debian's, installed when missing)
+# Before the .NET tests it runs `promtool test rules` on deploy/prometheus/ and renders the Kubernetes example overlay
+# with `kubectl kustomize` (the tests check what it renders).
+# The exit code is that of dotnet test, or 1 when those checks failed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,10 +22,14 @@ if [ "${INSIGHTS_TEST_SKIP_SERVICES:-0}" != 1 ]; then
   ensure_postgres
   ensure_rabbitmq
 fi
+if [ -z "${INSIGHTS_TEST_PROMETHEUS:-}" ]; then
+  ensure_prometheus
+fi
 
 export INSIGHTS_TEST_POSTGRES="${INSIGHTS_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Database=insights;Username=insights;Password=insights}"
 export INSIGHTS_TEST_RABBITMQ="${INSIGHTS_TEST_RABBITMQ:-amqp://guest:guest@127.0.0.1:5672/}"
 export INSIGHTS_TEST_RABBITMQ_MANAGEMENT="${INSIGHTS_TEST_RABBITMQ_MANAGEMENT:-http://guest:guest@127.0.0.1:15672}"
+export INSIGHTS_TEST_PROMETHEUS="${INSIGHTS_TEST_PROMETHEUS:-${INSIGHTS_PROMETHEUS_RESOLVED:-$(command -v prometheus || true)}}"
 
 results="$repo/TestResults"
 rm -rf "$results"
@@ -69,6 +76,28 @@ summarize() {
 }
 
 status=0
+checks=0
+
+# The alert rules and their unit tests (promtool ships beside prometheus).
+promtool=$(dirname "$INSIGHTS_TEST_PROMETHEUS")/promtool
+[ -x "$promtool" ] || promtool=$(command -v promtool || true)
+if [ -z "$promtool" ]; then
+  echo "error: promtool not found (Debian package prometheus)" >&2
+  checks=1
+elif ! "$promtool" check rules deploy/prometheus/insights-rules.yml ||
+  ! "$promtool" test rules deploy/prometheus/insights-rules.test.yml; then
+  echo "error: the alert rules in deploy/prometheus/ fail promtool" >&2
+  checks=1
+fi
+
+# The Kubernetes manifests must render; K8sManifestTests checks the rendered objects against the service.
+export INSIGHTS_TEST_K8S_RENDERED="$results/k8s-example.yaml"
+if ! kubectl kustomize deploy/k8s/overlays/example >"$INSIGHTS_TEST_K8S_RENDERED"; then
+  echo "error: kubectl kustomize deploy/k8s/overlays/example failed" >&2
+  rm -f "$INSIGHTS_TEST_K8S_RENDERED"
+  checks=1
+fi
+
 dotnet test Insights.sln -c Release \
   --results-directory "$results" \
   --logger "trx;LogFilePrefix=insights" \
@@ -79,5 +108,8 @@ if ! summarize; then
     echo "error: dotnet test produced no test results under $results" >&2
     status=1
   fi
+fi
+if [ "$status" -eq 0 ] && [ "$checks" -ne 0 ]; then
+  status=1
 fi
 exit "$status"

@@ -8,6 +8,8 @@
 #                     max_connections >= 300 and max_wal_size >= 4 GB
 #   ensure_rabbitmq   install and start RabbitMQ (node rabbit@localhost) with the management plugin,
 #                     AMQP on 127.0.0.1:5672 and the management API on 127.0.0.1:15672 (guest/guest)
+#   ensure_prometheus install Debian's Prometheus (the `prometheus` and `promtool` binaries); nothing is
+#                     started: the tests start their own Prometheus with a configuration of their own
 #   dotnet_env        quiet .NET CLI settings (no telemetry, no banner)
 #
 # Works on a bare Debian machine without systemd, as root (or with sudo). Every function is
@@ -408,4 +410,19 @@ ensure_rabbitmq() {
     rm -f "$_INSIGHTS_RMQ_START_LOG"
   fi
   _svc_say "rabbitmq: ready on 127.0.0.1:5672 (management http://127.0.0.1:15672, guest/guest, node $node)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+# ---------------------------------------------------------------------------------------------
+
+# Debian's package starts a server through its init system, which this setup does not have; the tests only need the
+# binaries. INSIGHTS_TEST_PROMETHEUS names the server binary for them.
+ensure_prometheus() {
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    _svc_apt_install prometheus prometheus || return 1
+    command -v promtool >/dev/null 2>&1 || _svc_fail "prometheus: the prometheus package installed no promtool" || return 1
+  fi
+  INSIGHTS_PROMETHEUS_RESOLVED=$(command -v prometheus)
+  _svc_say "prometheus: $("$INSIGHTS_PROMETHEUS_RESOLVED" --version 2>&1 | head -n 1)"
 }

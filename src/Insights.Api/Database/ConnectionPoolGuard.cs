@@ -90,6 +90,12 @@ internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
 
+    /// <summary>
+    /// False from a statement that found its connection lost until the next statement that succeeds (the relay, the
+    /// notification listener and readiness keep trying meanwhile).
+    /// </summary>
+    public bool DatabaseReachable => Interlocked.Read(ref downSince) == 0;
+
     // Hosted so that it is created with the host, before any work starts; it listens until the host is disposed.
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -72,7 +72,8 @@ internal static class DatabaseSetup
                 provider.GetRequiredService<ILoggerFactory>());
         });
 
-        services.AddHostedService<ConnectionPoolGuard>();
+        services.AddSingleton<ConnectionPoolGuard>();
+        services.AddHostedService(provider => provider.GetRequiredService<ConnectionPoolGuard>());
         services.AddSingleton<DatabaseNotifications>();
         services.AddHostedService(provider => provider.GetRequiredService<DatabaseNotifications>());
         services.AddSingleton<CatalogMigrator>();

@@ -4,6 +4,7 @@ using Insights.Database;
 using Insights.Ingestion;
 using Insights.InsightModels;
 using Insights.Messaging;
+using Insights.Observability;
 using Insights.OnlineInsights;
 using Insights.SmartLink;
 using Insights.Tenancy;
@@ -42,6 +43,7 @@ public static class InsightsExtensions
         builder.Services.AddInsightsOpenApi();
         builder.Services.AddInsightsHealth();
         builder.Services.AddMemoryCache();
+        builder.AddInsightsTelemetry(roles);
 
         builder.AddInsightsDatabase();
         builder.AddInsightsAuth();
@@ -61,6 +63,7 @@ public static class InsightsExtensions
         app.Logger.LogInformation("Insights starting with roles {Roles} in {Environment}", roles.ToString(), app.Environment.EnvironmentName);
 
         app.UseExceptionHandler();
+        app.UseInsightsMetricsPort();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseInsightsOpenApi();
@@ -71,6 +74,7 @@ public static class InsightsExtensions
         app.UseMiddleware<TenantLogScopeMiddleware>();
 
         app.MapInsightsHealth();
+        app.MapInsightsTelemetry();
         if (roles.Api)
         {
             var api = app.MapGroup("/api/v1");
@@ -115,7 +119,7 @@ public static class InsightsExtensions
     }
 }
 
-/// <summary>Puts the tenant id (from the token, or the admin route) in the log scope of the request.</summary>
+/// <summary>Puts the tenant id (from the token, or the admin route) in the log scope of the request and on its span.</summary>
 internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<TenantLogScopeMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context, TenantContext tenant)
@@ -125,6 +129,11 @@ internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<Ten
         {
             await next(context);
             return;
+        }
+
+        if (TenantId.IsValid(tenantId))
+        {
+            TelemetrySetup.TagTenant(tenantId);
         }
 
         using (logger.BeginScope("Tenant {TenantId}", tenantId))

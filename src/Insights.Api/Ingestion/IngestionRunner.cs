@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Insights.BigQuery;
 using Insights.Database;
+using Insights.Observability;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,7 @@ public sealed class IngestionRunner(
     IngestionTrigger trigger,
     IOptions<IngestionRunOptions> options,
     IOptions<BigQueryOptions> pricing,
+    InsightsMetrics metrics,
     ILogger<IngestionRunner> logger)
 {
     /// <summary>First key of the per-tenant advisory locks of ingestion ("ingest").</summary>
@@ -79,6 +81,7 @@ public sealed class IngestionRunner(
     private async Task RunLockedAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("Tenant {TenantId}, ingestion run {RunId}", tenantId, runId);
+        TelemetrySetup.TagTenant(tenantId);
         if (!await StartAsync(runId, cancellationToken))
         {
             return;
@@ -145,6 +148,8 @@ public sealed class IngestionRunner(
                 // A sweep left rows of the tenant aside while this run read: another run picks them up.
                 await trigger.RequestAsync(tenantId, FleetSweepRunner.CatchUpTrigger, CancellationToken.None);
             }
+
+            metrics.IngestionRunFinished("succeeded");
 
             // Waits for the page being applied; once awaited it is no longer the finally block's to settle.
             async Task CompletedAsync()
@@ -417,6 +422,8 @@ public sealed class IngestionRunner(
 
         await transaction.CommitAsync(cancellationToken);
         timings[3] = phase.Elapsed.TotalMilliseconds;
+        metrics.IngestionPage(page.Models.Count, changed.Count, billed);
+        metrics.Enqueued(ModelMessageWriter.MessageType, changed.Count);
         if (skippedTypes.Count > 0)
         {
             logger.LogWarning("Skipped {Count} models of unknown insight types {Types}", skippedTypes.Values.Sum(), string.Join(", ", skippedTypes.Keys));
@@ -447,6 +454,7 @@ public sealed class IngestionRunner(
         command.Parameters.Add(new NpgsqlParameter { Value = billed });
         command.Parameters.Add(new NpgsqlParameter { Value = cost });
         await command.ExecuteNonQueryAsync(cancellationToken);
+        metrics.IngestionBilled(billed);
     }
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
@@ -507,6 +515,7 @@ public sealed class IngestionRunner(
         command.Parameters.Add(new NpgsqlParameter { Value = status });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(CancellationToken.None);
+        metrics.IngestionRunFinished(status);
     }
 
     private async Task<SourceCursor?> ReadCursorAsync(string tenantId, CancellationToken cancellationToken)

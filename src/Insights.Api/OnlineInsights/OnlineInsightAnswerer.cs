@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Insights.BigQuery;
 using Insights.Database;
 using Insights.Ingestion;
+using Insights.Observability;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -118,7 +119,13 @@ public sealed partial class OnlineInsightAnswerer(
 
     public async Task<OnlineInsightAnswer> AnswerAsync(GetOnlineInsight request, CancellationToken cancellationToken)
     {
-        var tenant = TenantId.IsValid(request.TenantId) ? await directory.FindAsync(request.TenantId, cancellationToken) : null;
+        if (!TenantId.IsValid(request.TenantId))
+        {
+            return OnlineInsightAnswer.Rejected("The tenant is not active.");
+        }
+
+        TelemetrySetup.TagTenant(request.TenantId);
+        var tenant = await directory.FindAsync(request.TenantId, cancellationToken);
         if (tenant is not { Status: TenantStatus.Active })
         {
             return OnlineInsightAnswer.Rejected("The tenant is not active.");

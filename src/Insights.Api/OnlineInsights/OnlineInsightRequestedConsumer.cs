@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Insights.Database;
+using Insights.Observability;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
@@ -29,7 +30,13 @@ public sealed class OnlineInsightRequestedConsumer(
         var requested = context.Message;
         var cancellationToken = context.CancellationToken;
         using var scope = logger.BeginScope("Tenant {TenantId}, online request {RequestId}", requested.TenantId, requested.RequestId);
-        var tenant = TenantId.IsValid(requested.TenantId) ? await directory.FindAsync(requested.TenantId, cancellationToken) : null;
+        var valid = TenantId.IsValid(requested.TenantId);
+        if (valid)
+        {
+            TelemetrySetup.TagTenant(requested.TenantId);
+        }
+
+        var tenant = valid ? await directory.FindAsync(requested.TenantId, cancellationToken) : null;
         if (tenant is not { Status: TenantStatus.Active or TenantStatus.Suspended })
         {
             // No queue to answer in: the tenant was removed after it sent the request.

@@ -2,6 +2,7 @@ using Insights.Auth;
 using Insights.Hosting;
 using Insights.Ingestion;
 using Insights.Messaging;
+using Insights.Observability;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
@@ -54,9 +55,11 @@ public static class OnlineInsightsApi
         IRequestClient<GetLiveOnlineInsight> live,
         IOptions<OnlineInsightsOptions> options,
         BusMonitor bus,
+        InsightsMetrics metrics,
         HttpContext http,
         CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var errors = OnlineInsightQuery.Check(tenant.Current.Id, body, "", out var request);
         InsightDefinition? definition = null;
         if (errors is null
@@ -70,8 +73,11 @@ public static class OnlineInsightsApi
             return TypedResults.ValidationProblem(errors, detail: "One or more fields are not valid.");
         }
 
+        // Counted from here on: requests refused for their fields are not answers of a source.
+        var source = definition!.Source == OnlineInsightAnswerer.LiveSource ? "live" : "store";
         if (!bus.IsConnected)
         {
+            metrics.OnlineInsight(source, "unavailable", started);
             return BusUnavailable(http);
         }
 
@@ -82,10 +88,16 @@ public static class OnlineInsightsApi
         try
         {
             var timeout = RequestTimeout.After(ms: (int)options.Value.Timeout.TotalMilliseconds);
-            var response = definition!.Source == OnlineInsightAnswerer.LiveSource
+            var response = definition.Source == OnlineInsightAnswerer.LiveSource
                 ? await live.GetResponse<OnlineInsightAnswer>(new GetLiveOnlineInsight(request!), x => x.UseExecute(OnlineInsightMessages.Transient), deadline.Token, timeout)
                 : await stored.GetResponse<OnlineInsightAnswer>(request!, x => x.UseExecute(OnlineInsightMessages.Transient), deadline.Token, timeout);
             var answer = response.Message;
+            metrics.OnlineInsight(source, answer.Status switch
+            {
+                OnlineInsightStatus.Found => "found",
+                OnlineInsightStatus.NotFound or OnlineInsightStatus.Rejected => "not_found",
+                _ => "error",
+            }, started);
             switch (answer.Status)
             {
                 case OnlineInsightStatus.Found when answer.Found is { } found:
@@ -101,12 +113,14 @@ public static class OnlineInsightsApi
         }
         catch (RequestFaultException)
         {
+            metrics.OnlineInsight(source, "error", started);
             // The worker failed to answer (its store unreachable, say); it logged why. The caller learns that the
             // answer could not be had, not the worker's internals.
             return SourceFailed("The insight could not be answered; try again later.");
         }
         catch (Exception e) when (e is RequestTimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
+            metrics.OnlineInsight(source, bus.IsConnected ? "timeout" : "unavailable", started);
             return bus.IsConnected
                 ? TypedResults.Problem(
                     title: "No answer in time",
@@ -116,6 +130,7 @@ public static class OnlineInsightsApi
         }
         catch (Exception e) when (e is MassTransitException or RabbitMQ.Client.Exceptions.BrokerUnreachableException && !cancellationToken.IsCancellationRequested)
         {
+            metrics.OnlineInsight(source, "unavailable", started);
             return BusUnavailable(http);
         }
     }

@@ -11,8 +11,12 @@ namespace Insights.SmartLink;
 
 public sealed record LeasedMessage(string Receipt, int DeliveryCount, RawJson Message);
 
-/// <summary>What a receive leased; when it leased nothing, when the next message becomes visible (null: none waits).</summary>
-public sealed record LeaseOutcome(List<LeasedMessage> Messages, DateTimeOffset? NextVisibleAt);
+/// <summary>
+/// What a receive leased; when it leased nothing, when the next message becomes visible (null: none waits). Also how
+/// many of the picked messages were leased before and had their lease run out (<paramref name="Expired"/>), and how many
+/// of those went to the dead-letter queue instead, past their last delivery (<paramref name="Dead"/>).
+/// </summary>
+public sealed record LeaseOutcome(List<LeasedMessage> Messages, DateTimeOffset? NextVisibleAt, int Expired = 0, int Dead = 0);
 
 public sealed record AckResult(int Acked, IReadOnlyList<string> Rejected);
 
@@ -131,7 +135,8 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
 
     /// <summary>
     /// Leases up to <paramref name="max"/> visible messages in one statement (its commit relaxed as above); when it leases
-    /// none, the same statement tells when the next message becomes visible.
+    /// none, the same statement tells when the next message becomes visible. The same statement counts the leases it
+    /// found expired and the messages it dead-lettered, for the metrics.
     /// </summary>
     private async Task<LeaseOutcome> LeaseVisibleAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
@@ -143,7 +148,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
             WITH relaxed AS MATERIALIZED (
                 SELECT set_config('synchronous_commit', 'off', true) AS setting
             ), picked AS (
-                SELECT id FROM {table}
+                SELECT id, status FROM {table}
                 WHERE status IN ('ready', 'leased') AND visible_at <= now()
                 ORDER BY priority DESC, seq
                 LIMIT $1
@@ -167,11 +172,17 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
                         ELSE q.history END
                 WHERE q.id = ANY (ARRAY(SELECT id FROM picked)) AND (SELECT setting FROM relaxed) IS NOT NULL
                 RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
+            ), counted AS MATERIALIZED (
+                SELECT (SELECT count(*) FROM picked WHERE status = 'leased')::int AS expired,
+                       (SELECT count(*) FROM leased WHERE status = 'dead')::int AS dead
             )
-            SELECT id, lease_id, delivery_count, envelope::text, NULL::timestamptz, priority, seq FROM leased WHERE status = 'leased'
+            SELECT id, lease_id, delivery_count, envelope::text, NULL::timestamptz, priority, seq, NULL::int, NULL::int FROM leased WHERE status = 'leased'
             UNION ALL
-            SELECT NULL, NULL, NULL, NULL, (SELECT min(visible_at) FROM {table} WHERE status IN ('ready', 'leased')), NULL, NULL
-            WHERE NOT EXISTS (SELECT FROM leased WHERE status = 'leased')
+            SELECT NULL, NULL, NULL, NULL,
+                   CASE WHEN NOT EXISTS (SELECT FROM leased WHERE status = 'leased')
+                        THEN (SELECT min(visible_at) FROM {table} WHERE status IN ('ready', 'leased')) END,
+                   NULL, NULL, expired, dead
+            FROM counted
             ORDER BY 6 DESC NULLS LAST, 7
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = max });
@@ -179,12 +190,16 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         command.Parameters.Add(new NpgsqlParameter { Value = options.Value.MaxDeliveries });
         var messages = new List<LeasedMessage>(max);
         DateTimeOffset? nextVisibleAt = null;
+        int expired = 0, dead = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             if (reader.IsDBNull(0))
             {
+                // The one row of counts; it also says when the next message becomes visible when none was leased.
                 nextVisibleAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4);
+                expired = reader.GetInt32(7);
+                dead = reader.GetInt32(8);
                 continue;
             }
 
@@ -192,7 +207,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
             messages.Add(new LeasedMessage(receipt.ToString(), reader.GetInt32(2), new RawJson(reader.GetString(3))));
         }
 
-        return new LeaseOutcome(messages, nextVisibleAt);
+        return new LeaseOutcome(messages, nextVisibleAt, expired, dead);
     }
 
     public async Task<AckResult> AckAsync(TenantInfo tenant, IReadOnlyList<string> receipts, CancellationToken cancellationToken)

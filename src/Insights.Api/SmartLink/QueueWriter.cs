@@ -1,4 +1,5 @@
 using Insights.Database;
+using Insights.Observability;
 using Insights.Tenancy;
 using Npgsql;
 using NpgsqlTypes;
@@ -7,9 +8,10 @@ namespace Insights.SmartLink;
 
 /// <summary>
 /// The internal enqueue API. Callers pass their own connection and transaction, so the messages commit (or not) with
-/// the rest of their work; waiting receivers on every node are woken by a notification sent at commit.
+/// the rest of their work, and count them (<see cref="Committed"/>) after it; waiting receivers on every node are woken
+/// by a notification sent at commit.
 /// </summary>
-public sealed class QueueWriter
+public sealed class QueueWriter(InsightsMetrics? metrics = null)
 {
     /// <summary>Batches larger than this go through binary COPY.</summary>
     private const int CopyThreshold = 32;
@@ -100,6 +102,7 @@ public sealed class QueueWriter
 
         await QueueSignals.NotifyAsync(connection, transaction, tenant.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        metrics?.Enqueued(message.Type, 1);
         return true;
     }
 
@@ -110,5 +113,28 @@ public sealed class QueueWriter
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        Committed(messages);
+    }
+
+    /// <summary>
+    /// Counts messages once their transaction committed (the enqueue inside a caller's transaction leaves that to the
+    /// caller), by type: runs of one type, as batches are.
+    /// </summary>
+    public void Committed(IReadOnlyList<OutgoingMessage> messages)
+    {
+        if (metrics is null)
+        {
+            return;
+        }
+
+        var start = 0;
+        for (var i = 1; i <= messages.Count; i++)
+        {
+            if (i == messages.Count || messages[i].Type != messages[start].Type)
+            {
+                metrics.Enqueued(messages[start].Type, i - start);
+                start = i;
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Insights.Auth;
 using Insights.Hosting;
 using Insights.Messaging;
+using Insights.Observability;
 using Insights.OnlineInsights;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -90,7 +91,7 @@ public static class SmartLinkApi
 
     private static async Task<Results<Ok<ReceiveResponse>, ValidationProblem>> Receive(
         [FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ReceiveRequest? request,
-        TenantContext tenantContext, QueueStore store, QueueSignals signals, CancellationToken cancellationToken)
+        TenantContext tenantContext, QueueStore store, QueueSignals signals, InsightsMetrics metrics, CancellationToken cancellationToken)
     {
         var max = request?.Max ?? 10;
         var visibility = request?.VisibilityTimeoutSeconds ?? 60;
@@ -106,34 +107,52 @@ public static class SmartLinkApi
 
         var tenant = tenantContext.Current;
         var deadline = DateTimeOffset.UtcNow.AddSeconds(wait);
+        var waiting = false;
         var woken = false;
-        while (true)
+        try
         {
-            // One statement per look, none while waiting: an enqueue anywhere (its notification) or the next message
-            // becoming visible (known from the look, or from a lease taken on this node since) ends the wait.
-            var enqueued = signals.Next(tenant.Id);
-            var leasedHere = signals.NextLease(tenant.Id);
-            var outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken, expectMessages: woken);
-            var now = DateTimeOffset.UtcNow;
-            if (outcome.Messages.Count > 0)
+            while (true)
             {
-                signals.Leased(tenant.Id, now.AddSeconds(visibility));
-                return TypedResults.Ok(new ReceiveResponse(outcome.Messages));
-            }
+                // One statement per look, none while waiting: an enqueue anywhere (its notification) or the next message
+                // becoming visible (known from the look, or from a lease taken on this node since) ends the wait.
+                var enqueued = signals.Next(tenant.Id);
+                var leasedHere = signals.NextLease(tenant.Id);
+                var outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken, expectMessages: woken);
+                metrics.Received(outcome.Messages.Count, outcome.Expired, outcome.Dead);
+                var now = DateTimeOffset.UtcNow;
+                if (outcome.Messages.Count > 0)
+                {
+                    signals.Leased(tenant.Id, now.AddSeconds(visibility));
+                    return TypedResults.Ok(new ReceiveResponse(outcome.Messages));
+                }
 
-            if (now >= deadline)
+                if (now >= deadline)
+                {
+                    return TypedResults.Ok(new ReceiveResponse(outcome.Messages));
+                }
+
+                if (!waiting)
+                {
+                    waiting = true;
+                    metrics.LongPollStarted();
+                }
+
+                var wakeAt = outcome.NextVisibleAt is { } next && next < deadline ? next : deadline;
+                if (!await WaitAsync(enqueued, leasedHere, wakeAt, deadline, signals, tenant.Id, cancellationToken))
+                {
+                    // The wait ended with nothing new: the look at its start stands, and the client polls again.
+                    return TypedResults.Ok(new ReceiveResponse([]));
+                }
+
+                woken = true;
+            }
+        }
+        finally
+        {
+            if (waiting)
             {
-                return TypedResults.Ok(new ReceiveResponse(outcome.Messages));
+                metrics.LongPollEnded();
             }
-
-            var wakeAt = outcome.NextVisibleAt is { } next && next < deadline ? next : deadline;
-            if (!await WaitAsync(enqueued, leasedHere, wakeAt, deadline, signals, tenant.Id, cancellationToken))
-            {
-                // The wait ended with nothing new: the look at its start stands, and the client polls again.
-                return TypedResults.Ok(new ReceiveResponse([]));
-            }
-
-            woken = true;
         }
     }
 
@@ -183,18 +202,20 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Ok<AckResult>, ValidationProblem>> Ack(
-        AckRequest request, TenantContext tenant, QueueStore store, CancellationToken cancellationToken)
+        AckRequest request, TenantContext tenant, QueueStore store, InsightsMetrics metrics, CancellationToken cancellationToken)
     {
         if (ReceiptsError(request.Receipts) is { } error)
         {
             return error;
         }
 
-        return TypedResults.Ok(await store.AckAsync(tenant.Current, request.Receipts!, cancellationToken));
+        var result = await store.AckAsync(tenant.Current, request.Receipts!, cancellationToken);
+        metrics.Acked(result.Acked, result.Rejected.Count);
+        return TypedResults.Ok(result);
     }
 
     private static async Task<Results<Ok<NackResponse>, ValidationProblem, ProblemHttpResult>> Nack(
-        NackRequest request, TenantContext tenant, QueueStore store, CancellationToken cancellationToken)
+        NackRequest request, TenantContext tenant, QueueStore store, InsightsMetrics metrics, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (!Receipt.TryParse(request.Receipt, out var receipt))
@@ -220,6 +241,11 @@ public static class SmartLinkApi
         }
 
         var status = await store.NackAsync(tenant.Current, receipt, reason ?? "", request.Requeue == true, delay, cancellationToken);
+        if (status is not null)
+        {
+            metrics.Nacked(request.Requeue == true);
+        }
+
         return status is null
             ? TypedResults.Problem(
                 title: "Receipt no longer valid",

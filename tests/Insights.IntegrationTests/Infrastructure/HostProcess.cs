@@ -63,9 +63,11 @@ public sealed class HostProcess : IDisposable
     /// <summary>
     /// Starts the host with these settings (environment variables, <c>Section__Key</c>) and waits until
     /// <c>/health/ready</c> answers 200. Its output goes to <paramref name="output"/> with <paramref name="name"/> as a
-    /// prefix, and its last lines are kept for failure messages.
+    /// prefix, and its last lines are kept for failure messages. It also listens on <paramref name="extraPorts"/> (on
+    /// loopback), for a port the host serves something else on.
     /// </summary>
-    public static async Task<HostProcess> StartAsync(string name, IReadOnlyDictionary<string, string> environment, ITestOutputHelper? output = null)
+    public static async Task<HostProcess> StartAsync(
+        string name, IReadOnlyDictionary<string, string> environment, ITestOutputHelper? output = null, IReadOnlyList<int>? extraPorts = null)
     {
         // The port is free when chosen, but anything on the machine may take it before the host binds it: then the host
         // exits at once, and starts again on another port.
@@ -73,7 +75,7 @@ public sealed class HostProcess : IDisposable
         {
             try
             {
-                return await StartOnFreePortAsync(name, environment, output);
+                return await StartOnFreePortAsync(name, environment, output, extraPorts ?? []);
             }
             catch (PortTakenException) when (attempt < 5)
             {
@@ -82,7 +84,8 @@ public sealed class HostProcess : IDisposable
         }
     }
 
-    private static async Task<HostProcess> StartOnFreePortAsync(string name, IReadOnlyDictionary<string, string> environment, ITestOutputHelper? output)
+    private static async Task<HostProcess> StartOnFreePortAsync(
+        string name, IReadOnlyDictionary<string, string> environment, ITestOutputHelper? output, IReadOnlyList<int> extraPorts)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         var directory = AppContext.BaseDirectory;
@@ -113,7 +116,8 @@ public sealed class HostProcess : IDisposable
             start.Environment[key] = value;
         }
 
-        start.Environment["ASPNETCORE_URLS"] = baseAddress.ToString().TrimEnd('/');
+        start.Environment["ASPNETCORE_URLS"] = string.Join(
+            ';', extraPorts.Select(p => $"http://127.0.0.1:{p}").Prepend(baseAddress.ToString().TrimEnd('/')));
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("The host process did not start.");
         var host = new HostProcess(process, name, baseAddress, output);
@@ -258,7 +262,8 @@ public sealed class HostProcess : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A TCP port free on loopback when asked (anything may take it after).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Npgsql;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
@@ -52,6 +54,35 @@ public static class TestServices
             Gate.Release();
         }
     }
+
+    /// <summary>
+    /// The Prometheus server binary: <c>INSIGHTS_TEST_PROMETHEUS</c> when set, else <c>prometheus</c> on the PATH, else a
+    /// failure that names the script which installs it.
+    /// </summary>
+    public static string Prometheus()
+    {
+        var configured = Environment.GetEnvironmentVariable("INSIGHTS_TEST_PROMETHEUS");
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return File.Exists(configured)
+                ? configured
+                : throw new InvalidOperationException($"INSIGHTS_TEST_PROMETHEUS names '{configured}', which does not exist. " + PrometheusHint);
+        }
+
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, "prometheus");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("No Prometheus for the tests. " + PrometheusHint);
+    }
+
+    private const string PrometheusHint = "Run the tests with scripts/test.sh: it installs Debian's prometheus package and sets "
+        + "INSIGHTS_TEST_PROMETHEUS (or install it and set INSIGHTS_TEST_PROMETHEUS to the prometheus binary yourself).";
 
     public static async Task<(Uri Amqp, Uri Management)> RabbitMqAsync()
     {
@@ -178,6 +209,13 @@ public sealed class TestVirtualHost : IAsyncDisposable
         var queues = await management.GetStringAsync($"api/queues/{vhost}?columns=name,durable,auto_delete,exclusive,arguments,messages,messages_ready,messages_unacknowledged,consumers,message_stats.publish,message_stats.deliver_get");
         var bindings = await management.GetStringAsync($"api/bindings/{vhost}?columns=source,destination,destination_type,routing_key");
         return $"queues: {queues} bindings: {bindings}";
+    }
+
+    /// <summary>The names of the virtual host's queues.</summary>
+    public async Task<List<string>> QueueNamesAsync()
+    {
+        var queues = await management.GetFromJsonAsync<JsonElement>($"api/queues/{Uri.EscapeDataString(Name)}?columns=name");
+        return queues.EnumerateArray().Select(q => q.GetProperty("name").GetString()!).ToList();
     }
 
     public async ValueTask DisposeAsync()

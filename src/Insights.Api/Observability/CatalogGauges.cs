@@ -1,0 +1,151 @@
+using System.Diagnostics.Metrics;
+using Insights.Ingestion;
+using Insights.Tenancy;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Insights.Observability;
+
+/// <summary>
+/// Fleet gauges read from the catalog: tenants by status, the outbox backlog and ingestion lag. One statement of three
+/// small reads over catalog tables (no tenant schema is visited), run at most once per
+/// <see cref="TelemetryOptions.CatalogGaugesMaxAge"/> and only when an exporter collects: a collection answers from the
+/// last reading at once and starts the next one in the background when it is stale, so a scrape never waits on
+/// PostgreSQL and a PostgreSQL outage leaves the last values (and the readiness metrics) to tell.
+/// Registered on nodes with the scheduler role only: every node would report the same fleet-wide figures.
+/// </summary>
+internal sealed class CatalogGauges
+{
+    private const string Sql =
+        """
+        SELECT status, count(*), NULL::double precision FROM catalog.tenants GROUP BY status
+        UNION ALL
+        SELECT 'outbox', count(*), extract(epoch FROM now() - min(created_at))::double precision FROM catalog.outbox
+        UNION ALL
+        SELECT 'lagging', count(*) FILTER (WHERE seen < now() - make_interval(secs => $1)), extract(epoch FROM now() - min(seen))::double precision
+        FROM (SELECT coalesce(c.checked_at, t.created_at) AS seen
+              FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
+              WHERE t.status = 'active') AS active
+        """;
+
+    private readonly NpgsqlDataSource dataSource;
+    private readonly TimeProvider time;
+    private readonly TimeSpan maxAge;
+    private readonly TimeSpan lagThreshold;
+    private readonly ILogger<CatalogGauges> logger;
+    private Reading? last;
+    private long readAt;
+    private int reading;
+
+    public CatalogGauges(
+        InsightsMetrics metrics, NpgsqlDataSource dataSource, IOptions<TelemetryOptions> options, IOptions<IngestionRunOptions> ingestion,
+        TimeProvider time, ILogger<CatalogGauges> logger)
+    {
+        this.dataSource = dataSource;
+        this.time = time;
+        this.logger = logger;
+        maxAge = options.Value.CatalogGaugesMaxAge;
+        // Lag over two scheduler intervals means at least one scheduled run did not reach the tenant's source.
+        lagThreshold = ingestion.Value.Interval * 2;
+
+        var meter = metrics.Meter;
+        meter.CreateObservableGauge("insights.tenants", ObserveTenants, "{tenant}", "Tenants in the catalog, by status.");
+        meter.CreateObservableGauge(
+            "insights.outbox.backlog", () => Observe(r => r.OutboxRows), "{message}", "Commands and events written to the outbox and not yet relayed to the bus.");
+        meter.CreateObservableGauge(
+            "insights.outbox.oldest_age", () => Observe(r => r.OutboxOldestSeconds), "s", "Age of the oldest outbox row not yet relayed (0 when none waits).");
+        meter.CreateObservableGauge(
+            "insights.ingestion.tenants_lagging", () => Observe(r => r.TenantsLagging), "{tenant}",
+            "Active tenants whose source ingestion has not read to its end for two Ingestion:Interval (since creation when never).");
+        meter.CreateObservableGauge(
+            "insights.ingestion.max_lag", () => Observe(r => r.MaxLagSeconds), "s",
+            "The longest time since ingestion last read an active tenant's source to its end.");
+    }
+
+    private sealed record Reading(IReadOnlyList<(string Status, long Count)> Tenants, long OutboxRows, double OutboxOldestSeconds, long TenantsLagging, double MaxLagSeconds);
+
+    private IEnumerable<Measurement<long>> ObserveTenants()
+    {
+        var reading = Current();
+        if (reading is null)
+        {
+            yield break;
+        }
+
+        // Every status is reported, 0 included, so a series does not vanish when its last tenant changes status.
+        foreach (var status in TenantStatus.All)
+        {
+            var count = 0L;
+            foreach (var (name, value) in reading.Tenants)
+            {
+                if (name == status)
+                {
+                    count = value;
+                }
+            }
+
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("status", status));
+        }
+    }
+
+    private IEnumerable<Measurement<T>> Observe<T>(Func<Reading, T> value)
+        where T : struct
+    {
+        var reading = Current();
+        return reading is null ? [] : [new Measurement<T>(value(reading))];
+    }
+
+    /// <summary>The last reading; starts a new one in the background when it is older than the maximum age.</summary>
+    private Reading? Current()
+    {
+        var current = Volatile.Read(ref last);
+        if ((current is null || time.GetElapsedTime(Interlocked.Read(ref readAt)) >= maxAge) && Interlocked.CompareExchange(ref reading, 1, 0) == 0)
+        {
+            _ = Task.Run(RefreshAsync);
+        }
+
+        return current;
+    }
+
+    /// <summary>Reads the catalog now (the background refresh, and tests).</summary>
+    internal async Task RefreshAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await using var command = dataSource.CreateCommand(Sql);
+            command.Parameters.Add(new NpgsqlParameter { Value = lagThreshold.TotalSeconds });
+            var tenants = new List<(string, long)>();
+            long outbox = 0, lagging = 0;
+            double oldest = 0, maxLag = 0;
+            await using (var reader = await command.ExecuteReaderAsync(timeout.Token))
+            {
+                while (await reader.ReadAsync(timeout.Token))
+                {
+                    var name = reader.GetString(0);
+                    var count = reader.GetInt64(1);
+                    var seconds = reader.IsDBNull(2) ? 0 : Math.Max(0, reader.GetDouble(2));
+                    switch (name)
+                    {
+                        case "outbox": (outbox, oldest) = (count, seconds); break;
+                        case "lagging": (lagging, maxLag) = (count, seconds); break;
+                        default: tenants.Add((name, count)); break;
+                    }
+                }
+            }
+
+            Volatile.Write(ref last, new Reading(tenants, outbox, oldest, lagging, maxLag));
+            Interlocked.Exchange(ref readAt, time.GetTimestamp());
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
+        {
+            // An outage is told by readiness and the pool's own log line; the gauges keep their last values meanwhile.
+            logger.LogDebug(e, "Reading the catalog gauges failed");
+            Interlocked.Exchange(ref readAt, time.GetTimestamp());
+        }
+        finally
+        {
+            Volatile.Write(ref reading, 0);
+        }
+    }
+}
