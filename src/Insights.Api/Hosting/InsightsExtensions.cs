@@ -85,6 +85,7 @@ public static class InsightsExtensions
             api.MapMessagesApi();
             api.MapInsightDefinitionsApi();
             api.MapIngestionApi();
+            api.MapIngestionSweepsApi();
             api.MapOnlineInsightsApi();
         }
 

@@ -34,6 +34,49 @@ public static class IngestionApi
         return group;
     }
 
+    /// <summary>Admin API of the fleet sweeps: <c>/api/v1/ingestion-sweeps</c>.</summary>
+    public static RouteGroupBuilder MapIngestionSweepsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/ingestion-sweeps")
+            .WithTags("Ingestion")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems();
+
+        group.MapGet("/", ListSweeps)
+            .WithName("ListIngestionSweeps")
+            .WithSummary("The fleet sweeps, newest first: watermark before and after, rows read, applied, left for tenants' own runs and of unknown tenants, tenants touched, bytes processed and billed, estimated cost, duration.")
+            .ProducesValidationProblem();
+
+        return group;
+    }
+
+    private static async Task<Results<Ok<Page<IngestionSweep>>, ValidationProblem>> ListSweeps(
+        int? limit, string? cursor, FleetSweeps sweeps, CancellationToken ct)
+    {
+        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
+        Guid? before = null;
+        if (after is not null)
+        {
+            if (Guid.TryParse(after, out var id))
+            {
+                before = id;
+            }
+            else
+            {
+                errors ??= [];
+                errors["cursor"] = ["cursor is not a cursor this API returned."];
+            }
+        }
+
+        if (errors is not null)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
+        }
+
+        var (items, more) = await sweeps.ListAsync(before, pageSize, ct);
+        return TypedResults.Ok(new Page<IngestionSweep>(items, more ? Cursor.Encode(items[^1].Id.ToString()) : null));
+    }
+
     private static async Task<Results<Accepted<StartIngestionResponse>, ProblemHttpResult>> Start(
         string tenantId, TenantDirectory directory, IngestionTrigger trigger, CancellationToken ct)
     {

@@ -12,12 +12,18 @@ public sealed record IngestionRun(
     long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error);
 
 /// <summary>
-/// The totals of the tenant's runs kept (see <see cref="IngestionRunOptions.RunRetention"/>), and when ingestion last read the
-/// tenant's source to its end (<see cref="LastCheckedAt"/>; scheduled runs that found nothing leave only that).
+/// The totals of the tenant's runs kept (see <see cref="IngestionRunOptions.RunRetention"/>), and when its own run last read
+/// the tenant's source to its end (<see cref="LastCheckedAt"/>). The tenant's share of the fleet sweeps: rows read for it
+/// and the bytes billed apportioned by rows (<see cref="SweptBytesBilled"/>, <see cref="SweptCostUsd"/>); whether it rides
+/// the sweeps (since when), and the newest updated_at applied with the lag behind now.
 /// </summary>
 public sealed record IngestionTotals(
     int Runs, long RowsRead, long RowsChanged, long MessagesEnqueued, long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd,
-    DateTimeOffset? LastFinishedAt, DateTimeOffset? LastCheckedAt);
+    DateTimeOffset? LastFinishedAt, DateTimeOffset? LastCheckedAt, long SweptRows, long SweptBytesBilled, decimal SweptCostUsd,
+    DateTimeOffset? RidingSweepSince, DateTimeOffset? NewestAppliedAt)
+{
+    public double? LagSeconds => NewestAppliedAt is { } newest ? Math.Max(0, (DateTimeOffset.UtcNow - newest).TotalSeconds) : null;
+}
 
 /// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
 public sealed class IngestionRuns(NpgsqlDataSource dataSource)
@@ -139,17 +145,22 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(
             """
-            SELECT count(*)::int, coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_changed), 0)::bigint, coalesce(sum(messages_enqueued), 0)::bigint,
+            SELECT count(r.id)::int, coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_changed), 0)::bigint, coalesce(sum(messages_enqueued), 0)::bigint,
                    coalesce(sum(bytes_processed), 0)::bigint, coalesce(sum(bytes_billed), 0)::bigint, coalesce(sum(estimated_cost_usd), 0), max(finished_at),
-                   (SELECT checked_at FROM catalog.ingestion_cursors WHERE tenant_id = $1)
-            FROM catalog.ingestion_runs WHERE tenant_id = $1
+                   c.checked_at, coalesce(c.swept_rows, 0), coalesce(c.swept_bytes_billed, 0), coalesce(c.swept_cost_usd, 0), c.riding_since, c.updated_at
+            FROM (SELECT $1::text AS tenant_id) AS t
+            LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.tenant_id
+            LEFT JOIN catalog.ingestion_runs r ON r.tenant_id = t.tenant_id
+            GROUP BY c.checked_at, c.swept_rows, c.swept_bytes_billed, c.swept_cost_usd, c.riding_since, c.updated_at
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new IngestionTotals(
             reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetDecimal(6),
-            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
+            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+            reader.GetInt64(9), reader.GetInt64(10), reader.GetDecimal(11),
+            reader.IsDBNull(12) ? null : reader.GetFieldValue<DateTimeOffset>(12), reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13));
     }
 
     internal static IngestionRun Read(NpgsqlDataReader reader) => new(

@@ -18,6 +18,7 @@ internal static class IngestionSetup
         services.AddSingleton(new OutboxMessageType(typeof(StartIngestion)));
         services.AddSingleton(new OutboxMessageType(typeof(StartSweep)));
         services.AddSingleton<FleetSweepTrigger>();
+        services.AddSingleton<FleetSweeps>();
         services.AddScoped<FleetSweepRunner>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddScoped<IngestionRunner>();

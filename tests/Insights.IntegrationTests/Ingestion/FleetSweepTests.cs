@@ -215,6 +215,22 @@ public sealed class FleetSweepTests : OwnDatabaseTests
         Assert.Equal(2, changes.RowsChanged);
         Assert.Equal([$"{tenants[0]}-m1"], await DrainAsync(tenants[0]));
         Assert.Equal([$"{tenants[1]}-late"], await DrainAsync(tenants[1]));
+
+        // The admins read the sweeps; the tenant's usage shows it rides them and how far its models are applied.
+        var listed = await admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps?limit=1");
+        var newest = Assert.Single(listed.GetProperty("items").EnumerateArray());
+        Assert.Equal(changes.Id, newest.GetProperty("id").GetGuid());
+        Assert.Equal(2, newest.GetProperty("rowsChanged").GetInt64());
+        Assert.True(newest.GetProperty("watermarkAfter").GetDateTimeOffset() >= newest.GetProperty("watermarkBefore").GetDateTimeOffset());
+        using (var tenantClient = host.ClientWithToken(Authority.TenantToken(tenants[0])))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await tenantClient.GetAsync("/api/v1/ingestion-sweeps")).StatusCode);
+        }
+
+        var usage = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenants[0]}/usage")).GetProperty("ingestion");
+        Assert.NotEqual(JsonValueKind.Null, usage.GetProperty("ridingSweepSince").ValueKind);
+        Assert.Equal(3 * 3, usage.GetProperty("sweptRows").GetInt64());
+        Assert.InRange(usage.GetProperty("lagSeconds").GetDouble(), 0, 600);
     }
 
     [Fact]
