@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Insights.BigQuery;
 using Insights.Messaging;
+using Insights.Observability;
 using Insights.Tenancy;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -169,6 +170,7 @@ public sealed class FleetSweepRunner(
     IOptions<IngestionRunOptions> options,
     IOptions<BigQueryOptions> pricing,
     TimeProvider clock,
+    InsightsMetrics metrics,
     ILogger<FleetSweepRunner> logger)
 {
     /// <summary>First key of the sweep's advisory lock ("swep"); the second is 0.</summary>
@@ -240,6 +242,7 @@ public sealed class FleetSweepRunner(
             }
 
             await SucceedAsync(sweepId, totals, before);
+            metrics.SweepFinished("succeeded", watch.Elapsed);
             logger.LogInformation(
                 "Ingestion sweep finished: {Read} rows read since {Since:O}, {Routed} applied to {Tenants} tenants ({Changed} changed), {Deferred} left for tenants' own runs, {Unknown} of unknown tenants; {Billed} bytes billed; {Seconds:F1} s",
                 totals.Read, since, totals.Routed, totals.Touched.Count, totals.Changed, totals.Deferred, totals.Unknown, totals.BytesBilled, watch.Elapsed.TotalSeconds);
@@ -247,12 +250,14 @@ public sealed class FleetSweepRunner(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await FinishAsync(sweepId, "interrupted", "The worker stopped; the next sweep reads the same rows again.", totals);
+            metrics.SweepFinished("interrupted", watch.Elapsed);
             throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "Ingestion sweep failed after {Pages} pages", totals.Pages);
             await FinishAsync(sweepId, "failed", e is NpgsqlException ? "Storing a page failed; the service log has the cause." : e.Message, totals);
+            metrics.SweepFinished("failed", watch.Elapsed);
         }
     }
 

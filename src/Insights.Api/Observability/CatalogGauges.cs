@@ -7,8 +7,9 @@ using Npgsql;
 namespace Insights.Observability;
 
 /// <summary>
-/// Fleet gauges read from the catalog: tenants by status, the outbox backlog and ingestion lag. One statement of three
-/// small reads over catalog tables (no tenant schema is visited), run at most once per
+/// Fleet gauges read from the catalog: tenants by status, the outbox backlog and ingestion lag (a tenant riding the fleet
+/// sweep was read to its end when the last successful sweep read the source; any other when its own run last did). One
+/// statement of three small reads over catalog tables (no tenant schema is visited), run at most once per
 /// <see cref="TelemetryOptions.CatalogGaugesMaxAge"/> and only when an exporter collects: a collection answers from the
 /// last reading at once and starts the next one in the background when it is stale, so a scrape never waits on
 /// PostgreSQL and a PostgreSQL outage leaves the last values (and the readiness metrics) to tell.
@@ -23,8 +24,9 @@ internal sealed class CatalogGauges
         SELECT 'outbox', count(*), extract(epoch FROM now() - min(created_at))::double precision FROM catalog.outbox
         UNION ALL
         SELECT 'lagging', count(*) FILTER (WHERE seen < now() - make_interval(secs => $1)), extract(epoch FROM now() - min(seen))::double precision
-        FROM (SELECT coalesce(c.checked_at, t.created_at) AS seen
+        FROM (SELECT coalesce(GREATEST(c.checked_at, CASE WHEN c.riding_since IS NOT NULL THEN sweep.read_at END), t.created_at) AS seen
               FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
+              CROSS JOIN (SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded') AS sweep
               WHERE t.status = 'active') AS active
         """;
 

@@ -32,6 +32,7 @@ public sealed class InsightsMetrics : IDisposable
     private readonly Counter<long> ingestionRowsChanged;
     private readonly Counter<long> ingestionBilled;
     private readonly Counter<long> ingestionRuns;
+    private readonly Histogram<double> sweepDuration;
 
     public InsightsMetrics(IMeterFactory meters)
     {
@@ -53,6 +54,8 @@ public sealed class InsightsMetrics : IDisposable
         ingestionRowsRead = meter.CreateCounter<long>("insights.ingestion.rows_read", "{row}", "Models read from the source in committed pages.");
         ingestionRowsChanged = meter.CreateCounter<long>("insights.ingestion.rows_changed", "{row}", "Models inserted or changed in committed pages.");
         ingestionBilled = meter.CreateCounter<long>("insights.ingestion.billed", "By", "Bytes the source billed (BigQuery bytes billed, or processed when it reports none).");
+        sweepDuration = meter.CreateHistogram<double>(
+            "insights.ingestion.sweep.duration", "s", "Fleet sweeps, from the start of the source read to their end, by status (succeeded, failed, interrupted).");
         ingestionRuns = meter.CreateCounter<long>("insights.ingestion.runs", "{run}", "Ingestion runs finished, by status (succeeded, failed, interrupted).");
     }
 
@@ -136,6 +139,9 @@ public sealed class InsightsMetrics : IDisposable
     }
 
     public void IngestionRunFinished(string status) => ingestionRuns.Add(1, new KeyValuePair<string, object?>("status", status));
+
+    public void SweepFinished(string status, TimeSpan duration) =>
+        sweepDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("status", status));
 
     public void Dispose() => meter.Dispose();
 }
