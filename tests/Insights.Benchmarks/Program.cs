@@ -7,6 +7,7 @@ var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer
     ["ingest"] = IngestScenario.RunAsync,
     ["online"] = OnlineScenario.RunAsync,
     ["fleet"] = FleetScenario.RunAsync,
+    ["sweep"] = SweepScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

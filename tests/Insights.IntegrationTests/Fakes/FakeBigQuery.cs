@@ -486,9 +486,11 @@ public sealed class FakeBigQuery : IAsyncDisposable
                 r.Model.Deleted ? "true" : "false"))
             .ToList();
         var (processed, billed) = Billing(table, since, null);
+        var fields = TableFields();
+        fields.Insert(0, Field("tenant_id", "STRING"));
         return new FakeResult
         {
-            Fields = [Field("tenant_id", "STRING"), .. TableFields()],
+            Fields = fields,
             Rows = rows,
             RowsPerPage = TableRowsPerPage,
             BytesProcessed = TableBytesProcessed ?? processed,

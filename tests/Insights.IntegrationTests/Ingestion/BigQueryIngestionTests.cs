@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Google.Apis.Auth.OAuth2;
 using Insights.BigQuery;
+using Insights.Ingestion;
 using Insights.IntegrationTests.Fakes;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.IntegrationTests.SmartLink;
@@ -114,5 +115,62 @@ public sealed class BigQueryIngestionTests : IAsyncLifetime
         var unauthorized = await LastRunAsync(tenant);
         Assert.Equal("failed", unauthorized.GetProperty("status").GetString());
         Assert.Contains("credential", unauthorized.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_sweep_is_one_query_job_for_every_tenant_and_its_bill_is_shared_by_rows()
+    {
+        var tenants = new[] { InsightsFixture.NewTenantId("bqs"), InsightsFixture.NewTenantId("bqs"), InsightsFixture.NewTenantId("bqs") };
+        foreach (var tenant in tenants)
+        {
+            (await Admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenant, name = tenant })).EnsureSuccessStatusCode();
+            var first = await LastRunAsync(tenant);
+            Assert.Equal("succeeded", first.GetProperty("status").GetString());
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (tenant, index) in tenants.Select((t, i) => (t, i)))
+        {
+            for (var m = 0; m <= index; m++)
+            {
+                fake.Table.Add(new FakeTableRow(tenant, new SourceModel(
+                    $"{tenant}-{m}", "CashFlowForecast", "SIGAFIN", null, null, null, null, "{}", 1,
+                    SourceTime.Truncate(now.AddMinutes(-5 + m)), false)));
+            }
+        }
+
+        var queries = fake.Queries.Count;
+        var (sweepId, created) = await Host.Services.GetRequiredService<FleetSweepTrigger>().RequestAsync(CancellationToken.None);
+        Assert.True(created);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement sweep;
+        while (true)
+        {
+            var page = await Admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps?limit=1");
+            sweep = page.GetProperty("items").EnumerateArray().Single().Clone();
+            if (sweep.GetProperty("id").GetGuid() == sweepId && sweep.GetProperty("status").GetString() is not ("queued" or "running"))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "The sweep did not end.");
+            await Task.Delay(50);
+        }
+
+        Assert.True(sweep.GetProperty("status").GetString() == "succeeded", sweep.ToString());
+        Assert.Equal(queries + 1, fake.Queries.Count);
+        var query = fake.Queries[^1].Json;
+        Assert.DoesNotContain("tenantId", query.ToString(), StringComparison.Ordinal);
+        Assert.Equal(6, sweep.GetProperty("rowsChanged").GetInt64());
+        var billed = sweep.GetProperty("bytesBilled").GetInt64();
+        Assert.Equal(FakeBigQuery.MinimumBilledBytes, billed);
+        long shares = 0;
+        foreach (var tenant in tenants)
+        {
+            var usage = await Admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenant}/usage");
+            shares += usage.GetProperty("ingestion").GetProperty("sweptBytesBilled").GetInt64();
+        }
+
+        Assert.Equal(billed, shares);
     }
 }
