@@ -11,6 +11,7 @@ internal static class FleetHealthSetup
         services.AddOptions<FleetHealthOptions>().BindConfiguration(FleetHealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TenantActivity>();
+        services.AddSingleton<FleetHealthView>();
 
         // Every role does queue work (receives and acks on the api, enqueues on workers and the api), so every node flushes.
         services.AddSingleton<TenantHealthFlusher>();

@@ -88,6 +88,7 @@ public static class InsightsExtensions
             api.MapInsightDefinitionsApi();
             api.MapIngestionApi();
             api.MapIngestionSweepsApi();
+            api.MapFleetHealthApi();
             api.MapOnlineInsightsApi();
         }
 
