@@ -1,6 +1,7 @@
 using FluentValidation;
 using Insights.Auth;
 using Insights.Database;
+using Insights.FleetHealth;
 using Insights.Ingestion;
 using Insights.InsightModels;
 using Insights.Messaging;
@@ -49,6 +50,7 @@ public static class InsightsExtensions
         builder.AddInsightsAuth();
         builder.AddTenancy(roles);
         builder.AddSmartLink(roles);
+        builder.AddFleetHealth(roles);
         builder.AddIngestion(roles);
         builder.AddInsightSource();
         builder.Services.AddSingleton<InsightModelReader>();
@@ -86,6 +88,7 @@ public static class InsightsExtensions
             api.MapInsightDefinitionsApi();
             api.MapIngestionApi();
             api.MapIngestionSweepsApi();
+            api.MapFleetHealthApi();
             api.MapOnlineInsightsApi();
         }
 

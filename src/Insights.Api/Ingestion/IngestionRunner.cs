@@ -423,7 +423,7 @@ public sealed class IngestionRunner(
         await transaction.CommitAsync(cancellationToken);
         timings[3] = phase.Elapsed.TotalMilliseconds;
         metrics.IngestionPage(page.Models.Count, changed.Count, billed);
-        metrics.Enqueued(ModelMessageWriter.MessageType, changed.Count);
+        queue.Committed(tenant.Id, ModelMessageWriter.MessageType, changed.Count);
         if (skippedTypes.Count > 0)
         {
             logger.LogWarning("Skipped {Count} models of unknown insight types {Types}", skippedTypes.Values.Sum(), string.Join(", ", skippedTypes.Keys));

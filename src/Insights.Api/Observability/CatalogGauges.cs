@@ -7,9 +7,10 @@ using Npgsql;
 namespace Insights.Observability;
 
 /// <summary>
-/// Fleet gauges read from the catalog: tenants by status, the outbox backlog and ingestion lag (a tenant riding the fleet
-/// sweep was read to its end when the last successful sweep read the source; any other when its own run last did). One
-/// statement of three small reads over catalog tables (no tenant schema is visited), run at most once per
+/// Fleet gauges read from the catalog: tenants by status, the outbox backlog, ingestion lag (a tenant riding the fleet
+/// sweep was read to its end when the last successful sweep read the source; any other when its own run last did), and
+/// the fleet's staleness from <c>catalog.tenant_health</c> (tenants whose oldest visible message waits longer than 5 min,
+/// 1 h, 1 day; active tenants whose client has not received for an hour). One statement of four small reads over catalog tables (no tenant schema is visited), run at most once per
 /// <see cref="TelemetryOptions.CatalogGaugesMaxAge"/> and only when an exporter collects: a collection answers from the
 /// last reading at once and starts the next one in the background when it is stale, so a scrape never waits on
 /// PostgreSQL and a PostgreSQL outage leaves the last values (and the readiness metrics) to tell.
@@ -28,6 +29,15 @@ internal sealed class CatalogGauges
               FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
               CROSS JOIN (SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded') AS sweep
               WHERE t.status = 'active') AS active
+        UNION ALL
+        SELECT stale.name, stale.tenants, NULL::double precision
+        FROM (SELECT count(*) FILTER (WHERE h.oldest_visible_at < now() - interval '5 minutes') AS m5,
+                     count(*) FILTER (WHERE h.oldest_visible_at < now() - interval '1 hour') AS h1,
+                     count(*) FILTER (WHERE h.oldest_visible_at < now() - interval '1 day') AS d1,
+                     count(*) FILTER (WHERE t.status = 'active' AND coalesce(h.last_receive_at, t.created_at) < now() - interval '1 hour') AS silent
+              FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id) AS fleet
+        CROSS JOIN LATERAL (VALUES ('visible_5m', fleet.m5), ('visible_1h', fleet.h1), ('visible_1d', fleet.d1), ('silent', fleet.silent))
+            AS stale(name, tenants)
         """;
 
     private readonly NpgsqlDataSource dataSource;
@@ -62,9 +72,29 @@ internal sealed class CatalogGauges
         meter.CreateObservableGauge(
             "insights.ingestion.max_lag", () => Observe(r => r.MaxLagSeconds), "s",
             "The longest time since ingestion last read an active tenant's source to its end.");
+        meter.CreateObservableGauge("insights.fleet.tenants_oldest_visible_over", ObserveStaleness, "{tenant}",
+            "Tenants whose oldest visible message has waited for a receive longer than age (5m, 1h, 1d), as the fleet health view keeps it.");
+        meter.CreateObservableGauge(
+            "insights.fleet.clients_not_receiving", () => Observe(r => r.ClientsNotReceiving), "{tenant}",
+            "Active tenants whose client has not received for an hour (since the tenant's creation when it never did).");
     }
 
-    private sealed record Reading(IReadOnlyList<(string Status, long Count)> Tenants, long OutboxRows, double OutboxOldestSeconds, long TenantsLagging, double MaxLagSeconds);
+    private sealed record Reading(
+        IReadOnlyList<(string Status, long Count)> Tenants, long OutboxRows, double OutboxOldestSeconds, long TenantsLagging, double MaxLagSeconds,
+        long Visible5m, long Visible1h, long Visible1d, long ClientsNotReceiving);
+
+    private IEnumerable<Measurement<long>> ObserveStaleness()
+    {
+        var reading = Current();
+        return reading is null
+            ? []
+            :
+            [
+                new(reading.Visible5m, new KeyValuePair<string, object?>("age", "5m")),
+                new(reading.Visible1h, new KeyValuePair<string, object?>("age", "1h")),
+                new(reading.Visible1d, new KeyValuePair<string, object?>("age", "1d")),
+            ];
+    }
 
     private IEnumerable<Measurement<long>> ObserveTenants()
     {
@@ -118,7 +148,7 @@ internal sealed class CatalogGauges
             await using var command = dataSource.CreateCommand(Sql);
             command.Parameters.Add(new NpgsqlParameter { Value = lagThreshold.TotalSeconds });
             var tenants = new List<(string, long)>();
-            long outbox = 0, lagging = 0;
+            long outbox = 0, lagging = 0, visible5m = 0, visible1h = 0, visible1d = 0, silent = 0;
             double oldest = 0, maxLag = 0;
             await using (var reader = await command.ExecuteReaderAsync(timeout.Token))
             {
@@ -131,12 +161,16 @@ internal sealed class CatalogGauges
                     {
                         case "outbox": (outbox, oldest) = (count, seconds); break;
                         case "lagging": (lagging, maxLag) = (count, seconds); break;
+                        case "visible_5m": visible5m = count; break;
+                        case "visible_1h": visible1h = count; break;
+                        case "visible_1d": visible1d = count; break;
+                        case "silent": silent = count; break;
                         default: tenants.Add((name, count)); break;
                     }
                 }
             }
 
-            Volatile.Write(ref last, new Reading(tenants, outbox, oldest, lagging, maxLag));
+            Volatile.Write(ref last, new Reading(tenants, outbox, oldest, lagging, maxLag, visible5m, visible1h, visible1d, silent));
             Interlocked.Exchange(ref readAt, time.GetTimestamp());
         }
         catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)

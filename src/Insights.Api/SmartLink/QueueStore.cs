@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Insights.Database;
+using Insights.FleetHealth;
 using Insights.Hosting;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -37,9 +38,11 @@ public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 /// <summary>
 /// The tenant's queue: leases with <c>FOR UPDATE SKIP LOCKED</c> (concurrent receivers never share a message), acks
 /// and nacks by receipt, lease extension, dead letters, and the admin views. Every statement names the tenant's
-/// schema through <see cref="SchemaName"/>; nothing here reads a schema from input.
+/// schema through <see cref="SchemaName"/>; nothing here reads a schema from input. What each statement did is also
+/// recorded in memory for the fleet health view (<see cref="TenantActivity"/>), never written to the catalog by it.
 /// </summary>
-public sealed class QueueStore(TenantConnections connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null)
+public sealed class QueueStore(
+    TenantConnections connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null, TenantActivity? activity = null)
 {
     private readonly QueueAckMarks marks = marks ?? new QueueAckMarks(TimeProvider.System);
 
@@ -92,14 +95,18 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
     {
         if (!expectMessages && !delivering.ContainsKey(tenant.Id))
         {
+            var lookedAt = DateTimeOffset.UtcNow;
             var (visible, nextVisibleAt) = await LookAsync(tenant, cancellationToken);
             if (!visible)
             {
+                activity?.FoundNothing(tenant.Id, lookedAt);
                 return new LeaseOutcome([], nextVisibleAt);
             }
         }
 
-        var outcome = await LeaseVisibleAsync(tenant, max, visibilitySeconds, cancellationToken);
+        var startedAt = DateTimeOffset.UtcNow;
+        var (outcome, newestEnqueuedAt) = await LeaseVisibleAsync(tenant, max, visibilitySeconds, cancellationToken);
+        activity?.Received(tenant.Id, startedAt, max, outcome.Messages.Count, outcome.Expired, outcome.Dead, newestEnqueuedAt);
         if (outcome.Messages.Count > 0)
         {
             delivering.TryAdd(tenant.Id, 0);
@@ -138,7 +145,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
     /// none, the same statement tells when the next message becomes visible. The same statement counts the leases it
     /// found expired and the messages it dead-lettered, for the metrics.
     /// </summary>
-    private async Task<LeaseOutcome> LeaseVisibleAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
+    private async Task<(LeaseOutcome Outcome, DateTimeOffset? NewestEnqueuedAt)> LeaseVisibleAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
         var table = Table(tenant);
         // The update finds the picked rows through an array of their ids: a prepared statement's generic plan cannot
@@ -171,12 +178,12 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
                                 ELSE '[]'::jsonb END
                         ELSE q.history END
                 WHERE q.id = ANY (ARRAY(SELECT id FROM picked)) AND (SELECT setting FROM relaxed) IS NOT NULL
-                RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope
+                RETURNING q.id, q.status, q.lease_id, q.delivery_count, q.priority, q.seq, q.envelope, q.enqueued_at
             ), counted AS MATERIALIZED (
                 SELECT (SELECT count(*) FROM picked WHERE status = 'leased')::int AS expired,
                        (SELECT count(*) FROM leased WHERE status = 'dead')::int AS dead
             )
-            SELECT id, lease_id, delivery_count, envelope::text, NULL::timestamptz, priority, seq, NULL::int, NULL::int FROM leased WHERE status = 'leased'
+            SELECT id, lease_id, delivery_count, envelope::text, enqueued_at, priority, seq, NULL::int, NULL::int FROM leased WHERE status = 'leased'
             UNION ALL
             SELECT NULL, NULL, NULL, NULL,
                    CASE WHEN NOT EXISTS (SELECT FROM leased WHERE status = 'leased')
@@ -190,6 +197,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         command.Parameters.Add(new NpgsqlParameter { Value = options.Value.MaxDeliveries });
         var messages = new List<LeasedMessage>(max);
         DateTimeOffset? nextVisibleAt = null;
+        DateTimeOffset? newestEnqueuedAt = null;
         int expired = 0, dead = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -205,9 +213,14 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
 
             var receipt = new Receipt(reader.GetGuid(0), reader.GetGuid(1));
             messages.Add(new LeasedMessage(receipt.ToString(), reader.GetInt32(2), new RawJson(reader.GetString(3))));
+            var enqueuedAt = reader.GetFieldValue<DateTimeOffset>(4);
+            if (newestEnqueuedAt is null || enqueuedAt > newestEnqueuedAt)
+            {
+                newestEnqueuedAt = enqueuedAt;
+            }
         }
 
-        return new LeaseOutcome(messages, nextVisibleAt, expired, dead);
+        return (new LeaseOutcome(messages, nextVisibleAt, expired, dead), newestEnqueuedAt);
     }
 
     public async Task<AckResult> AckAsync(TenantInfo tenant, IReadOnlyList<string> receipts, CancellationToken cancellationToken)
@@ -274,6 +287,9 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
             marks.Marked(tenant.Id, day);
         }
 
+        // Receipts found acked already (below) were counted by the ack that acked them.
+        var newlyAcked = acked.Count;
+
         var missing = parsed.Where(p => !acked.Contains(p)).Distinct().ToList();
         if (missing.Count > 0)
         {
@@ -294,6 +310,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         }
 
         rejected.AddRange(parsed.Where(p => !acked.Contains(p)).Select(p => p.ToString()));
+        activity?.Acked(tenant.Id, newlyAcked);
         return new AckResult(acked.Count, rejected);
     }
 
@@ -326,7 +343,13 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         command.Parameters.Add(new NpgsqlParameter { Value = reason });
         command.Parameters.Add(new NpgsqlParameter { Value = QueueSignals.Channel });
         command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
+        var status = await command.ExecuteScalarAsync(cancellationToken) as string;
+        if (status is not null)
+        {
+            activity?.Nacked(tenant.Id, requeue, delaySeconds);
+        }
+
+        return status;
     }
 
     public async Task<LeaseResult> ExtendAsync(TenantInfo tenant, IReadOnlyList<string> receipts, int visibilitySeconds, CancellationToken cancellationToken)
@@ -368,7 +391,13 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         command.Parameters.Add(new NpgsqlParameter { Value = status });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        var recorded = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (recorded && status == "failed")
+        {
+            activity?.ProcessingFailed(tenant.Id);
+        }
+
+        return recorded;
     }
 
     /// <summary>In enqueue order (ids are UUIDv7), after <paramref name="afterId"/>.</summary>
@@ -460,6 +489,7 @@ public sealed class QueueStore(TenantConnections connections, IOptions<SmartLink
         }
 
         await transaction.CommitAsync(cancellationToken);
+        activity?.Redriven(tenant.Id, redriven);
         return redriven;
     }
 

@@ -1,4 +1,5 @@
 using Insights.Database;
+using Insights.FleetHealth;
 using Insights.Observability;
 using Insights.Tenancy;
 using Npgsql;
@@ -9,9 +10,9 @@ namespace Insights.SmartLink;
 /// <summary>
 /// The internal enqueue API. Callers pass their own connection and transaction, so the messages commit (or not) with
 /// the rest of their work, and count them (<see cref="Committed"/>) after it; waiting receivers on every node are woken
-/// by a notification sent at commit.
+/// by a notification sent at commit. The count also goes to the tenant's health (<see cref="TenantActivity"/>, in memory).
 /// </summary>
-public sealed class QueueWriter(InsightsMetrics? metrics = null)
+public sealed class QueueWriter(InsightsMetrics? metrics = null, TenantActivity? activity = null)
 {
     /// <summary>Batches larger than this go through binary COPY.</summary>
     private const int CopyThreshold = 32;
@@ -102,7 +103,7 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null)
 
         await QueueSignals.NotifyAsync(connection, transaction, tenant.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        metrics?.Enqueued(message.Type, 1);
+        Committed(tenant.Id, message.Type, 1);
         return true;
     }
 
@@ -113,15 +114,16 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        Committed(messages);
+        Committed(tenant.Id, messages);
     }
 
     /// <summary>
     /// Counts messages once their transaction committed (the enqueue inside a caller's transaction leaves that to the
     /// caller), by type: runs of one type, as batches are.
     /// </summary>
-    public void Committed(IReadOnlyList<OutgoingMessage> messages)
+    public void Committed(string tenantId, IReadOnlyList<OutgoingMessage> messages)
     {
+        activity?.Enqueued(tenantId, messages.Count);
         if (metrics is null)
         {
             return;
@@ -136,5 +138,12 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null)
                 start = i;
             }
         }
+    }
+
+    /// <summary><paramref name="count"/> messages of one type committed to the tenant's queue.</summary>
+    public void Committed(string tenantId, string type, int count)
+    {
+        activity?.Enqueued(tenantId, count);
+        metrics?.Enqueued(type, count);
     }
 }

@@ -103,6 +103,13 @@ public sealed class TenantStore(
                 });
                 // The audit record commits with the tenant: one commit (a WAL flush) for both, and no tenant without it.
                 activate.BatchCommands.Add(AuditCommand(subject, "tenant.provision", id, "succeeded", null));
+
+                // Listed in the fleet health view from the start; its empty queue is counted exactly.
+                activate.BatchCommands.Add(new NpgsqlBatchCommand(
+                    "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
+                {
+                    Parameters = { new() { Value = id } },
+                });
                 await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
                 await reader.ReadAsync(cancellationToken);
                 tenant = Read(reader);

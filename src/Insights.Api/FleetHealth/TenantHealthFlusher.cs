@@ -1,0 +1,147 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.FleetHealth;
+
+/// <summary>
+/// Writes what this node's queue work did to each tenant (<see cref="TenantActivity"/>) to <c>catalog.tenant_health</c>
+/// every <see cref="FleetHealthOptions.FlushInterval"/> and when the host stops: one statement for every tenant touched
+/// since the last flush, none when nothing happened. Several nodes combine: counts are added, times kept with GREATEST,
+/// and the oldest visible time with the rules below, which do not depend on the order in which the nodes flush.
+/// </summary>
+/// <remarks>
+/// <para><c>oldest_visible_at</c> is since when the oldest message known to be visible has been waiting for a receive: its
+/// enqueue, or the requeue or redrive that made it visible again (a delayed requeue's time is ahead: not visible yet). A
+/// flush keeps the earliest such time later than <c>drained_at</c>, the last time a receive or its look found nothing
+/// visible; a receive that leased a full batch moves it to the enqueue time of the newest message it leased (what is left
+/// was enqueued after it). So it is exact to a flush interval when a client drains its queue, and a lower bound of the
+/// wait while a client works through a backlog. It does not see a lease running out (the message is counted again by the
+/// receive that picks it up; a client that stopped holding leases shows leased messages and an old last receive), nor a
+/// second delayed requeue while an earlier time is kept. The reconciliation corrects all of it once the tenant's counts
+/// have stood still for <see cref="FleetHealthOptions.ReconcileAfter"/>.</para>
+/// <para>A receive that changed nothing writes only its time, and only when it is a minute or more later than the one
+/// recorded (or it drained what was recorded as visible): ten thousand idle clients polling cost a row each per minute,
+/// not per poll.</para>
+/// </remarks>
+public sealed class TenantHealthFlusher(
+    NpgsqlDataSource dataSource, TenantActivity activity, IOptions<FleetHealthOptions> options, ILogger<TenantHealthFlusher> logger) : BackgroundService
+{
+    private const string Sql =
+        """
+        WITH n AS (
+            SELECT n.*,
+                   CASE WHEN n.visible_min > coalesce(n.drained_at, '-infinity') THEN n.visible_min
+                        WHEN n.visible_max > coalesce(n.drained_at, '-infinity') THEN n.visible_max END AS visible_at
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+                        $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::timestamptz[])
+                AS n(tenant_id, ready, leased, dead, visible_min, visible_max, drained_at, cleared_through, last_receive_at, last_ack_at,
+                     failures, last_at)
+            WHERE EXISTS (SELECT FROM catalog.tenants t WHERE t.id = n.tenant_id)
+        ), buckets AS (
+            INSERT INTO catalog.tenant_processing_failures AS f (tenant_id, hour, failures)
+            SELECT b.tenant_id, b.hour, b.failures FROM unnest($13::text[], $14::timestamptz[], $15::bigint[]) AS b(tenant_id, hour, failures)
+            WHERE EXISTS (SELECT FROM n WHERE n.tenant_id = b.tenant_id)
+            ON CONFLICT (tenant_id, hour) DO UPDATE SET failures = f.failures + EXCLUDED.failures
+        ), added AS (
+            -- A tenant provisioned before this table has its row from the migration, a new one from its provisioning: this
+            -- is only the fallback.
+            INSERT INTO catalog.tenant_health (tenant_id, ready, leased, dead, oldest_visible_at, drained_at, last_receive_at, last_ack_at, failures_day)
+            SELECT tenant_id, ready, leased, dead, CASE WHEN visible_at < cleared_through THEN cleared_through ELSE visible_at END,
+                   drained_at, last_receive_at, last_ack_at, failures
+            FROM n WHERE NOT EXISTS (SELECT FROM catalog.tenant_health h WHERE h.tenant_id = n.tenant_id)
+            ON CONFLICT (tenant_id) DO NOTHING
+        )
+        UPDATE catalog.tenant_health AS h SET
+            -- Deltas of work that the last reconciliation counted already (all of it done before that count) are dropped.
+            ready = h.ready + CASE WHEN h.rebased_at IS NULL OR n.last_at >= h.rebased_at THEN n.ready ELSE 0 END,
+            leased = h.leased + CASE WHEN h.rebased_at IS NULL OR n.last_at >= h.rebased_at THEN n.leased ELSE 0 END,
+            dead = h.dead + CASE WHEN h.rebased_at IS NULL OR n.last_at >= h.rebased_at THEN n.dead ELSE 0 END,
+            oldest_visible_at = (
+                SELECT CASE WHEN kept.v < n.cleared_through THEN n.cleared_through ELSE kept.v END
+                FROM (SELECT LEAST(
+                    CASE WHEN h.oldest_visible_at > coalesce(GREATEST(h.drained_at, n.drained_at), '-infinity') THEN h.oldest_visible_at END,
+                    CASE WHEN n.visible_at > coalesce(GREATEST(h.drained_at, n.drained_at), '-infinity') THEN n.visible_at END) AS v) AS kept),
+            drained_at = GREATEST(h.drained_at, n.drained_at),
+            last_receive_at = GREATEST(h.last_receive_at, n.last_receive_at),
+            last_ack_at = GREATEST(h.last_ack_at, n.last_ack_at),
+            failures_day = h.failures_day + n.failures,
+            touched_at = CASE WHEN n.ready <> 0 OR n.leased <> 0 OR n.dead <> 0 OR n.visible_min IS NOT NULL THEN now() ELSE h.touched_at END
+        FROM n
+        WHERE h.tenant_id = n.tenant_id
+          AND (n.ready <> 0 OR n.leased <> 0 OR n.dead <> 0 OR n.failures <> 0 OR n.visible_min IS NOT NULL OR n.cleared_through IS NOT NULL
+               OR n.last_ack_at > coalesce(h.last_ack_at, '-infinity')
+               OR n.last_receive_at >= coalesce(h.last_receive_at, '-infinity') + interval '1 minute'
+               OR h.oldest_visible_at <= n.drained_at)
+        """;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(options.Value.FlushInterval, stoppingToken);
+                await FlushAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+
+        // What the node did since its last flush goes with its stop.
+        await FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Writes what was recorded so far; on failure keeps it for the next flush. Returns the tenants written.</summary>
+    public async Task<int> FlushAsync(CancellationToken cancellationToken)
+    {
+        var taken = activity.Take();
+        if (taken.Count == 0)
+        {
+            return 0;
+        }
+
+        try
+        {
+            await WriteAsync(taken, cancellationToken);
+            return taken.Count;
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
+        {
+            activity.Restore(taken);
+            logger.LogWarning(e, "Writing the health of {Tenants} tenants failed; it goes with the next flush", taken.Count);
+            return 0;
+        }
+    }
+
+    private async Task WriteAsync(List<TenantActivity.Snapshot> taken, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(Sql);
+        Add(command, NpgsqlDbType.Text, taken.Select(s => s.TenantId).ToArray());
+        Add(command, NpgsqlDbType.Bigint, taken.Select(s => s.Ready).ToArray());
+        Add(command, NpgsqlDbType.Bigint, taken.Select(s => s.Leased).ToArray());
+        Add(command, NpgsqlDbType.Bigint, taken.Select(s => s.Dead).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.VisibleMin).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.VisibleMax).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.DrainedAt).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.ClearedThrough).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.LastReceiveAt).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.LastAckAt).ToArray());
+        Add(command, NpgsqlDbType.Bigint, taken.Select(s => s.Failures.Values.Sum()).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, taken.Select(s => s.LastAt).ToArray());
+        var buckets = taken.SelectMany(s => s.Failures.Select(f => (s.TenantId, Hour: f.Key, Count: f.Value))).ToList();
+        Add(command, NpgsqlDbType.Text, buckets.Select(b => b.TenantId).ToArray());
+        Add(command, NpgsqlDbType.TimestampTz, buckets.Select(b => b.Hour).ToArray());
+        Add(command, NpgsqlDbType.Bigint, buckets.Select(b => b.Count).ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void Add(NpgsqlCommand command, NpgsqlDbType type, object values) =>
+        command.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type });
+}

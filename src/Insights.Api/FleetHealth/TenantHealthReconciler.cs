@@ -1,0 +1,128 @@
+using Insights.Database;
+using Insights.Tenancy;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Insights.FleetHealth;
+
+/// <summary>
+/// Keeps the fleet health honest where deltas cannot: a node that crashed before its flush lost them, and the oldest
+/// visible time is an estimate while a client works. On the scheduler role, every
+/// <see cref="FleetHealthOptions.ReconcileInterval"/>, it counts the queues of the tenants whose counts changed since it
+/// last counted them and then stood still for <see cref="FleetHealthOptions.ReconcileAfter"/> (every node has flushed
+/// their work by then), at most <see cref="FleetHealthOptions.ReconcileBatch"/> per pass, each on its own lane — never
+/// every schema: an idle tenant is not visited again. It also deletes the hourly buckets of processing failures older
+/// than a day, subtracting them from the tenants' counts in the same statement.
+/// </summary>
+public sealed class TenantHealthReconciler(
+    NpgsqlDataSource dataSource, TenantConnections connections, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
+    : BackgroundService
+{
+    /// <summary>Failures reported before the start of the hour a day ago are out of the view's day.</summary>
+    internal const string TrimSql =
+        """
+        WITH expired AS (
+            DELETE FROM catalog.tenant_processing_failures WHERE hour < date_trunc('hour', now() - interval '1 day')
+            RETURNING tenant_id, failures
+        ), summed AS (
+            SELECT tenant_id, sum(failures) AS failures FROM expired GROUP BY tenant_id
+        )
+        UPDATE catalog.tenant_health h SET failures_day = h.failures_day - s.failures FROM summed s WHERE h.tenant_id = s.tenant_id
+        """;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await PassAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "Reconciling tenant health failed; the next pass tries again");
+                }
+
+                await Task.Delay(options.Value.ReconcileInterval, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One pass: trims expired failures and counts the tenants due. Returns how many tenants it counted.</summary>
+    public async Task<int> PassAsync(CancellationToken cancellationToken)
+    {
+        await using (var trim = dataSource.CreateCommand(TrimSql))
+        {
+            await trim.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var due = new List<(string Id, SchemaName Schema)>();
+        await using (var select = dataSource.CreateCommand(
+            """
+            SELECT h.tenant_id, t.schema_name
+            FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id
+            WHERE (h.rebased_at IS NULL OR h.touched_at > h.rebased_at) AND h.touched_at < now() - $1
+              AND t.status IN ('active', 'suspended')
+            ORDER BY h.touched_at LIMIT $2
+            """))
+        {
+            select.Parameters.Add(new NpgsqlParameter { Value = options.Value.ReconcileAfter });
+            select.Parameters.Add(new NpgsqlParameter { Value = options.Value.ReconcileBatch });
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                due.Add((reader.GetString(0), SchemaName.Parse(reader.GetString(1))));
+            }
+        }
+
+        foreach (var (tenantId, schema) in due)
+        {
+            await ReconcileAsync(tenantId, schema, cancellationToken);
+        }
+
+        return due.Count;
+    }
+
+    /// <summary>Counts one tenant's queue exactly and writes it, with the time of the count.</summary>
+    public async Task ReconcileAsync(string tenantId, SchemaName schema, CancellationToken cancellationToken)
+    {
+        long ready, leased, dead;
+        DateTimeOffset? oldestVisible;
+        DateTimeOffset countedAt;
+        var table = schema.Quoted + ".queue_messages";
+        // On the deliverable index (ready and leased) and the dead-letter index; acked messages are not read. A message
+        // is visible since its visible_at: its enqueue, requeue, redrive, or the end of a lease that ran out.
+        await using (var count = connections.For(schema).CreateCommand(
+            $"""
+            SELECT count(*) FILTER (WHERE status = 'ready'), count(*) FILTER (WHERE status = 'leased'),
+                   min(visible_at) FILTER (WHERE status = 'ready' OR visible_at <= now()),
+                   (SELECT count(*) FROM {table} WHERE status = 'dead'), now()
+            FROM {table} WHERE status IN ('ready', 'leased')
+            """))
+        {
+            await using var reader = await count.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            (ready, leased, dead) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(3));
+            oldestVisible = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
+            countedAt = reader.GetFieldValue<DateTimeOffset>(4);
+        }
+
+        await using var write = dataSource.CreateCommand(
+            """
+            UPDATE catalog.tenant_health SET ready = $2, leased = $3, dead = $4, oldest_visible_at = $5, rebased_at = $6
+            WHERE tenant_id = $1
+            """);
+        write.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        write.Parameters.Add(new NpgsqlParameter { Value = ready });
+        write.Parameters.Add(new NpgsqlParameter { Value = leased });
+        write.Parameters.Add(new NpgsqlParameter { Value = dead });
+        write.Parameters.Add(new NpgsqlParameter { Value = (object?)oldestVisible ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        write.Parameters.Add(new NpgsqlParameter { Value = countedAt });
+        await write.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
