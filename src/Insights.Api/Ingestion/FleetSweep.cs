@@ -64,6 +64,47 @@ public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox
 {
     public static string CommandKey(Guid sweepId) => "StartSweep:" + sweepId.ToString("N");
 
+    /// <summary>
+    /// Sends the active sweep's command again when it waited too long for a worker or its worker died (the reaper, on its
+    /// timer: a crashed sweep resumes well before the next interval). Queues nothing. Returns the sweep resent, if any.
+    /// </summary>
+    public async Task<Guid?> ResendStalledAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        Guid? id = null;
+        await using (var find = new NpgsqlCommand(
+            $"""
+            SELECT s.id FROM catalog.ingestion_sweeps s
+            WHERE s.status IN ('queued', 'running') AND {Stalled}
+              AND NOT EXISTS (SELECT FROM catalog.outbox o WHERE o.dedupe_key = 'StartSweep:' || replace(s.id::text, '-', ''))
+            FOR UPDATE OF s SKIP LOCKED
+            """, connection, transaction))
+        {
+            find.Parameters.Add(new NpgsqlParameter { Value = options.Value.ResendQueuedAfter });
+            find.Parameters.Add(new NpgsqlParameter { Value = FleetSweepRunner.LockNamespace });
+            if (await find.ExecuteScalarAsync(cancellationToken) is Guid found)
+            {
+                id = found;
+                await outbox.AddAsync(connection, transaction, new StartSweep(found), cancellationToken, dedupeKey: CommandKey(found));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return id;
+    }
+
+    /// <summary>An active sweep no worker has: queued longer than $2 ago, or running with no session holding its lock ($3).</summary>
+    private const string Stalled =
+        """
+        CASE s.status
+            WHEN 'queued' THEN s.requested_at < now() - $1
+            ELSE NOT EXISTS (
+                SELECT FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.classid = $2::int4::oid AND l.objid = 0 AND l.objsubid = 2)
+        END
+        """;
+
     public async Task<(Guid Id, bool Created)> RequestAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -72,28 +113,22 @@ public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox
         bool created;
         bool resend;
         await using (var request = new NpgsqlCommand(
-            """
+            $"""
             WITH inserted AS (
-                INSERT INTO catalog.ingestion_sweeps (id, status) VALUES ($1, 'queued')
+                INSERT INTO catalog.ingestion_sweeps (id, status) VALUES ($3, 'queued')
                 ON CONFLICT DO NOTHING
                 RETURNING id
             )
             SELECT id, true, true FROM inserted
             UNION ALL
-            SELECT s.id, false,
-                   CASE s.status
-                       WHEN 'queued' THEN s.requested_at < now() - $2
-                       ELSE NOT EXISTS (
-                           SELECT FROM pg_locks l
-                           WHERE l.locktype = 'advisory' AND l.classid = $3::int4::oid AND l.objid = 0 AND l.objsubid = 2)
-                   END
+            SELECT s.id, false, {Stalled}
             FROM catalog.ingestion_sweeps s
             WHERE s.status IN ('queued', 'running') AND NOT EXISTS (SELECT FROM inserted)
             """, connection, transaction))
         {
-            request.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
             request.Parameters.Add(new NpgsqlParameter { Value = options.Value.ResendQueuedAfter });
             request.Parameters.Add(new NpgsqlParameter { Value = FleetSweepRunner.LockNamespace });
+            request.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
             await using var reader = await request.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {

@@ -8,12 +8,14 @@ namespace Insights.Ingestion;
 /// Keeps every queued or running run moving (scheduler role): a run queued for <see cref="IngestionRunOptions.ResendQueuedAfter"/>
 /// with no command waiting in the outbox has its command sent again, and is failed after
 /// <see cref="IngestionRunOptions.MaxResends"/> resends; a run marked running whose worker no longer holds the tenant's
-/// lock (the worker died) has its command sent again, and the next worker resumes it from the cursor. The look covers
+/// lock (the worker died) has its command sent again, and the next worker resumes it from the cursor; so has the fleet
+/// sweep's (<see cref="FleetSweepTrigger.ResendStalledAsync"/>), whose next worker reads again from the watermark. The look covers
 /// only queued and running runs (a partial index), so it costs what is in flight, not the fleet. On the same timer, runs
 /// finished longer ago than <see cref="IngestionRunOptions.RunRetention"/> are deleted (<see cref="IngestionRunRetention"/>).
 /// </summary>
 internal sealed class IngestionRunReaper(
-    NpgsqlDataSource dataSource, Outbox outbox, IngestionRunRetention retention, IOptions<IngestionRunOptions> options, ILogger<IngestionRunReaper> logger)
+    NpgsqlDataSource dataSource, Outbox outbox, IngestionRunRetention retention, FleetSweepTrigger sweeps, IOptions<IngestionRunOptions> options,
+    ILogger<IngestionRunReaper> logger)
     : BackgroundService
 {
     public static string LostCommand(int sends) =>
@@ -29,6 +31,11 @@ internal sealed class IngestionRunReaper(
             try
             {
                 await ReapAsync(settings, stoppingToken);
+                if (await sweeps.ResendStalledAsync(stoppingToken) is { } sweep)
+                {
+                    logger.LogInformation("Ingestion sweep {SweepId} had no worker at it; its command was sent again", sweep);
+                }
+
                 await retention.TrimAsync(stoppingToken);
                 failing = false;
             }

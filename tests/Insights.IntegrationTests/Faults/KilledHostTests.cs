@@ -237,6 +237,66 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         }
     }
 
+    [Fact]
+    public async Task Nothing_is_lost_or_enqueued_twice_when_the_worker_is_killed_in_the_middle_of_a_fleet_sweep()
+    {
+        const int models = 3_000;
+        var first = await StartHostAsync("host-1");
+        using var admin1 = first.Client(Authority.AdminToken());
+        var tenants = new[] { await ProvisionAsync(admin1), await ProvisionAsync(admin1) };
+        foreach (var tenant in tenants)
+        {
+            // The provisioning runs read a folder without the tenants' models; from then on the tenants ride the sweep.
+            await WaitUntilAsync("the provisioning run to end", first, async () => (await RunsAsync(admin1, tenant)) is [{ } run] && Status(run) == "succeeded");
+        }
+
+        first.Kill();
+
+        // Both tenants' models were updated in the last minutes (within the sweep's look-back), at the same times, so each
+        // page of the sweep holds rows of both. The sweep stops at the second tenant's part of page 2, after the first
+        // tenant's part of page 1 at least committed.
+        var from = DateTime.UtcNow.AddMinutes(-15);
+        foreach (var tenant in tenants)
+        {
+            WriteModels(tenant, models, from);
+        }
+
+        var schemas = tenants.Select(SchemaName.ForTenant).ToArray();
+        await using (var gate = await Gate.HoldAsync(dataSource, ModelGate(schemas[1]), ModelId(PageSize)))
+        {
+            var second = await StartHostAsync("host-2");
+            await WaitUntilAsync("the sweep to wait at the gate", second, async () => (await gate.WaitingAsync()).Count > 0);
+            second.Kill();
+            await gate.ReleaseAsync();
+        }
+
+        Assert.Equal("running", await ScalarAsync<string>("SELECT status FROM catalog.ingestion_sweeps ORDER BY requested_at DESC LIMIT 1"));
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM catalog.ingestion_fleet"));
+        Assert.InRange(await ScalarAsync<long>($"SELECT count(*) FROM {schemas[0].Quoted}.insight_models"), 1, models - 1);
+
+        // A new host's scheduler sends the sweep's command again; its worker reads the same rows again from the start.
+        var third = await StartHostAsync("host-3");
+        await WaitUntilAsync("the sweep to succeed", third, async () =>
+            await ScalarAsync<string>("SELECT status FROM catalog.ingestion_sweeps ORDER BY requested_at DESC LIMIT 1") == "succeeded");
+
+        var expected = Enumerable.Range(0, models).Select(ModelId).ToHashSet(StringComparer.Ordinal);
+        foreach (var schema in schemas)
+        {
+            var stored = await StringsAsync($"SELECT id FROM {schema.Quoted}.insight_models");
+            Assert.Equal(models, stored.Count);
+            Assert.True(expected.SetEquals(stored), "The stored models are not the source's.");
+            var messaged = await StringsAsync($"SELECT envelope::json -> 'data' ->> 'uuid' FROM {schema.Quoted}.queue_messages");
+            Assert.Equal(models, messaged.Count);
+            Assert.True(expected.SetEquals(messaged), "The queue does not hold exactly one message per model.");
+        }
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task AckAsync(QueueClient client, ClientLog log, List<Delivery> received)
     {
         var receipts = received.Select(d => d.Receipt).ToArray();
@@ -257,8 +317,10 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
             ["Ingestion__Source"] = "Local",
             ["Ingestion__Local__Folder"] = sourceFolder.FullName,
             ["Ingestion__PageSize"] = PageSize.ToString(CultureInfo.InvariantCulture),
-            // The scheduler's first sweep at start is the only one a test sees.
+            // The scheduler's first sweep at start is the only one a test sees; a sweep or run whose worker died is sent
+            // again within a second.
             ["Ingestion__Interval"] = "1.00:00:00",
+            ["Ingestion__ReaperInterval"] = "00:00:01",
             // A line per request would bury the lines that tell what happened.
             ["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Warning",
         }, output);
@@ -415,9 +477,9 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
     /// pages end in the middle of a timestamp and a resumed run must order by id after the cursor's. Each file appears
     /// whole (written aside, then renamed), so a run never reads half of one.
     /// </summary>
-    private void WriteModels(string tenantId, int count)
+    private void WriteModels(string tenantId, int count, DateTime? from = null)
     {
-        var start = new DateTime(2026, 11, 23, 10, 0, 0, DateTimeKind.Utc).AddTicks(1_234_560);
+        var start = (from ?? new DateTime(2026, 11, 23, 10, 0, 0, DateTimeKind.Utc)).AddTicks(1_234_560);
         for (var file = 0; file < 2; file++)
         {
             var lines = new StringBuilder();
