@@ -232,8 +232,11 @@ internal static class SweepScenario
         {
             Parameters = { new() { Value = previous } },
         });
-        // This database is the benchmark's: the sweeps of earlier runs go, so the one of this run is the only one.
+        // This database is the benchmark's: the sweeps of earlier runs go, so the one of this run is the only one, and an
+        // audit (the daily wider read) counts as done, so the sweep measured is an interval's.
         batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_sweeps"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            "INSERT INTO catalog.ingestion_sweeps (id, status, audit, started_at, finished_at) VALUES (gen_random_uuid(), 'succeeded', true, now(), now())"));
         await batch.ExecuteNonQueryAsync();
     }
 
@@ -247,7 +250,7 @@ internal static class SweepScenario
             await using (var command = catalog.CreateCommand(
                 """
                 SELECT status, extract(epoch FROM finished_at - started_at)::float8, rows_read, rows_routed, rows_changed, tenants_touched, bytes_billed, error
-                FROM catalog.ingestion_sweeps ORDER BY requested_at DESC LIMIT 1
+                FROM catalog.ingestion_sweeps WHERE NOT audit ORDER BY requested_at DESC LIMIT 1
                 """))
             await using (var reader = await command.ExecuteReaderAsync())
             {

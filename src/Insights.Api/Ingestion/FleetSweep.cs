@@ -18,7 +18,7 @@ public sealed record IngestionSweep(
     Guid Id, string Status, DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
     DateTimeOffset? Since, DateTimeOffset? WatermarkBefore, DateTimeOffset? WatermarkAfter, int Pages,
     long RowsRead, long RowsRouted, long RowsChanged, long RowsDeferred, long RowsUnknown, int TenantsTouched,
-    long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error)
+    long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error, bool Audit, long RowsLateBeyondLookBack)
 {
     public double? DurationSeconds => StartedAt is { } started && FinishedAt is { } finished ? (finished - started).TotalSeconds : null;
 }
@@ -32,7 +32,8 @@ public sealed class FleetSweeps(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand(
             """
             SELECT id, status, requested_at, started_at, finished_at, since, watermark_before, watermark_after, pages, rows_read, rows_routed,
-                   rows_changed, rows_deferred, rows_unknown, tenants_touched, bytes_processed, bytes_billed, estimated_cost_usd, error
+                   rows_changed, rows_deferred, rows_unknown, tenants_touched, bytes_processed, bytes_billed, estimated_cost_usd, error,
+                   audit, rows_late
             FROM catalog.ingestion_sweeps
             WHERE $1::uuid IS NULL OR id < $1
             ORDER BY id DESC LIMIT $2
@@ -46,7 +47,8 @@ public sealed class FleetSweeps(NpgsqlDataSource dataSource)
             items.Add(new IngestionSweep(
                 reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), Time(3), Time(4), Time(5), Time(6), Time(7),
                 reader.GetInt32(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12), reader.GetInt64(13),
-                reader.GetInt32(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetDecimal(17), reader.IsDBNull(18) ? null : reader.GetString(18)));
+                reader.GetInt32(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetDecimal(17), reader.IsDBNull(18) ? null : reader.GetString(18),
+                reader.GetBoolean(19), reader.GetInt64(20)));
         }
 
         return (items, Hosting.PageRows.TrimExtra(items, limit));
@@ -105,7 +107,11 @@ public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox
         END
         """;
 
-    public async Task<(Guid Id, bool Created)> RequestAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a sweep unless one is active. It is an audit (a wider read, see <see cref="IngestionRunOptions.SweepAuditEvery"/>)
+    /// when <paramref name="audit"/> says so, or by default when none succeeded within that time and a sweep read something before.
+    /// </summary>
+    public async Task<(Guid Id, bool Created)> RequestAsync(CancellationToken cancellationToken, bool? audit = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -115,7 +121,9 @@ public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox
         await using (var request = new NpgsqlCommand(
             $"""
             WITH inserted AS (
-                INSERT INTO catalog.ingestion_sweeps (id, status) VALUES ($3, 'queued')
+                INSERT INTO catalog.ingestion_sweeps (id, status, audit)
+                SELECT $3, 'queued', coalesce($4, EXISTS (SELECT FROM catalog.ingestion_fleet)
+                    AND NOT EXISTS (SELECT FROM catalog.ingestion_sweeps WHERE audit AND status = 'succeeded' AND started_at >= now() - $5))
                 ON CONFLICT DO NOTHING
                 RETURNING id
             )
@@ -129,6 +137,8 @@ public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox
             request.Parameters.Add(new NpgsqlParameter { Value = options.Value.ResendQueuedAfter });
             request.Parameters.Add(new NpgsqlParameter { Value = FleetSweepRunner.LockNamespace });
             request.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
+            request.Parameters.Add(new NpgsqlParameter { Value = (object?)audit ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+            request.Parameters.Add(new NpgsqlParameter { Value = options.Value.SweepAuditEvery });
             await using var reader = await request.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
@@ -240,6 +250,11 @@ public sealed class FleetSweepRunner(
         public long Changed;
         public long Deferred;
         public long Unknown;
+        public long LateBeyondLookBack;
+        public DateTimeOffset? OldestLate;
+
+        /// <summary>Rows older than this changed something only because an audit read them: they landed beyond the look-back.</summary>
+        public DateTimeOffset? RegularSince;
         public long BytesProcessed;
         public long BytesBilled;
         public DateTimeOffset? Newest;
@@ -258,16 +273,20 @@ public sealed class FleetSweepRunner(
     private async Task SweepLockedAsync(Guid sweepId, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("Ingestion sweep {SweepId}", sweepId);
-        var (started, before) = await StartAsync(sweepId, cancellationToken);
+        var (started, before, auditRequested) = await StartAsync(sweepId, cancellationToken);
         if (!started)
         {
             return;
         }
 
-        var since = (before ?? clock.GetUtcNow()) - options.Value.SweepLookBack;
-        await RecordStartAsync(sweepId, since, before, cancellationToken);
+        var settings = options.Value;
+        var from = before ?? clock.GetUtcNow();
+        // Audits only once there is a watermark: before the first sweep read anything, there is nothing to check.
+        var audit = auditRequested && before is not null;
+        var since = from - (audit ? settings.SweepAuditLookBack : settings.SweepLookBack);
+        await RecordStartAsync(sweepId, since, before, audit, cancellationToken);
         var watch = Stopwatch.StartNew();
-        var totals = new Totals();
+        var totals = new Totals { RegularSince = audit ? from - settings.SweepLookBack : null };
         try
         {
             var known = await definitions.AllAsync(cancellationToken);
@@ -277,6 +296,13 @@ public sealed class FleetSweepRunner(
             }
 
             await SucceedAsync(sweepId, totals, before);
+            if (totals.LateBeyondLookBack > 0)
+            {
+                logger.LogWarning(
+                    "Ingestion sweep audit: {Rows} rows landed in the source later than Ingestion:SweepLookBack ({LookBack}) after their updated_at (the oldest updated {Oldest:O}); applied now. Widen the look-back if this recurs.",
+                    totals.LateBeyondLookBack, settings.SweepLookBack, totals.OldestLate);
+            }
+
             metrics.SweepFinished("succeeded", watch.Elapsed);
             logger.LogInformation(
                 "Ingestion sweep finished: {Read} rows read since {Since:O}, {Routed} applied to {Tenants} tenants ({Changed} changed), {Deferred} left for tenants' own runs, {Unknown} of unknown tenants; {Billed} bytes billed; {Seconds:F1} s",
@@ -335,8 +361,17 @@ public sealed class FleetSweepRunner(
             if (state.Riding && state.Tenant.Status == TenantStatus.Active
                 && await runner.ApplySweepPageAsync(sweepId, state.Tenant, new SourcePage(rows, 0, 0), known, cancellationToken) is { } changed)
             {
-                totals.Changed += changed;
+                totals.Changed += changed.Count;
                 applied = true;
+                if (totals.RegularSince is { } regular && changed.Count > 0)
+                {
+                    var ids = changed.ToHashSet(StringComparer.Ordinal);
+                    foreach (var late in rows.Where(r => r.UpdatedAt < regular && ids.Contains(r.Id)))
+                    {
+                        totals.LateBeyondLookBack++;
+                        totals.OldestLate = totals.OldestLate is { } oldest && oldest < late.UpdatedAt ? oldest : late.UpdatedAt;
+                    }
+                }
             }
 
             if (applied)
@@ -386,33 +421,34 @@ public sealed class FleetSweepRunner(
 
     /// <summary>
     /// Marks the sweep running (false: it is no longer queued or running) and returns the fleet watermark (null: no sweep
-    /// read anything yet).
+    /// read anything yet), and whether the sweep was queued as an audit.
     /// </summary>
-    private async Task<(bool Started, DateTimeOffset? Watermark)> StartAsync(Guid sweepId, CancellationToken cancellationToken)
+    private async Task<(bool Started, DateTimeOffset? Watermark, bool Audit)> StartAsync(Guid sweepId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             """
             WITH started AS (
                 UPDATE catalog.ingestion_sweeps SET status = 'running', started_at = coalesce(started_at, now())
                 WHERE id = $1 AND status IN ('queued', 'running')
-                RETURNING id
+                RETURNING audit
             )
-            SELECT (SELECT watermark FROM catalog.ingestion_fleet) FROM started
+            SELECT (SELECT watermark FROM catalog.ingestion_fleet), audit FROM started
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? (true, reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0))
-            : (false, null);
+            ? (true, reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0), reader.GetBoolean(1))
+            : (false, null, false);
     }
 
-    private async Task RecordStartAsync(Guid sweepId, DateTimeOffset since, DateTimeOffset? before, CancellationToken cancellationToken)
+    private async Task RecordStartAsync(Guid sweepId, DateTimeOffset since, DateTimeOffset? before, bool audit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "UPDATE catalog.ingestion_sweeps SET since = $2, watermark_before = $3 WHERE id = $1");
+            "UPDATE catalog.ingestion_sweeps SET since = $2, watermark_before = $3, audit = $4 WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
         command.Parameters.Add(new NpgsqlParameter { Value = since });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = audit });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -466,7 +502,7 @@ public sealed class FleetSweepRunner(
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
                 """
                 UPDATE catalog.ingestion_sweeps SET status = 'succeeded', error = NULL, finished_at = now(), watermark_after = $2,
-                    rows_routed = $3, rows_changed = $4, tenants_touched = $5
+                    rows_routed = $3, rows_changed = $4, tenants_touched = $5, rows_late = $6
                 WHERE id = $1
                 """)
             {
@@ -474,6 +510,7 @@ public sealed class FleetSweepRunner(
                 {
                     new() { Value = sweepId }, new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
                     new() { Value = totals.Routed }, new() { Value = totals.Changed }, new() { Value = totals.Touched.Count },
+                    new() { Value = totals.LateBeyondLookBack },
                 },
             });
             if (after is not null)

@@ -45,6 +45,18 @@ public sealed class IngestionRunOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepLookBack' must be between 0 and 7 days.")]
     public TimeSpan SweepLookBack { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// A sweep reads from the watermark less <see cref="SweepAuditLookBack"/> instead when the last such sweep (an audit)
+    /// succeeded longer than this ago: rows that landed later than <see cref="SweepLookBack"/> are then applied, and
+    /// counted and logged as late beyond the look-back. Zero makes every sweep an audit.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepAuditEvery' must be between 0 and 30 days.")]
+    public TimeSpan SweepAuditEvery { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How far before the watermark an audit sweep reads (see <see cref="SweepAuditEvery"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepAuditLookBack' must be between 0 and 30 days.")]
+    public TimeSpan SweepAuditLookBack { get; set; } = TimeSpan.FromDays(2);
+
     /// <summary>Finished runs (succeeded, failed, interrupted) older than this are deleted by the scheduler; queued and running ones never.</summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Setting 'Ingestion:RunRetention' must be between 1 hour and 3650 days.")]
     public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(30);

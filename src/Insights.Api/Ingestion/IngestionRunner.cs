@@ -53,10 +53,10 @@ public sealed class IngestionRunner(
     }
 
     /// <summary>
-    /// Applies a fleet sweep's rows of one tenant as one page: the same transaction as a run's page, without a run. Null
-    /// when the tenant's own run holds its lock: the rows are then left for that run.
+    /// Applies a fleet sweep's rows of one tenant as one page: the same transaction as a run's page, without a run. Returns
+    /// the ids of the models it changed; null when the tenant's own run holds its lock: the rows are then left for that run.
     /// </summary>
-    public async Task<int?> ApplySweepPageAsync(
+    public async Task<IReadOnlyList<string>?> ApplySweepPageAsync(
         Guid sweepId, TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
     {
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -70,7 +70,7 @@ public sealed class IngestionRunner(
             await using var prepared = await PreparePageAsync(tenant.Schema, page, known, 0, cancellationToken);
             var result = await CompletePageAsync(null, tenant, prepared, known, cancellationToken);
             logger.LogDebug("Sweep {SweepId}: tenant {TenantId}, {Read} rows, {Changed} changed and enqueued", sweepId, tenant.Id, page.Models.Count, result.Changed);
-            return result.Changed;
+            return result.ChangedIds;
         }
         finally
         {
@@ -190,7 +190,7 @@ public sealed class IngestionRunner(
         }
     }
 
-    private sealed record PageResult(int Changed, int Skipped, double[] Timings);
+    private sealed record PageResult(int Changed, int Skipped, double[] Timings, IReadOnlyList<string> ChangedIds);
 
     private sealed class Counters
     {
@@ -429,7 +429,7 @@ public sealed class IngestionRunner(
             logger.LogWarning("Skipped {Count} models of unknown insight types {Types}", skippedTypes.Values.Sum(), string.Join(", ", skippedTypes.Keys));
         }
 
-        return new PageResult(changed.Count, skippedTypes.Values.Sum(), timings);
+        return new PageResult(changed.Count, skippedTypes.Values.Sum(), timings, changed);
     }
 
     /// <summary>Bytes billed (processed when the source reports no billing) and their estimated cost.</summary>

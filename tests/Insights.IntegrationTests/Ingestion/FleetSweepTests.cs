@@ -84,17 +84,18 @@ public sealed class FleetSweepTests : OwnDatabaseTests
         }
     }
 
-    private sealed record Sweep(Guid Id, string Status, long RowsRead, long RowsRouted, long RowsChanged, long RowsDeferred, long RowsUnknown, int Tenants, string? Error);
+    private sealed record Sweep(
+        Guid Id, string Status, long RowsRead, long RowsRouted, long RowsChanged, long RowsDeferred, long RowsUnknown, int Tenants, string? Error, bool Audit, long RowsLate);
 
     /// <summary>Queues a sweep once none is active (the one the scheduler starts with), and waits for its end.</summary>
-    private async Task<Sweep> SweepAsync()
+    private async Task<Sweep> SweepAsync(bool? audit = null)
     {
         var trigger = host.Services.GetRequiredService<FleetSweepTrigger>();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         Guid id;
         while (true)
         {
-            var (requested, created) = await trigger.RequestAsync(CancellationToken.None);
+            var (requested, created) = await trigger.RequestAsync(CancellationToken.None, audit);
             if (created)
             {
                 id = requested;
@@ -110,7 +111,7 @@ public sealed class FleetSweepTests : OwnDatabaseTests
         {
             await using var command = dataSource.CreateCommand(
                 """
-                SELECT status, rows_read, rows_routed, rows_changed, rows_deferred, rows_unknown, tenants_touched, error
+                SELECT status, rows_read, rows_routed, rows_changed, rows_deferred, rows_unknown, tenants_touched, error, audit, rows_late
                 FROM catalog.ingestion_sweeps WHERE id = $1
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = id });
@@ -120,7 +121,7 @@ public sealed class FleetSweepTests : OwnDatabaseTests
             if (status is not ("queued" or "running"))
             {
                 return new Sweep(id, status, reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
-                    reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7));
+                    reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetBoolean(8), reader.GetInt64(9));
             }
 
             Assert.True(DateTime.UtcNow < deadline, "The sweep did not end.");
@@ -277,6 +278,29 @@ public sealed class FleetSweepTests : OwnDatabaseTests
         Assert.Equal(5, sweep.RowsRouted);
         Assert.Equal(2, sweep.RowsChanged);
         Assert.Equal(Enumerable.Range(1, 5).Select(i => "p" + i), await DrainAsync(tenant));
+    }
+
+    [Fact]
+    public async Task A_row_that_lands_later_than_the_look_back_is_applied_by_the_next_audit_which_reports_it()
+    {
+        var tenant = await TenantAsync();
+        await SweepUntilIdleAsync();
+        source.Set(tenant, [Recent("on-time", 1)]);
+        Assert.Equal(1, (await SweepAsync(audit: false)).RowsChanged);
+
+        // Updated two hours before the watermark, and only now in the source: beyond the look-back of 30 minutes.
+        source.Upsert(tenant, Recent("very-late", 120));
+        var regular = await SweepAsync(audit: false);
+        Assert.Equal(0, regular.RowsChanged);
+        Assert.Equal(["on-time"], await DrainAsync(tenant));
+
+        var audit = await SweepAsync(audit: true);
+        Assert.True(audit.Audit);
+        Assert.Equal(1, audit.RowsChanged);
+        Assert.Equal(1, audit.RowsLate);
+        Assert.Equal(["very-late"], await DrainAsync(tenant));
+        var listed = await admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps?limit=1");
+        Assert.Equal(1, listed.GetProperty("items")[0].GetProperty("rowsLateBeyondLookBack").GetInt64());
     }
 
     [Fact]

@@ -18,8 +18,11 @@ namespace Insights.IntegrationTests.Observability;
 /// One host with every role on RabbitMQ, recording traces into memory: <c>/metrics</c> on the service's port (admin
 /// only), the service's own metrics, and traces that carry the tenant across the bus.
 /// </summary>
+[Collection(Name)]
 public sealed partial class TelemetryTests : OwnDatabaseTests
 {
+    public const string Name = "telemetry";
+
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly List<Activity> spans = [];
@@ -223,3 +226,10 @@ public sealed partial class TelemetryTests : OwnDatabaseTests
     [GeneratedRegex("([a-zA-Z_][a-zA-Z0-9_]*)=\"")]
     private static partial Regex LabelName();
 }
+
+/// <summary>
+/// The telemetry tests run alone, after the others: OpenTelemetry's instrumentation of ASP.NET Core is shared by every
+/// host of a process, and hosts that other tests start and stop meanwhile made a request's span or metrics go missing.
+/// </summary>
+[CollectionDefinition(TelemetryTests.Name, DisableParallelization = true)]
+public sealed class TelemetryAlone;
