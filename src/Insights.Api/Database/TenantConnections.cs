@@ -33,10 +33,10 @@ public sealed class TenantConnections : IAsyncDisposable
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             DatabaseSetup.ApplyDefaults(builder.ConnectionStringBuilder, connectionString);
             builder.ConnectionStringBuilder.MaxPoolSize = lanePoolSize;
-            // A lane keeps its connections: what a backend has cached of its lane's tenants is what makes their
-            // statements cheap, and the pool's pruning of idle connections (which rotate through a lane's requests) would
-            // otherwise replace them with cold ones every minute. Connection Lifetime still renews them.
-            builder.ConnectionStringBuilder.MinPoolSize = lanePoolSize;
+            // Idle lane connections are pruned as usual. Keeping them all (a minimum pool of the lane's size) kept every
+            // backend warm with its lane's tenants but cost ~40 % more PostgreSQL memory at 10,000 tenants (913 MB →
+            // 1.24–1.58 GB) for 7 % less processor time per read: measured, and not worth it.
+            builder.ConnectionStringBuilder.MinPoolSize = 0;
             builder.ConnectionStringBuilder.ApplicationName = LaneName(applicationName, lane);
             builder.Name = LaneName(applicationName, lane);
             if (loggerFactory is not null)
