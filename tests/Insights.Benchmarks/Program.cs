@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer
     ["online"] = OnlineScenario.RunAsync,
     ["fleet"] = FleetScenario.RunAsync,
     ["sweep"] = SweepScenario.RunAsync,
+    ["health"] = HealthScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
