@@ -53,22 +53,7 @@ public static class IngestionApi
     private static async Task<Results<Ok<Page<IngestionSweep>>, ValidationProblem>> ListSweeps(
         int? limit, string? cursor, FleetSweeps sweeps, CancellationToken ct)
     {
-        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
-        Guid? before = null;
-        if (after is not null)
-        {
-            if (Guid.TryParse(after, out var id))
-            {
-                before = id;
-            }
-            else
-            {
-                errors ??= [];
-                errors["cursor"] = ["cursor is not a cursor this API returned."];
-            }
-        }
-
-        if (errors is not null)
+        if (CheckIdCursor(limit, cursor, out var pageSize, out var before) is { } errors)
         {
             return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
         }
@@ -104,22 +89,7 @@ public static class IngestionApi
             return TenantsApi.NotFoundProblem(tenantId);
         }
 
-        var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
-        Guid? before = null;
-        if (after is not null)
-        {
-            if (Guid.TryParse(after, out var id))
-            {
-                before = id;
-            }
-            else
-            {
-                errors ??= [];
-                errors["cursor"] = ["cursor is not a cursor this API returned."];
-            }
-        }
-
-        if (errors is not null)
+        if (CheckIdCursor(limit, cursor, out var pageSize, out var before) is { } errors)
         {
             return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
         }
@@ -140,5 +110,26 @@ public static class IngestionApi
         return await runs.GetAsync(tenant.Id, runId, ct) is { } run
             ? TypedResults.Ok(run)
             : TypedResults.Problem(title: "Run not found", detail: $"The tenant has no ingestion run {runId}.", statusCode: StatusCodes.Status404NotFound);
+    }
+
+    /// <summary>The checks of <see cref="Cursor.Check"/>, for lists paged by a UUIDv7 id (newest first): the cursor is the last id.</summary>
+    private static Dictionary<string, string[]>? CheckIdCursor(int? limit, string? cursor, out int pageSize, out Guid? before)
+    {
+        var errors = Cursor.Check(limit, cursor, out pageSize, out var after);
+        before = null;
+        if (after is not null)
+        {
+            if (Guid.TryParse(after, out var id))
+            {
+                before = id;
+            }
+            else
+            {
+                errors ??= [];
+                errors["cursor"] = ["cursor is not a cursor this API returned."];
+            }
+        }
+
+        return errors;
     }
 }

@@ -228,6 +228,19 @@ public sealed class FleetSweepTests : OwnDatabaseTests
             Assert.Equal(HttpStatusCode.Forbidden, (await tenantClient.GetAsync("/api/v1/ingestion-sweeps")).StatusCode);
         }
 
+        foreach (var (query, field) in new[] { ("limit=0", "limit"), ("limit=abc", "limit"), ("cursor=not-a-cursor", "cursor"), ("cursor=%00", "cursor") })
+        {
+            var bad = await admin.GetAsync("/api/v1/ingestion-sweeps?" + query);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+            var problem = await bad.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(400, problem.GetProperty("status").GetInt32());
+            Assert.True(problem.TryGetProperty("errors", out var errors) && errors.TryGetProperty(field, out _), problem.ToString());
+        }
+
+        var paged = await admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps?limit=1&cursor=" + Uri.EscapeDataString(listed.GetProperty("nextCursor").GetString()!));
+        Assert.NotEqual(changes.Id, Assert.Single(paged.GetProperty("items").EnumerateArray()).GetProperty("id").GetGuid());
+
         var usage = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenants[0]}/usage")).GetProperty("ingestion");
         Assert.NotEqual(JsonValueKind.Null, usage.GetProperty("ridingSweepSince").ValueKind);
         Assert.Equal(3 * 3, usage.GetProperty("sweptRows").GetInt64());
