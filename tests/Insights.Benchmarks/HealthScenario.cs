@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Npgsql;
 
 namespace Insights.Benchmarks;
 
@@ -18,6 +19,7 @@ internal static class HealthScenario
         var requests = BenchHost.Option(args, "--requests", 200);
         var limit = BenchHost.Option(args, "--limit", 50);
         var database = await BenchDatabase.OpenOrCreateAsync(BenchHost.PostgresSetting(), BenchHost.Argument(args, "--database") ?? "insights_fleet");
+        await MixIngestionStatesAsync(database.ConnectionString);
         await using var bench = await BenchHost.StartAsync(new Dictionary<string, string> { ["Roles"] = "api" }, BenchHost.Argument(args, "--connection"), database);
         using var admin = bench.Client(bench.AdminToken);
         Console.Out.WriteLine();
@@ -59,5 +61,31 @@ internal static class HealthScenario
         }
 
         return met ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Ingestion as in a fleet some of whose tenants do not ride the sweep: the last sweep read the fleet 30 min ago;
+    /// 10 % of the tenants were read by their own runs over the last hour, and 1 % of the riders by their own run since
+    /// the sweep. The <c>sweep</c> scenario sets every tenant riding again.
+    /// </summary>
+    private static async Task MixIngestionStatesAsync(string connectionString)
+    {
+        await using var catalog = NpgsqlDataSource.Create(connectionString);
+        await using var batch = catalog.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_sweeps WHERE status IN ('queued', 'running')"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            """
+            INSERT INTO catalog.ingestion_sweeps (id, status, requested_at, started_at, finished_at)
+            VALUES (gen_random_uuid(), 'succeeded', now() - interval '30 minutes', now() - interval '30 minutes', now() - interval '30 minutes')
+            """));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            """
+            UPDATE catalog.ingestion_cursors SET
+                riding_since = CASE WHEN abs(hashtext(tenant_id)) % 10 = 0 THEN NULL ELSE now() - interval '1 day' END,
+                checked_at = CASE WHEN abs(hashtext(tenant_id)) % 10 = 0 THEN now() - random() * interval '1 hour'
+                                  WHEN abs(hashtext(tenant_id)) % 100 = 1 THEN now() - random() * interval '30 minutes'
+                                  ELSE now() - interval '1 day' END
+            """));
+        await batch.ExecuteNonQueryAsync();
     }
 }

@@ -34,27 +34,30 @@ public enum FleetHealthSort
 /// <summary>
 /// Reads the fleet health view from the catalog alone: <c>catalog.tenant_health</c> (kept by the nodes' flushes) for the
 /// queue, <c>catalog.ingestion_cursors</c>, <c>ingestion_sweeps</c> and <c>ingestion_runs</c> for ingestion. No tenant
-/// schema is read. Each queue sort walks an index of <c>tenant_health</c> from the cursor; the ingestion-lag sort orders
-/// the one-row-per-tenant catalog tables by the time the tenant's source was last read to its end, which for a tenant
-/// riding the fleet sweep is the fleet's last successful sweep: one time shared by thousands of tenants, which no
-/// per-tenant index can hold without rewriting every riding tenant's row at each sweep. That sort costs a few
-/// milliseconds at 10,000 tenants.
+/// schema is read. Each queue sort walks an index of <c>tenant_health</c> from the cursor. The ingestion-lag sort orders
+/// tenants by the time their source was last read to its end: their own runs' last read, or for a tenant riding the fleet
+/// sweep the later of that and the fleet's last successful sweep, one time shared by thousands of tenants that no index
+/// can hold without rewriting every rider's row at each sweep. So that order is the merge of three index walks of
+/// <c>ingestion_cursors</c> (migration 0011), each stopping after a page: tenants not riding by their own read, riders
+/// whose own read is later than the sweep by it, and riders read at the sweep by tenant id.
 /// </summary>
 public sealed class FleetHealthView(NpgsqlDataSource dataSource)
 {
     private const string Sweep = "(SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded')";
 
+    private const string OwnRead = "coalesce(c.checked_at, c.created_at)";
+
     private const string ReadAt =
-        "coalesce(GREATEST(c.checked_at, CASE WHEN c.riding_since IS NOT NULL THEN sweep.read_at END), t.created_at)";
+        $"coalesce(CASE WHEN c.riding_since IS NULL THEN {OwnRead} ELSE GREATEST({OwnRead}, sweep.read_at) END, t.created_at)";
 
     /// <summary>The key of each sort: SQL over <c>h</c> (tenant_health), its type, as the indexes of migration 0009 hold it.</summary>
-    public static (string Key, string Type) KeyOf(FleetHealthSort sort) => sort switch
+    private static (string Key, string Type) KeyOf(FleetHealthSort sort) => sort switch
     {
         FleetHealthSort.OldestVisibleAge => ("coalesce(h.oldest_visible_at, 'infinity'::timestamptz)", "timestamptz"),
         FleetHealthSort.LastReceiveAt => ("coalesce(h.last_receive_at, '-infinity'::timestamptz)", "timestamptz"),
         FleetHealthSort.Dead => ("(-h.dead)", "bigint"),
         FleetHealthSort.ProcessingFailures => ("(-h.failures_day)", "bigint"),
-        _ => (ReadAt, "timestamptz"),
+        _ => throw new ArgumentOutOfRangeException(nameof(sort)),
     };
 
     /// <summary>
@@ -64,22 +67,7 @@ public sealed class FleetHealthView(NpgsqlDataSource dataSource)
     public async Task<(List<TenantHealth> Items, bool More, string? LastKey)> ListAsync(
         FleetHealthSort sort, string? afterKey, string? afterTenant, int limit, CancellationToken cancellationToken)
     {
-        var (key, type) = KeyOf(sort);
-        var after = afterKey is null ? "" : $"WHERE ({key}, h.tenant_id) > ($1::{type}, $2)";
-        var page = sort == FleetHealthSort.IngestionLag
-            ? $"""
-              SELECT h.tenant_id, ({key})::text AS sort_key, row_number() OVER (ORDER BY {key}, h.tenant_id) AS position
-              FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id
-              LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = h.tenant_id CROSS JOIN {Sweep} AS sweep
-              {after}
-              ORDER BY {key}, h.tenant_id LIMIT $3
-              """
-            : $"""
-              SELECT h.tenant_id, ({key})::text AS sort_key, row_number() OVER (ORDER BY {key}, h.tenant_id) AS position
-              FROM (SELECT h.tenant_id, h.oldest_visible_at, h.last_receive_at, h.dead, h.failures_day FROM catalog.tenant_health h
-                    {after}
-                    ORDER BY {key}, h.tenant_id LIMIT $3) AS h
-              """;
+        var page = sort == FleetHealthSort.IngestionLag ? LagPage(afterKey is not null) : QueuePage(sort, afterKey is not null);
         await using var command = dataSource.CreateCommand(
             $"""
             WITH page AS MATERIALIZED (
@@ -122,5 +110,47 @@ public sealed class FleetHealthView(NpgsqlDataSource dataSource)
         return (items, more, items.Count > 0 ? keys[items.Count - 1] : null);
 
         DateTimeOffset? Time(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
+    }
+
+    private static string QueuePage(FleetHealthSort sort, bool after)
+    {
+        var (key, type) = KeyOf(sort);
+        return $"""
+            SELECT h.tenant_id, ({key})::text AS sort_key, row_number() OVER (ORDER BY {key}, h.tenant_id) AS position
+            FROM (SELECT h.tenant_id, h.oldest_visible_at, h.last_receive_at, h.dead, h.failures_day FROM catalog.tenant_health h
+                  {(after ? $"WHERE ({key}, h.tenant_id) > ($1::{type}, $2)" : "")}
+                  ORDER BY {key}, h.tenant_id LIMIT $3) AS h
+            """;
+    }
+
+    private static string LagPage(bool after)
+    {
+        // The last sweep's time as a scalar subquery: computed once, before the walks, so that it bounds their index scans.
+        const string swept = "(SELECT max(started_at) FROM catalog.ingestion_sweeps WHERE status = 'succeeded')";
+        var afterOwn = after ? $"AND ({OwnRead}, c.tenant_id) > ($1::timestamptz, $2)" : "";
+        var afterSweep = after
+            ? $"AND {swept} >= $1::timestamptz AND c.tenant_id > CASE WHEN {swept} > $1::timestamptz THEN '' ELSE $2 END "
+              + $"AND h.tenant_id > CASE WHEN {swept} > $1::timestamptz THEN '' ELSE $2 END"
+            : "";
+        return $"""
+            SELECT p.tenant_id, p.read_at::text AS sort_key, row_number() OVER (ORDER BY p.read_at, p.tenant_id) AS position
+            FROM (
+                (SELECT c.tenant_id, {OwnRead} AS read_at
+                 FROM catalog.ingestion_cursors c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
+                 WHERE c.riding_since IS NULL {afterOwn}
+                 ORDER BY {OwnRead}, c.tenant_id LIMIT $3)
+                UNION ALL
+                (SELECT c.tenant_id, {OwnRead}
+                 FROM catalog.ingestion_cursors c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
+                 WHERE c.riding_since IS NOT NULL AND {OwnRead} > coalesce({swept}, '-infinity') {afterOwn}
+                 ORDER BY {OwnRead}, c.tenant_id LIMIT $3)
+                UNION ALL
+                (SELECT c.tenant_id, {swept}
+                 FROM catalog.ingestion_cursors c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
+                 WHERE c.riding_since IS NOT NULL AND {OwnRead} <= {swept} {afterSweep}
+                 ORDER BY c.tenant_id LIMIT $3)
+            ) AS p
+            ORDER BY p.read_at, p.tenant_id LIMIT $3
+            """;
     }
 }

@@ -110,6 +110,17 @@ public sealed class TenantStore(
                 {
                     Parameters = { new() { Value = id } },
                 });
+
+                // Its ingestion lag counts from its creation until its first run reads its source.
+                activate.BatchCommands.Add(new NpgsqlBatchCommand(
+                    """
+                    INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at)
+                    SELECT id, NULL, created_at FROM catalog.tenants WHERE id = $1
+                    ON CONFLICT (tenant_id) DO NOTHING
+                    """)
+                {
+                    Parameters = { new() { Value = id } },
+                });
                 await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
                 await reader.ReadAsync(cancellationToken);
                 tenant = Read(reader);

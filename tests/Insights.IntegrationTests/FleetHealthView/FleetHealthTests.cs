@@ -199,6 +199,108 @@ public sealed class FleetHealthTests : OwnDatabaseTests
     }
 
     [Fact]
+    public async Task The_ingestion_lag_order_merges_riders_of_the_sweep_with_tenants_read_by_their_own_runs()
+    {
+        var host = Node();
+        using var admin = host.ClientWithToken(Authority.AdminToken());
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await TenantAsync(admin, "lag"));
+        }
+
+        foreach (var id in ids)
+        {
+            await FirstIngestionAsync(admin, id);
+        }
+
+        // The sweep the node queued at its start has finished; the test then sets the sweeps' history itself.
+        var deadline = DateTime.UtcNow + Patience;
+        while (!(await admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps")).GetProperty("items").EnumerateArray()
+            .Any(r => r.GetProperty("status").GetString() is "succeeded" or "failed"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The node's first sweep did not finish");
+            await Task.Delay(50);
+        }
+
+        // Own reads (hours ago; null: never read, created 10 h ago) and riding; the last sweep read the fleet 2 h ago.
+        var states = new (double? ReadHoursAgo, bool Riding)[] { (3, false), (5, true), (1, true), (4, true), (null, false), (0.5, false) };
+        await using var dataSource = Database.CreateDataSource();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            await using var command = dataSource.CreateCommand(
+                """
+                UPDATE catalog.ingestion_cursors SET created_at = now() - interval '10 hours',
+                    checked_at = now() - make_interval(secs => $2 * 3600), riding_since = CASE WHEN $3 THEN now() - interval '1 day' END
+                WHERE tenant_id = $1
+                """);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids[i] });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = (object?)states[i].ReadHoursAgo ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Double });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = states[i].Riding });
+            Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        }
+
+        await using (var forget = dataSource.CreateCommand("DELETE FROM catalog.ingestion_sweeps"))
+        {
+            await forget.ExecuteNonQueryAsync();
+        }
+
+        // No sweep yet: riders too by their own reads.
+        await AssertOrderAsync([ids[4], ids[1], ids[3], ids[0], ids[2], ids[5]]);
+
+        await using (var sweep = dataSource.CreateCommand(
+            "INSERT INTO catalog.ingestion_sweeps (id, status, started_at, finished_at) VALUES (gen_random_uuid(), 'succeeded', now() - interval '2 hours', now() - interval '2 hours')"))
+        {
+            await sweep.ExecuteNonQueryAsync();
+        }
+
+        // Riders read before the sweep share its time (by tenant id); one read since by its own run keeps that.
+        var atSweep = new[] { ids[1], ids[3] }.Order(StringComparer.Ordinal).ToList();
+        await AssertOrderAsync([ids[4], ids[0], .. atSweep, ids[2], ids[5]]);
+
+        async Task AssertOrderAsync(List<string> expected)
+        {
+            var whole = (await PageAsync(admin, "?sort=ingestionLag&limit=500")).GetProperty("items").EnumerateArray().ToList();
+            Assert.Equal(expected, whole.Select(i => i.GetProperty("tenantId").GetString()!).Where(ids.Contains));
+            var lags = whole.Select(i => i.GetProperty("ingestionLagSeconds").GetDouble()).ToList();
+            Assert.Equal(lags.OrderDescending(), lags);
+            Assert.Equal(new[] { false, true, true, true, false, false }, ids.Select(id => whole.Single(i => i.GetProperty("tenantId").GetString() == id).GetProperty("ridingSweep").GetBoolean()));
+
+            foreach (var size in new[] { 1, 2, 4 })
+            {
+                var walked = new List<string>();
+                string? cursor = null;
+                do
+                {
+                    var page = await PageAsync(admin, $"?sort=ingestionLag&limit={size}" + (cursor is null ? "" : "&cursor=" + cursor));
+                    walked.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("tenantId").GetString()!));
+                    cursor = page.GetProperty("nextCursor").GetString();
+                }
+                while (cursor is not null);
+
+                Assert.Equal(whole.Select(i => i.GetProperty("tenantId").GetString()!), walked);
+            }
+        }
+    }
+
+    /// <summary>Waits until the tenant's first ingestion (queued by its provisioning) has finished.</summary>
+    private static async Task FirstIngestionAsync(HttpClient admin, string tenantId)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            var runs = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions");
+            if (runs.GetProperty("items").EnumerateArray().All(r => r.GetProperty("status").GetString() is "succeeded" or "failed"))
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "The tenant's first ingestion did not finish");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task Two_nodes_flushes_add_up()
     {
         var first = Node();
@@ -301,18 +403,7 @@ public sealed class FleetHealthTests : OwnDatabaseTests
         await EventuallyAsync(admin, tenantId, i => Count(i, "ready") == 1);
 
         // The tenant's first ingestion (queued by its provisioning) has finished: nothing else of it runs now.
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var runs = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions");
-            if (runs.GetProperty("items").EnumerateArray().All(r => r.GetProperty("status").GetString() is "succeeded" or "failed"))
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "The tenant's first ingestion did not finish");
-            await Task.Delay(50);
-        }
+        await FirstIngestionAsync(admin, tenantId);
 
         using var log = new StatementLog();
         foreach (var sort in new[] { "oldestVisibleAge", "lastReceiveAt", "dead", "processingFailures", "ingestionLag" })
