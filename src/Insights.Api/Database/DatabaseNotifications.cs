@@ -18,8 +18,13 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     private readonly ConcurrentDictionary<string, Subscriber> subscribers = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private volatile bool listens;
+
     /// <summary>Completes once the node listens (tests use it to avoid racing the first notification).</summary>
     public Task Listening => listening.Task;
+
+    /// <summary>Whether the node listens now: while it does not, notifications sent meanwhile are lost.</summary>
+    public bool Listens => listens;
 
     /// <summary>
     /// Calls <paramref name="notified"/> with each notification's payload on <paramref name="channel"/>, and
@@ -100,6 +105,7 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
                 }
 
                 delay = TimeSpan.FromMilliseconds(250);
+                listens = true;
                 listening.TrySetResult();
                 Missed();
                 try
@@ -111,6 +117,7 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
                 }
                 finally
                 {
+                    listens = false;
                     await UnlistenAsync(connection);
                 }
             }

@@ -7,20 +7,28 @@ namespace Insights.SmartLink;
 /// <summary>
 /// Wakes long-polling receivers when a message is enqueued for their tenant, on this node or any other: enqueues send a
 /// PostgreSQL notification (delivered at commit), and the node's listening connection fans it out to local waiters.
-/// Receivers also hear of the leases taken on this node meanwhile, to wake when they expire. Nothing is kept for a
-/// tenant that nobody on this node waits for.
+/// Receivers also hear of the leases taken on this node meanwhile, to wake when they expire. And the node remembers, per
+/// tenant, the last receive that found nothing visible: until a notification of the tenant (or of a gap in them) arrives or
+/// the next message it knew of becomes visible, a receive needs no statement to find the queue empty again, so idle clients
+/// polling cost nothing in PostgreSQL.
 /// </summary>
 public sealed class QueueSignals
 {
     public const string Channel = "insights_queue";
 
+    /// <summary>How long the node trusts what a receive found before it looks again anyway.</summary>
+    private static readonly TimeSpan IdleKnowledgeLimit = TimeSpan.FromMinutes(5);
+
     private readonly ConcurrentDictionary<string, TaskCompletionSource> current = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<DateTimeOffset>> leases = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Idle> idle = new(StringComparer.Ordinal);
     private readonly DatabaseNotifications notifications;
+    private readonly TimeProvider time;
 
-    public QueueSignals(DatabaseNotifications notifications)
+    public QueueSignals(DatabaseNotifications notifications, TimeProvider? time = null)
     {
         this.notifications = notifications;
+        this.time = time ?? TimeProvider.System;
         // Anything enqueued while no connection listened would otherwise wait for the receivers' timeouts.
         notifications.Subscribe(Channel, Signal, SignalAll);
     }
@@ -51,8 +59,46 @@ public sealed class QueueSignals
         }
     }
 
+    /// <summary>
+    /// A look or lease that began after <paramref name="enqueued"/> was taken (<see cref="Next"/>) found nothing visible of
+    /// the tenant; the next message becomes visible at <paramref name="nextVisibleAt"/> (null: none waits).
+    /// </summary>
+    public void FoundNothing(string tenantId, Task enqueued, DateTimeOffset? nextVisibleAt)
+    {
+        if (!enqueued.IsCompleted)
+        {
+            idle[tenantId] = new Idle(enqueued, nextVisibleAt, time.GetUtcNow() + IdleKnowledgeLimit);
+        }
+    }
+
+    /// <summary>
+    /// Whether nothing of the tenant can be visible now without a statement telling: a receive found nothing after
+    /// <paramref name="enqueued"/> was taken, no notification of the tenant (nor a gap in them) came since, and the next
+    /// message it knew of is not visible yet. <paramref name="nextVisibleAt"/>: when that one becomes visible.
+    /// </summary>
+    public bool KnowsNothingVisible(string tenantId, Task enqueued, out DateTimeOffset? nextVisibleAt)
+    {
+        nextVisibleAt = null;
+        if (!idle.TryGetValue(tenantId, out var known))
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        if (!ReferenceEquals(known.Enqueued, enqueued) || enqueued.IsCompleted || !notifications.Listens
+            || now >= known.Until || known.NextVisibleAt <= now)
+        {
+            idle.TryRemove(KeyValuePair.Create(tenantId, known));
+            return false;
+        }
+
+        nextVisibleAt = known.NextVisibleAt;
+        return true;
+    }
+
     public void Signal(string tenantId)
     {
+        idle.TryRemove(tenantId, out _);
         if (current.TryRemove(tenantId, out var waiters))
         {
             waiters.TrySetResult();
@@ -61,9 +107,12 @@ public sealed class QueueSignals
 
     private void SignalAll()
     {
+        idle.Clear();
         foreach (var tenantId in current.Keys)
         {
             Signal(tenantId);
         }
     }
+
+    private sealed record Idle(Task Enqueued, DateTimeOffset? NextVisibleAt, DateTimeOffset Until);
 }

@@ -119,6 +119,9 @@ public sealed class QueueStore(
         return outcome;
     }
 
+    /// <summary>A receive that found the queue empty from what the node knows (<see cref="QueueSignals"/>), without a statement.</summary>
+    public void FoundNothingKnown(TenantInfo tenant) => activity?.FoundNothing(tenant.Id, DateTimeOffset.UtcNow);
+
     /// <summary>Whether a message of the tenant is visible now; if not, when the next one becomes visible (null: none waits).</summary>
     private async Task<(bool Visible, DateTimeOffset? NextVisibleAt)> LookAsync(TenantInfo tenant, CancellationToken cancellationToken)
     {

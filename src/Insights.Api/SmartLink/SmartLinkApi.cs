@@ -115,9 +115,26 @@ public static class SmartLinkApi
             {
                 // One statement per look, none while waiting: an enqueue anywhere (its notification) or the next message
                 // becoming visible (known from the look, or from a lease taken on this node since) ends the wait.
+                // A long poll runs none at all when a receive on this node found the queue empty and nothing was enqueued
+                // since: an enqueue whose notification is still on its way wakes it a moment later. (A receive that does
+                // not wait always looks: it must see what was enqueued before it, on any node.)
                 var enqueued = signals.Next(tenant.Id);
                 var leasedHere = signals.NextLease(tenant.Id);
-                var outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken, expectMessages: woken);
+                LeaseOutcome outcome;
+                if (!woken && wait > 0 && signals.KnowsNothingVisible(tenant.Id, enqueued, out var knownNextVisibleAt))
+                {
+                    store.FoundNothingKnown(tenant);
+                    outcome = new LeaseOutcome([], knownNextVisibleAt);
+                }
+                else
+                {
+                    outcome = await store.ReceiveAsync(tenant, max, visibility, cancellationToken, expectMessages: woken);
+                    if (outcome.Messages.Count == 0)
+                    {
+                        signals.FoundNothing(tenant.Id, enqueued, outcome.NextVisibleAt);
+                    }
+                }
+
                 metrics.Received(outcome.Messages.Count, outcome.Expired, outcome.Dead);
                 var now = DateTimeOffset.UtcNow;
                 if (outcome.Messages.Count > 0)

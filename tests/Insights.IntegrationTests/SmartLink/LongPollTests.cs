@@ -129,6 +129,52 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
     }
 
     [Fact]
+    public async Task Long_polls_after_a_receive_found_the_queue_empty_cost_no_statement_until_a_message_is_enqueued_or_becomes_visible()
+    {
+        await using var waiting = Host(WaitingNode);
+        await using var other = Host();
+        using var admin = other.ClientWithToken(Authority.AdminToken());
+        var tenantId = InsightsFixture.NewTenantId("lp");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
+        await waiting.Services.GetRequiredService<QueueSignals>().Listening;
+        var statements = new ConcurrentQueue<string>();
+        using var listener = CountStatements(SchemaName.ForTenant(tenantId), statements);
+        using var client = waiting.ClientWithToken(Authority.TenantToken(tenantId));
+
+        // One look finds the queue empty; the long polls after it ask nothing.
+        Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 })));
+        Assert.Single(statements);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 1 })));
+        }
+
+        Assert.Single(statements);
+
+        // An enqueue on the other node wakes the next one, which leases it.
+        var poll = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20, visibilityTimeoutSeconds = 2 });
+        var tenant = (await other.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
+        var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "wake up" }));
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        Assert.Equal(message.Id, Assert.Single(await MessagesAsync(poll)).GetProperty("message").GetProperty("id").GetGuid());
+
+        // Leased for 2 s and never acked: a receive finds nothing visible and learns when the lease expires; the long poll
+        // after it starts without a statement (unless the lease expired already) and gets the message again when it does.
+        Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 })));
+        var before = statements.Count;
+        var again = Assert.Single(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20 })));
+        Assert.Equal(message.Id, again.GetProperty("message").GetProperty("id").GetGuid());
+        Assert.Equal(2, again.GetProperty("deliveryCount").GetInt32());
+        Assert.InRange(statements.Count - before, 1, 2);
+
+        // A receive that does not wait always looks: it sees what was enqueued before it on any node.
+        Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 })));
+        var second = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "right away" }));
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [second], CancellationToken.None);
+        Assert.Equal(second.Id, Assert.Single(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 }))).GetProperty("message").GetProperty("id").GetGuid());
+    }
+
+    [Fact]
     public async Task A_long_poll_that_nothing_wakes_answers_empty_at_its_end_without_looking_again()
     {
         await using var waiting = Host(WaitingNode);
