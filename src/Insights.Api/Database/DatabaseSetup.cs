@@ -32,6 +32,16 @@ internal static class DatabaseSetup
         }
     }
 
+    /// <summary>
+    /// Loads PostgreSQL's types from the system schemas (and <c>public</c>, where extensions usually live) only. Every
+    /// tenant table adds its row type and that type's array to <c>pg_type</c>, ~40,000 at 10,000 tenants, and a data
+    /// source loads the types on its first connection: ~0.4 s of PostgreSQL each for the catalog's pool and every lane,
+    /// at every start of a node, and the types kept in each data source's memory. The service reads and writes no type
+    /// of a tenant schema as such.
+    /// </summary>
+    public static void LoadSystemTypesOnly(NpgsqlDataSourceBuilder builder) =>
+        builder.ConfigureTypeLoading(types => types.SetTypeLoadingSchemas(["public"]));
+
     /// <summary>The <c>application_name</c> of the catalog's connections: the configured one (or <c>insights</c>) + <c>-catalog</c>.</summary>
     public static string CatalogName(string connectionString) =>
         (new NpgsqlConnectionStringBuilder(connectionString).ApplicationName is { Length: > 0 } given ? given : "insights") + "-catalog";
@@ -57,6 +67,7 @@ internal static class DatabaseSetup
             ApplyDefaults(dataSource.ConnectionStringBuilder, connectionString!);
             dataSource.ConnectionStringBuilder.ApplicationName = CatalogName(connectionString!);
             dataSource.Name = "insights-catalog";
+            LoadSystemTypesOnly(dataSource);
 
             dataSource.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
             return dataSource.Build();

@@ -39,6 +39,7 @@ public sealed class TenantConnections : IAsyncDisposable
             builder.ConnectionStringBuilder.MinPoolSize = 0;
             builder.ConnectionStringBuilder.ApplicationName = LaneName(applicationName, lane);
             builder.Name = LaneName(applicationName, lane);
+            DatabaseSetup.LoadSystemTypesOnly(builder);
             if (loggerFactory is not null)
             {
                 builder.UseLoggerFactory(loggerFactory);
