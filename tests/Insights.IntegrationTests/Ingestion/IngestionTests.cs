@@ -157,6 +157,42 @@ public sealed class IngestionTests(IngestionFixture host)
     }
 
     [Fact]
+    public async Task Stored_models_filter_by_insight_key_and_update_time_and_page_newest_first()
+    {
+        var tenant = await TenantAsync();
+        host.Source.Set(tenant, Enumerable.Range(1, 7).Select(i => ScriptedSource.Model("m" + i, i)));
+        await IngestAsync(tenant);
+        using var client = host.Factory.ClientWithToken(host.Authority.TenantToken(tenant));
+
+        async Task<(List<string> Ids, string? Next)> ListAsync(string query)
+        {
+            var page = await client.GetFromJsonAsync<JsonElement>("/api/v1/insight-models?" + query);
+            var next = page.GetProperty("nextCursor");
+            return ([.. page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()!)],
+                next.ValueKind == JsonValueKind.String ? next.GetString() : null);
+        }
+
+        Assert.Equal(["m3"], (await ListAsync("key=key-m3")).Ids);
+        Assert.Equal(7, (await ListAsync("insight=CashFlowForecast&limit=500")).Ids.Count);
+        Assert.Empty((await ListAsync("insight=SalesForecast")).Ids);
+        Assert.Empty((await ListAsync("insight=CashFlowForecast&key=key-m9")).Ids);
+        Assert.Equal(["m7", "m6", "m5"], (await ListAsync("updatedSince=2026-11-23T10:05:00Z")).Ids);
+
+        // Pages of two from 10:02 on, with the insight filter: each page after the cursor of the one before.
+        var walked = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var (ids, next) = await ListAsync("insight=CashFlowForecast&updatedSince=2026-11-23T10:02:00Z&limit=2" + (cursor is null ? "" : "&cursor=" + cursor));
+            walked.AddRange(ids);
+            cursor = next;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(["m7", "m6", "m5", "m4", "m3", "m2"], walked);
+    }
+
+    [Fact]
     public async Task Connections_go_back_to_the_pool_without_the_run_lock_or_session_state()
     {
         var tenant = await TenantAsync();
