@@ -88,6 +88,7 @@ internal static class FleetScenario
         var few = tenants.Take(10).ToList();
         await MeasureAsync(api, few, options with { ReadSeconds = 10 }, Read, null, null);
         await MeasureAsync(api, few, options with { ReadSeconds = 5 }, Receive, null, null);
+        await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
         var memoryBefore = await database.MeasureBackendsAsync();
         var readFew = await MeasureAsync(api, few, options, Read, database, bench);
         var receiveFew = await MeasureAsync(api, few, options, Receive, database, bench);
@@ -99,6 +100,8 @@ internal static class FleetScenario
             await MeasureAsync(api, tenants, options with { ReadSeconds = 0 }, Read, null, null, requests: tenants.Count);
             await MeasureAsync(api, tenants, options with { ReadSeconds = 0 }, Receive, null, null, requests: tenants.Count);
         }
+
+        await CpuMeter.WaitForQuietJitAsync(bench.HostIds, TimeSpan.FromSeconds(30));
 
         Console.Error.WriteLine($"fleet: reads over all {tenants.Count} tenants");
         var readAll = await MeasureAsync(api, tenants, options, Read, database, bench);
