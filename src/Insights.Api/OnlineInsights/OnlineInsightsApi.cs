@@ -25,7 +25,7 @@ public static class OnlineInsightsApi
         var group = routes.MapGroup("/online-insights")
             .WithTags("Online insights")
             .RequireAuthorization(Policies.Tenant)
-            .RequireRateLimiting(SmartLinkApi.RateLimitPolicy)
+            .WithMetadata(SmartLink.TenantRateLimited.Instance)
             .WithCommonProblems()
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 

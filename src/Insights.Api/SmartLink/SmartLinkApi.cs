@@ -43,8 +43,6 @@ public sealed record OnlineInsightRequested(string TenantId, Guid RequestId, str
 /// <summary>SmartLink's client verbs for Protheus: <c>/api/v1/smartlink</c>, always the token's tenant.</summary>
 public static class SmartLinkApi
 {
-    public const string RateLimitPolicy = "smartlink";
-
     private static readonly TimeSpan MinimumPause = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan VisibleGrace = TimeSpan.FromMilliseconds(5);
     public const string OnlineInsightRequest = "OnlineInsightRequest";
@@ -55,7 +53,7 @@ public static class SmartLinkApi
         var group = routes.MapGroup("/smartlink")
             .WithTags("SmartLink client")
             .RequireAuthorization(Policies.Tenant)
-            .RequireRateLimiting(RateLimitPolicy)
+            .WithMetadata(TenantRateLimited.Instance)
             .WithCommonProblems()
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 

@@ -28,23 +28,10 @@ internal static class SmartLinkSetup
             services.AddHostedService(provider => provider.GetRequiredService<QueuePurgeService>());
         }
 
+        services.AddSingleton<TenantRequestRate>();
+        services.AddOptions<RateLimiterOptions>().Configure<TenantRequestRate>((limiter, rate) => limiter.GlobalLimiter = rate);
         services.AddRateLimiter(limiter =>
         {
-            limiter.AddPolicy(SmartLinkApi.RateLimitPolicy, context =>
-            {
-                var settings = context.RequestServices.GetRequiredService<IOptions<SmartLinkOptions>>().Value;
-                // Authorization has run: the tenant is the one resolved from the token's single tenant claim.
-                var resolved = context.RequestServices.GetRequiredService<TenantContext>();
-                var tenant = resolved.IsResolved ? resolved.Current.Id : "";
-                return RateLimitPartition.GetTokenBucketLimiter(tenant, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = settings.RateLimitBurst,
-                    TokensPerPeriod = settings.RateLimitPermitsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
-            });
             limiter.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
