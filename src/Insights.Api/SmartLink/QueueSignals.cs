@@ -19,6 +19,13 @@ public sealed class QueueSignals
     /// <summary>How long the node trusts what a receive found before it looks again anyway.</summary>
     private static readonly TimeSpan IdleKnowledgeLimit = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How often a tenant's receives answered from that knowledge are reported to the fleet health view (its last
+    /// receive time): an idle client's shows at most this late, and 10,000 idle clients do not update their rows at
+    /// every poll.
+    /// </summary>
+    public static readonly TimeSpan IdleReceiveReportInterval = TimeSpan.FromMinutes(1);
+
     private readonly ConcurrentDictionary<string, TaskCompletionSource> current = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<DateTimeOffset>> leases = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Idle> idle = new(StringComparer.Ordinal);
@@ -67,18 +74,21 @@ public sealed class QueueSignals
     {
         if (!enqueued.IsCompleted)
         {
-            idle[tenantId] = new Idle(enqueued, nextVisibleAt, time.GetUtcNow() + IdleKnowledgeLimit);
+            var now = time.GetUtcNow();
+            idle[tenantId] = new Idle(enqueued, nextVisibleAt, now + IdleKnowledgeLimit) { ReportedAt = now };
         }
     }
 
     /// <summary>
     /// Whether nothing of the tenant can be visible now without a statement telling: a receive found nothing after
     /// <paramref name="enqueued"/> was taken, no notification of the tenant (nor a gap in them) came since, and the next
-    /// message it knew of is not visible yet. <paramref name="nextVisibleAt"/>: when that one becomes visible.
+    /// message it knew of is not visible yet. <paramref name="nextVisibleAt"/>: when that one becomes visible;
+    /// <paramref name="report"/>: whether this receive is one to report (<see cref="IdleReceiveReportInterval"/>).
     /// </summary>
-    public bool KnowsNothingVisible(string tenantId, Task enqueued, out DateTimeOffset? nextVisibleAt)
+    public bool KnowsNothingVisible(string tenantId, Task enqueued, out DateTimeOffset? nextVisibleAt, out bool report)
     {
         nextVisibleAt = null;
+        report = false;
         if (!idle.TryGetValue(tenantId, out var known))
         {
             return false;
@@ -93,6 +103,15 @@ public sealed class QueueSignals
         }
 
         nextVisibleAt = known.NextVisibleAt;
+        lock (known)
+        {
+            if (now - known.ReportedAt >= IdleReceiveReportInterval)
+            {
+                known.ReportedAt = now;
+                report = true;
+            }
+        }
+
         return true;
     }
 
@@ -114,5 +133,9 @@ public sealed class QueueSignals
         }
     }
 
-    private sealed record Idle(Task Enqueued, DateTimeOffset? NextVisibleAt, DateTimeOffset Until);
+    private sealed record Idle(Task Enqueued, DateTimeOffset? NextVisibleAt, DateTimeOffset Until)
+    {
+        /// <summary>The last receive of the tenant reported to the fleet health view (under the record's lock).</summary>
+        public DateTimeOffset ReportedAt { get; set; }
+    }
 }

@@ -119,9 +119,13 @@ public static class SmartLinkApi
                 var enqueued = signals.Next(tenant.Id);
                 var leasedHere = signals.NextLease(tenant.Id);
                 LeaseOutcome outcome;
-                if (!woken && wait > 0 && signals.KnowsNothingVisible(tenant.Id, enqueued, out var knownNextVisibleAt))
+                if (!woken && wait > 0 && signals.KnowsNothingVisible(tenant.Id, enqueued, out var knownNextVisibleAt, out var report))
                 {
-                    store.FoundNothingKnown(tenant);
+                    if (report)
+                    {
+                        store.FoundNothingKnown(tenant);
+                    }
+
                     outcome = new LeaseOutcome([], knownNextVisibleAt);
                 }
                 else
