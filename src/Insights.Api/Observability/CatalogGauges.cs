@@ -10,7 +10,9 @@ namespace Insights.Observability;
 /// Fleet gauges read from the catalog: tenants by status, the outbox backlog, ingestion lag (a tenant riding the fleet
 /// sweep was read to its end when the last successful sweep read the source; any other when its own run last did), and
 /// the fleet's staleness from <c>catalog.tenant_health</c> (tenants whose oldest visible message waits longer than 5 min,
-/// 1 h, 1 day; active tenants whose client has not received for an hour). One statement of four small reads over catalog tables (no tenant schema is visited), run at most once per
+/// 1 h, 1 day; active tenants whose client has not received for an hour). One statement over catalog tables (no tenant
+/// schema is visited) whose lag and staleness counts walk index ranges of the tenants they count (the indexes of the fleet
+/// health view), so they cost in proportion to the tenants lagging or stale, not to the fleet; run at most once per
 /// <see cref="TelemetryOptions.CatalogGaugesMaxAge"/> and only when an exporter collects: a collection answers from the
 /// last reading at once and starts the next one in the background when it is stale, so a scrape never waits on
 /// PostgreSQL and a PostgreSQL outage leaves the last values (and the readiness metrics) to tell.
@@ -24,18 +26,32 @@ internal sealed class CatalogGauges
         UNION ALL
         SELECT 'outbox', count(*), extract(epoch FROM now() - min(created_at))::double precision FROM catalog.outbox
         UNION ALL
-        SELECT 'lagging', count(*) FILTER (WHERE seen < now() - make_interval(secs => $1)), extract(epoch FROM now() - min(seen))::double precision
-        FROM (SELECT coalesce(GREATEST(c.checked_at, CASE WHEN c.riding_since IS NOT NULL THEN sweep.read_at END), t.created_at) AS seen
-              FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
-              CROSS JOIN (SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded') AS sweep
-              WHERE t.status = 'active') AS active
+        SELECT 'lagging',
+               (SELECT count(*) FROM catalog.ingestion_cursors c JOIN catalog.tenants t ON t.id = c.tenant_id AND t.status = 'active'
+                WHERE c.riding_since IS NULL AND coalesce(c.checked_at, c.created_at) < now() - make_interval(secs => $1))
+             + (SELECT count(*) FROM catalog.ingestion_cursors c JOIN catalog.tenants t ON t.id = c.tenant_id AND t.status = 'active'
+                WHERE c.riding_since IS NOT NULL AND coalesce(c.checked_at, c.created_at) < now() - make_interval(secs => $1)
+                  AND coalesce(sweep.read_at, '-infinity') < now() - make_interval(secs => $1)),
+               extract(epoch FROM now() - LEAST(
+                   (SELECT coalesce(c.checked_at, c.created_at) FROM catalog.ingestion_cursors c
+                    WHERE c.riding_since IS NULL AND EXISTS (SELECT FROM catalog.tenants t WHERE t.id = c.tenant_id AND t.status = 'active')
+                    ORDER BY coalesce(c.checked_at, c.created_at) LIMIT 1),
+                   GREATEST((SELECT coalesce(c.checked_at, c.created_at) FROM catalog.ingestion_cursors c
+                             WHERE c.riding_since IS NOT NULL AND EXISTS (SELECT FROM catalog.tenants t WHERE t.id = c.tenant_id AND t.status = 'active')
+                             ORDER BY coalesce(c.checked_at, c.created_at) LIMIT 1),
+                            sweep.read_at)))::double precision
+        FROM (SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded') AS sweep
         UNION ALL
         SELECT stale.name, stale.tenants, NULL::double precision
-        FROM (SELECT count(*) FILTER (WHERE h.oldest_visible_at < now() - interval '5 minutes') AS m5,
-                     count(*) FILTER (WHERE h.oldest_visible_at < now() - interval '1 hour') AS h1,
-                     count(*) FILTER (WHERE h.oldest_visible_at < now() - interval '1 day') AS d1,
-                     count(*) FILTER (WHERE t.status = 'active' AND coalesce(h.last_receive_at, t.created_at) < now() - interval '1 hour') AS silent
-              FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id) AS fleet
+        FROM (SELECT (SELECT count(*) FROM catalog.tenant_health h
+                      WHERE coalesce(h.oldest_visible_at, 'infinity'::timestamptz) < now() - interval '5 minutes') AS m5,
+                     (SELECT count(*) FROM catalog.tenant_health h
+                      WHERE coalesce(h.oldest_visible_at, 'infinity'::timestamptz) < now() - interval '1 hour') AS h1,
+                     (SELECT count(*) FROM catalog.tenant_health h
+                      WHERE coalesce(h.oldest_visible_at, 'infinity'::timestamptz) < now() - interval '1 day') AS d1,
+                     (SELECT count(*) FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id
+                      WHERE coalesce(h.last_receive_at, '-infinity'::timestamptz) < now() - interval '1 hour'
+                        AND t.status = 'active' AND coalesce(h.last_receive_at, t.created_at) < now() - interval '1 hour') AS silent) AS fleet
         CROSS JOIN LATERAL (VALUES ('visible_5m', fleet.m5), ('visible_1h', fleet.h1), ('visible_1d', fleet.d1), ('silent', fleet.silent))
             AS stale(name, tenants)
         """;

@@ -118,6 +118,41 @@ public sealed partial class TelemetryTests : OwnDatabaseTests
     }
 
     [Fact]
+    public async Task Fleet_gauges_count_the_lagging_the_stale_and_the_silent_tenants()
+    {
+        await using var factory = Host();
+        using var admin = factory.ClientWithToken(Authority.AdminToken());
+        var (lagging, riding, fresh, stale) = (await TenantAsync(admin), await TenantAsync(admin), await TenantAsync(admin), await TenantAsync(admin));
+
+        // The node's first sweep has succeeded: riders were read then.
+        await Until(
+            async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps")).GetProperty("items").EnumerateArray()
+                .Any(r => r.GetProperty("status").GetString() == "succeeded"),
+            () => "no sweep succeeded");
+
+        // Ingestion: one tenant last read 3 days ago (over two 1-day intervals), one riding the sweep with an own read as
+        // old, one read now. Delivery: one tenant with a message visible for 2 h, created 2 h ago, never received from.
+        await using (var dataSource = Database.CreateDataSource())
+        await using (var batch = dataSource.CreateBatch())
+        {
+            batch.BatchCommands.Add(new("UPDATE catalog.ingestion_cursors SET riding_since = NULL, checked_at = now() - interval '3 days' WHERE tenant_id = $1") { Parameters = { new() { Value = lagging } } });
+            batch.BatchCommands.Add(new("UPDATE catalog.ingestion_cursors SET riding_since = now() - interval '4 days', checked_at = now() - interval '3 days' WHERE tenant_id = $1") { Parameters = { new() { Value = riding } } });
+            batch.BatchCommands.Add(new("UPDATE catalog.ingestion_cursors SET riding_since = NULL, checked_at = now() WHERE tenant_id = ANY($1)") { Parameters = { new() { Value = new[] { fresh, stale } } } });
+            batch.BatchCommands.Add(new("UPDATE catalog.tenant_health SET oldest_visible_at = now() - interval '2 hours', ready = 1 WHERE tenant_id = $1") { Parameters = { new() { Value = stale } } });
+            batch.BatchCommands.Add(new("UPDATE catalog.tenants SET created_at = now() - interval '2 hours' WHERE id = $1") { Parameters = { new() { Value = stale } } });
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        var text = await ScrapeUntilAsync(admin, t =>
+            Value(t, "insights_ingestion_tenants_lagging") == 1
+            && Value(t, "insights_fleet_tenants_oldest_visible_over", "age=\"5m\"") == 1
+            && Value(t, "insights_fleet_clients_not_receiving") == 1);
+        Assert.Equal(1, Value(text, "insights_fleet_tenants_oldest_visible_over", "age=\"1h\""));
+        Assert.Equal(0, Value(text, "insights_fleet_tenants_oldest_visible_over", "age=\"1d\""));
+        Assert.InRange(Value(text, "insights_ingestion_max_lag_seconds"), 3 * 86_400 - 60, 3 * 86_400 + 3_600);
+    }
+
+    [Fact]
     public async Task An_online_request_is_one_trace_across_the_bus_with_the_tenant_on_the_api_and_worker_spans()
     {
         await using var factory = Host();
