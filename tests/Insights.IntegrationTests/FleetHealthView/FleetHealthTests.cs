@@ -84,6 +84,22 @@ public sealed class FleetHealthTests : OwnDatabaseTests
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    /// <summary>The tenant ids of every page of <paramref name="query"/>, each page after the cursor of the one before.</summary>
+    private static async Task<List<string>> WalkAsync(HttpClient admin, string query)
+    {
+        var walked = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await PageAsync(admin, query + (cursor is null ? "" : "&cursor=" + cursor));
+            walked.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("tenantId").GetString()!));
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+
+        return walked;
+    }
+
     /// <summary>The tenant's item, once <paramref name="expected"/> holds of it (polling, with a deadline).</summary>
     private static async Task<JsonElement> EventuallyAsync(HttpClient admin, string tenantId, Func<JsonElement, bool> expected)
     {
@@ -183,18 +199,7 @@ public sealed class FleetHealthTests : OwnDatabaseTests
         // Pages of one item walk the same order, each tenant once.
         foreach (var sort in new[] { "oldestVisibleAge", "lastReceiveAt", "dead", "processingFailures", "ingestionLag" })
         {
-            var whole = await OrderAsync(sort);
-            var walked = new List<string>();
-            string? cursor = null;
-            do
-            {
-                var page = await PageAsync(admin, $"?sort={sort}&limit=1" + (cursor is null ? "" : "&cursor=" + cursor));
-                walked.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("tenantId").GetString()!));
-                cursor = page.GetProperty("nextCursor").GetString();
-            }
-            while (cursor is not null);
-
-            Assert.Equal(whole, walked);
+            Assert.Equal(await OrderAsync(sort), await WalkAsync(admin, $"?sort={sort}&limit=1"));
         }
     }
 
@@ -268,17 +273,7 @@ public sealed class FleetHealthTests : OwnDatabaseTests
 
             foreach (var size in new[] { 1, 2, 4 })
             {
-                var walked = new List<string>();
-                string? cursor = null;
-                do
-                {
-                    var page = await PageAsync(admin, $"?sort=ingestionLag&limit={size}" + (cursor is null ? "" : "&cursor=" + cursor));
-                    walked.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("tenantId").GetString()!));
-                    cursor = page.GetProperty("nextCursor").GetString();
-                }
-                while (cursor is not null);
-
-                Assert.Equal(whole.Select(i => i.GetProperty("tenantId").GetString()!), walked);
+                Assert.Equal(whole.Select(i => i.GetProperty("tenantId").GetString()!), await WalkAsync(admin, $"?sort=ingestionLag&limit={size}"));
             }
         }
     }

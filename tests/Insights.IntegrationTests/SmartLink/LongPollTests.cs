@@ -54,6 +54,35 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
         return listener;
     }
 
+    /// <summary>
+    /// A waiting node and another one on one tenant, the waiting node listening; the statements naming the tenant's
+    /// schema on the waiting node's pools are counted from here on.
+    /// </summary>
+    private async Task<TwoNodes> TwoNodesAsync()
+    {
+        var waiting = Host(WaitingNode);
+        var other = Host();
+        using var admin = other.ClientWithToken(Authority.AdminToken());
+        var tenantId = InsightsFixture.NewTenantId("lp");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
+        await waiting.Services.GetRequiredService<QueueSignals>().Listening;
+        var statements = new ConcurrentQueue<string>();
+        return new TwoNodes(waiting, other, tenantId, statements, CountStatements(SchemaName.ForTenant(tenantId), statements), waiting.ClientWithToken(Authority.TenantToken(tenantId)));
+    }
+
+    private sealed record TwoNodes(
+        InsightsFactory Waiting, InsightsFactory Other, string TenantId, ConcurrentQueue<string> Statements, ActivityListener Listener, HttpClient Client)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            Listener.Dispose();
+            await Other.DisposeAsync();
+            await Waiting.DisposeAsync();
+        }
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -74,16 +103,8 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
     [Fact]
     public async Task A_waiting_client_costs_no_statement_until_an_enqueue_on_another_node_wakes_it()
     {
-        await using var waiting = Host(WaitingNode);
-        await using var other = Host();
-        using var admin = other.ClientWithToken(Authority.AdminToken());
-        var tenantId = InsightsFixture.NewTenantId("lp");
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
-        await waiting.Services.GetRequiredService<QueueSignals>().Listening;
-
-        var statements = new ConcurrentQueue<string>();
-        using var listener = CountStatements(SchemaName.ForTenant(tenantId), statements);
-        using var client = waiting.ClientWithToken(Authority.TenantToken(tenantId));
+        await using var nodes = await TwoNodesAsync();
+        var (other, tenantId, statements, client) = (nodes.Other, nodes.TenantId, nodes.Statements, nodes.Client);
         var clock = Stopwatch.StartNew();
         var poll = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20 });
         await WaitForAsync(() => !statements.IsEmpty, "The long poll never looked at its queue.");
@@ -131,15 +152,8 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
     [Fact]
     public async Task Long_polls_after_a_receive_found_the_queue_empty_cost_no_statement_until_a_message_is_enqueued_or_becomes_visible()
     {
-        await using var waiting = Host(WaitingNode);
-        await using var other = Host();
-        using var admin = other.ClientWithToken(Authority.AdminToken());
-        var tenantId = InsightsFixture.NewTenantId("lp");
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
-        await waiting.Services.GetRequiredService<QueueSignals>().Listening;
-        var statements = new ConcurrentQueue<string>();
-        using var listener = CountStatements(SchemaName.ForTenant(tenantId), statements);
-        using var client = waiting.ClientWithToken(Authority.TenantToken(tenantId));
+        await using var nodes = await TwoNodesAsync();
+        var (other, tenantId, statements, client) = (nodes.Other, nodes.TenantId, nodes.Statements, nodes.Client);
 
         // One look finds the queue empty; the long polls after it ask nothing.
         Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 })));
