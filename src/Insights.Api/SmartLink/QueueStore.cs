@@ -362,16 +362,25 @@ public sealed class QueueStore(
         var extended = new HashSet<Receipt>();
         if (parsed.Count > 0)
         {
+            // A lease cut shorter makes its message visible sooner than receivers were told: the tenant's long polls on
+            // every node hear of it (a notification at the commit), as of an enqueue.
             await using var command = connections.For(tenant).CreateCommand(
                 $"""
-                UPDATE {Table(tenant)} AS q SET visible_at = now() + make_interval(secs => $3)
-                FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
-                WHERE q.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
-                RETURNING q.id, q.lease_id
+                WITH extended AS (
+                    UPDATE {Table(tenant)} AS q SET visible_at = now() + make_interval(secs => $3)
+                    FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease), {Table(tenant)} AS before
+                    WHERE q.id = r.id AND before.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
+                    RETURNING q.id, q.lease_id, q.visible_at < before.visible_at AS sooner
+                ), woken AS (
+                    SELECT pg_notify($4, $5) FROM extended WHERE sooner LIMIT 1
+                )
+                SELECT id, lease_id FROM extended CROSS JOIN (SELECT count(*) FROM woken) AS w
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = (double)visibilitySeconds });
+            command.Parameters.Add(new NpgsqlParameter { Value = QueueSignals.Channel });
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -189,6 +189,30 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
     }
 
     [Fact]
+    public async Task A_lease_cut_shorter_on_another_node_wakes_a_long_poll_that_knew_the_longer_one()
+    {
+        await using var nodes = await TwoNodesAsync();
+        var (other, tenantId, client) = (nodes.Other, nodes.TenantId, nodes.Client);
+        var tenant = (await other.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
+        var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "leased for an hour" }));
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        var leased = Assert.Single(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20, visibilityTimeoutSeconds = 3600 })));
+
+        // The waiting node learns that nothing is visible for an hour; the lease is then cut to a second through the other.
+        Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 })));
+        var poll = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20 });
+        using (var onOther = other.ClientWithToken(Authority.TenantToken(tenantId)))
+        {
+            var cut = await onOther.PostAsJsonAsync("/api/v1/smartlink/lease", new { receipts = new[] { leased.GetProperty("receipt").GetString() }, visibilityTimeoutSeconds = 1 });
+            Assert.Equal(HttpStatusCode.OK, cut.StatusCode);
+        }
+
+        var again = Assert.Single(await MessagesAsync(poll));
+        Assert.Equal(message.Id, again.GetProperty("message").GetProperty("id").GetGuid());
+        Assert.Equal(2, again.GetProperty("deliveryCount").GetInt32());
+    }
+
+    [Fact]
     public async Task A_long_poll_that_nothing_wakes_answers_empty_at_its_end_without_looking_again()
     {
         await using var waiting = Host(WaitingNode);
