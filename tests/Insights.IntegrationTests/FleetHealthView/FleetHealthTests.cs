@@ -279,13 +279,13 @@ public sealed class FleetHealthTests : OwnDatabaseTests
     }
 
     /// <summary>Waits until the tenant's first ingestion (queued by its provisioning) has finished.</summary>
-    private static async Task FirstIngestionAsync(HttpClient admin, string tenantId)
+    internal static async Task FirstIngestionAsync(HttpClient admin, string tenantId)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
-            var runs = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions");
-            if (runs.GetProperty("items").EnumerateArray().All(r => r.GetProperty("status").GetString() is "succeeded" or "failed"))
+            var runs = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions")).GetProperty("items").EnumerateArray().ToList();
+            if (runs.Count > 0 && runs.All(r => r.GetProperty("status").GetString() is "succeeded" or "failed"))
             {
                 return;
             }

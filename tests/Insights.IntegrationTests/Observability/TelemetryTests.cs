@@ -124,7 +124,13 @@ public sealed partial class TelemetryTests : OwnDatabaseTests
         using var admin = factory.ClientWithToken(Authority.AdminToken());
         var (lagging, riding, fresh, stale) = (await TenantAsync(admin), await TenantAsync(admin), await TenantAsync(admin), await TenantAsync(admin));
 
-        // The node's first sweep has succeeded: riders were read then.
+        // The tenants' first runs (queued by their provisioning) have finished, and the node's first sweep has succeeded:
+        // nothing rewrites their cursors below.
+        foreach (var id in new[] { lagging, riding, fresh, stale })
+        {
+            await FleetHealthView.FleetHealthTests.FirstIngestionAsync(admin, id);
+        }
+
         await Until(
             async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/ingestion-sweeps")).GetProperty("items").EnumerateArray()
                 .Any(r => r.GetProperty("status").GetString() == "succeeded"),
