@@ -272,6 +272,8 @@ internal static class FleetScenario
         Api api, BenchHost bench, NpgsqlDataSource catalog, TenantConnections connections, List<string> tenants, Options options)
     {
         var latencies = new ConcurrentBag<double>();
+        var deliveries = new ConcurrentBag<(string Tenant, double Latency, double PollAge)>();
+        var enqueues = new ConcurrentDictionary<string, double>(StringComparer.Ordinal);
         var started = 0;
         var errors = 0;
         var failures = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
@@ -286,6 +288,7 @@ internal static class FleetScenario
             {
                 try
                 {
+                    var sentAt = DateTime.UtcNow.Ticks;
                     var poll = api.SendAsync(HttpMethod.Post, Receive, token, new { max = 10, waitSeconds = 20 });
                     if (first)
                     {
@@ -298,8 +301,10 @@ internal static class FleetScenario
                     var receipts = new List<string>();
                     foreach (var message in body.RootElement.GetProperty("messages").EnumerateArray())
                     {
-                        var sentAt = message.GetProperty("message").GetProperty("data").GetProperty("sentAt").GetInt64();
-                        latencies.Add(TimeSpan.FromTicks(DateTime.UtcNow.Ticks - sentAt).TotalMilliseconds);
+                        var enqueuedAt = message.GetProperty("message").GetProperty("data").GetProperty("sentAt").GetInt64();
+                        var now = DateTime.UtcNow.Ticks;
+                        latencies.Add(TimeSpan.FromTicks(now - enqueuedAt).TotalMilliseconds);
+                        deliveries.Add((tenant, TimeSpan.FromTicks(now - enqueuedAt).TotalMilliseconds, TimeSpan.FromTicks(now - sentAt).TotalMilliseconds));
                         receipts.Add(message.GetProperty("receipt").GetString()!);
                     }
 
@@ -327,6 +332,8 @@ internal static class FleetScenario
         await Task.Delay(TimeSpan.FromSeconds(5));
         var commitsBefore = await CommitsAsync(catalog);
         var cpuBefore = CpuSeconds(bench.Host.Id);
+        var hostPausesBefore = await api.GcPausesAsync();
+        var benchPausesBefore = GC.GetTotalPauseDuration();
         var window = Stopwatch.StartNew();
         var random = new Random(20261201);
         var sample = tenants.OrderBy(_ => random.Next()).Take(options.Deliveries).ToList();
@@ -336,7 +343,9 @@ internal static class FleetScenario
             await Task.Delay(TimeSpan.FromMilliseconds(spacing.TotalMilliseconds * (0.5 + random.NextDouble())));
             var info = new TenantInfo(tenant, tenant, TenantStatus.Active, SchemaName.ForTenant(tenant));
             var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { sentAt = DateTime.UtcNow.Ticks }));
+            var enqueue = Stopwatch.StartNew();
             await new QueueWriter().EnqueueAsync(connections, info, [message], CancellationToken.None);
+            enqueues[tenant] = enqueue.Elapsed.TotalMilliseconds;
         }
 
         var remaining = TimeSpan.FromSeconds(options.PollSeconds) - window.Elapsed;
@@ -349,6 +358,8 @@ internal static class FleetScenario
         var commits = await CommitsAsync(catalog) - commitsBefore;
         var cpu = CpuSeconds(bench.Host.Id) - cpuBefore;
         var rss = bench.Host.WorkingSet();
+        var hostPauses = await api.GcPausesAsync() - hostPausesBefore;
+        var benchPauses = GC.GetTotalPauseDuration() - benchPausesBefore;
         await stop.CancelAsync();
         Console.Error.WriteLine("fleet: waiting for the last polls to end");
         await Task.WhenAll(clients);
@@ -357,7 +368,13 @@ internal static class FleetScenario
             Console.Error.WriteLine($"fleet: {count} polls failed: {reason}");
         }
 
-        return new Polls(tenants.Count, seconds, commits, cpu, rss, Summary.Of(latencies), sample.Count, errors);
+        // Where the slowest deliveries waited: a poll younger than its message's latency was sent after the enqueue (the
+        // message arrived between two polls of its client).
+        var slowest = string.Join("; ", deliveries.OrderByDescending(d => d.Latency).Take(5)
+            .Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Latency:F0} ms (enqueue {enqueues.GetValueOrDefault(d.Tenant):F0} ms, poll {d.PollAge:F0} ms old)")));
+        var betweenPolls = deliveries.Count(d => d.PollAge < d.Latency);
+        var pauses = string.Create(CultureInfo.InvariantCulture, $"garbage collection pauses: host {hostPauses.TotalMilliseconds:F0} ms, bench {benchPauses.TotalMilliseconds:F0} ms");
+        return new Polls(tenants.Count, seconds, commits, cpu, rss, Summary.Of(latencies), sample.Count, errors, slowest, betweenPolls, pauses);
     }
 
     /// <summary>Transactions committed in the database so far (PostgreSQL's cumulative statistics, flushed about every second).</summary>
@@ -460,7 +477,8 @@ internal static class FleetScenario
 
     private sealed record Load(int Tenants, double Rate, Summary Latency, BackendMemory? PeakBackends, string Cpu = "");
 
-    private sealed record Polls(int Clients, double Seconds, long Commits, double HostCpuSeconds, long HostRss, Summary Delivery, int Sent, int Errors)
+    private sealed record Polls(
+        int Clients, double Seconds, long Commits, double HostCpuSeconds, long HostRss, Summary Delivery, int Sent, int Errors, string Slowest, int BetweenPolls, string Pauses)
     {
         public double StatementsPerClient => Commits / Seconds / Clients;
     }
@@ -475,6 +493,17 @@ internal static class FleetScenario
         public string Admin => bench.AdminToken;
 
         public string Token(string tenantId) => tokens.GetOrAdd(tenantId, bench.TenantToken);
+
+        /// <summary>The host's garbage collection pauses so far, from its Prometheus metrics.</summary>
+        public async Task<TimeSpan> GcPausesAsync()
+        {
+            using var response = await SendAsync(HttpMethod.Get, "/metrics", Admin);
+            var text = await response.Content.ReadAsStringAsync();
+            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal));
+            return line is null
+                ? TimeSpan.Zero
+                : TimeSpan.FromSeconds(double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        }
 
         /// <summary>Sends one request; anything but 2xx is an error.</summary>
         public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string token, object? body = null)
@@ -534,6 +563,8 @@ internal static class FleetScenario
             Line($"  transactions per second per waiting client {Polls.StatementsPerClient,8:F4}   target <= {StatementsPerClientTarget}: {Verdict(Polls.StatementsPerClient <= StatementsPerClientTarget)}");
             Line($"  ({Polls.Commits} commits in all, deliveries and their acks included)");
             Line($"  enqueue to delivery, {Polls.Delivery.Count} messages  {Polls.Delivery}   target p99 <= {DeliveryP99TargetMs} ms: {Verdict(Polls.Delivery.P99 <= DeliveryP99TargetMs)}");
+            Line($"    slowest: {Polls.Slowest}; {Polls.BetweenPolls} arrived between two polls of their client");
+            Line($"    {Polls.Pauses}");
             Line($"  host processor time {Polls.HostCpuSeconds:F1} s ({Polls.HostCpuSeconds / Polls.Seconds * 100:F0} % of a core); RSS {Mb(Polls.HostRss)}   target <= {Mb(HostRssTargetBytes)}: {Verdict(Polls.HostRss <= HostRssTargetBytes)}");
             output.WriteLine();
             if (Interval is { } interval)

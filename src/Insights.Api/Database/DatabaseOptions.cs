@@ -27,7 +27,7 @@ public sealed class DatabaseOptions
     /// each tenant of its lane.
     /// </summary>
     [Range(1, 1000)]
-    public int LanePoolSize { get; set; } = 4;
+    public int LanePoolSize { get; set; } = 3;
 
     /// <summary>How long start-up waits for PostgreSQL to answer before it gives up.</summary>
     [Range(0, 600)]
