@@ -3,8 +3,9 @@
 # needed) and ends with one line: "N passed, N failed[, N skipped]".
 #
 # Usage: scripts/test.sh [extra dotnet test arguments]      e.g. --filter "FullyQualifiedName~Tenancy"
-#   INSIGHTS_TEST_POSTGRES, INSIGHTS_TEST_RABBITMQ, INSIGHTS_TEST_RABBITMQ_MANAGEMENT
-#     point the tests at other servers; when all are set to non-local servers, set
+#   INSIGHTS_TEST_POSTGRES, INSIGHTS_TEST_POSTGRES_STORE, INSIGHTS_TEST_RABBITMQ, INSIGHTS_TEST_RABBITMQ_MANAGEMENT
+#     point the tests at other servers (INSIGHTS_TEST_POSTGRES_STORE: a second PostgreSQL server, the tenant store of
+#     the scale-out tests; locally a second cluster, 'store2' on port 5433); when all are set to non-local servers, set
 #     INSIGHTS_TEST_SKIP_SERVICES=1 to skip starting the local ones.
 #   INSIGHTS_TEST_PROMETHEUS    the prometheus binary the tests start (default: Debian's, installed when missing)
 # Before the .NET tests it runs `promtool test rules` on deploy/prometheus/ and renders the Kubernetes example overlay
@@ -20,6 +21,8 @@ source scripts/lib/services.sh
 dotnet_env
 if [ "${INSIGHTS_TEST_SKIP_SERVICES:-0}" != 1 ]; then
   ensure_postgres
+  # A second server for tenant stores: a cluster of its own, another port.
+  INSIGHTS_PG_PORT=5433 INSIGHTS_PG_CLUSTER=store2 ensure_postgres
   ensure_rabbitmq
 fi
 if [ -z "${INSIGHTS_TEST_PROMETHEUS:-}" ]; then
@@ -27,6 +30,7 @@ if [ -z "${INSIGHTS_TEST_PROMETHEUS:-}" ]; then
 fi
 
 export INSIGHTS_TEST_POSTGRES="${INSIGHTS_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Database=insights;Username=insights;Password=insights}"
+export INSIGHTS_TEST_POSTGRES_STORE="${INSIGHTS_TEST_POSTGRES_STORE:-Host=127.0.0.1;Port=5433;Database=insights;Username=insights;Password=insights}"
 export INSIGHTS_TEST_RABBITMQ="${INSIGHTS_TEST_RABBITMQ:-amqp://guest:guest@127.0.0.1:5672/}"
 export INSIGHTS_TEST_RABBITMQ_MANAGEMENT="${INSIGHTS_TEST_RABBITMQ_MANAGEMENT:-http://guest:guest@127.0.0.1:15672}"
 export INSIGHTS_TEST_PROMETHEUS="${INSIGHTS_TEST_PROMETHEUS:-${INSIGHTS_PROMETHEUS_RESOLVED:-$(command -v prometheus || true)}}"

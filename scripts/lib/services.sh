@@ -18,6 +18,7 @@
 #
 # Tunables (environment):
 #   INSIGHTS_PG_PORT              PostgreSQL port (default 5432)
+#   INSIGHTS_PG_CLUSTER           name of the cluster created when none serves that port (default main)
 #   INSIGHTS_PG_MAX_CONNECTIONS   minimum max_connections (default 300)
 #   INSIGHTS_PG_WAIT_SECONDS      how long to wait for PostgreSQL (default 60)
 #   INSIGHTS_RABBITMQ_NODE        RabbitMQ node name (default rabbit@localhost)
@@ -191,6 +192,7 @@ _pg_start() {
 
 ensure_postgres() {
   local port=${INSIGHTS_PG_PORT:-5432}
+  local new_name=${INSIGHTS_PG_CLUSTER:-main}
   local min_connections=${INSIGHTS_PG_MAX_CONNECTIONS:-300}
   local wait=${INSIGHTS_PG_WAIT_SECONDS:-60}
   local ver name cluster current hba
@@ -205,7 +207,7 @@ ensure_postgres() {
     read -r ver name <<<"$cluster"
   else
     ver=$(_pg_server_version) || _svc_fail "postgres: no server under /usr/lib/postgresql/*/bin" || return 1
-    name=main
+    name=$new_name
     _svc_quiet "postgres: create cluster $ver/$name" \
       _svc_root env LANG=C.UTF-8 LC_ALL=C.UTF-8 pg_createcluster --port "$port" --locale C.UTF-8 --encoding UTF8 "$ver" "$name" ||
       return 1
