@@ -4,27 +4,33 @@ using Npgsql;
 namespace Insights.Database;
 
 /// <summary>
-/// The node's one listening connection: PostgreSQL notifications of every channel the service uses (sent inside a
-/// transaction, delivered at its commit) fanned out to the subscribers of this node. When the connection is lost,
-/// notifications sent meanwhile are lost with it: every subscriber hears of the gap once the node listens again.
+/// The node's listening connections: PostgreSQL notifications of every channel the service uses (sent inside a
+/// transaction, delivered at its commit) fanned out to the subscribers of this node. One connection listens on the
+/// catalog's database for every channel, and one on each other tenant store for the queue's (a tenant's enqueue notifies
+/// on its store). When a connection is lost, notifications sent meanwhile are lost with it: every subscriber hears of
+/// the gap once the node listens again.
 /// </summary>
-public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<DatabaseNotifications> logger) : BackgroundService
+public sealed class DatabaseNotifications(TenantConnections connections, ILogger<DatabaseNotifications> logger) : BackgroundService
 {
+    /// <summary>The channel of tenants' queues, sent on the tenant's store.</summary>
+    public const string QueueChannel = "insights_queue";
+
     /// <summary>The channels every node listens on.</summary>
-    public static readonly string[] Channels = ["insights_queue", "insights_outbox", "insights_tenants"];
+    public static readonly string[] Channels = [QueueChannel, "insights_outbox", "insights_tenants"];
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, Subscriber> subscribers = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private volatile bool listens;
+    /// <summary>Stores whose listening connection is not listening now (all of them until they first do).</summary>
+    private int deaf = int.MaxValue;
 
-    /// <summary>Completes once the node listens (tests use it to avoid racing the first notification).</summary>
+    /// <summary>Completes once the node listens on every store (tests use it to avoid racing the first notification).</summary>
     public Task Listening => listening.Task;
 
-    /// <summary>Whether the node listens now: while it does not, notifications sent meanwhile are lost.</summary>
-    public bool Listens => listens;
+    /// <summary>Whether the node listens on every store now: while it does not, notifications sent meanwhile are lost.</summary>
+    public bool Listens => Volatile.Read(ref deaf) == 0;
 
     /// <summary>
     /// Calls <paramref name="notified"/> with each notification's payload on <paramref name="channel"/>, and
@@ -77,10 +83,20 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var stores = connections.StoreNames;
+        Volatile.Write(ref deaf, stores.Count);
+        return Task.WhenAll(stores.Select(store => store == TenantStoreSettings.Main
+            ? ListenAsync(store, connections.Catalog, Channels, stoppingToken)
+            : ListenAsync(store, connections.StoreWide(store), [QueueChannel], stoppingToken)));
+    }
+
+    private async Task ListenAsync(string store, NpgsqlDataSource dataSource, string[] channels, CancellationToken stoppingToken)
     {
         DateTimeOffset? lostAt = null;
         var delay = TimeSpan.FromMilliseconds(250);
+        var firstListen = true;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -93,20 +109,24 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
                         subscriber.Notified(e.Payload);
                     }
                 };
-                await using (var listen = new NpgsqlCommand(string.Concat(Channels.Select(c => "LISTEN " + c + ";")), connection))
+                await using (var listen = new NpgsqlCommand(string.Concat(channels.Select(c => "LISTEN " + c + ";")), connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 if (lostAt is { } since)
                 {
-                    logger.LogInformation("Database notifications are back after {Seconds:0.0} s", (DateTimeOffset.UtcNow - since).TotalSeconds);
+                    logger.LogInformation("Database notifications of store {Store} are back after {Seconds:0.0} s", store, (DateTimeOffset.UtcNow - since).TotalSeconds);
                     lostAt = null;
                 }
 
                 delay = TimeSpan.FromMilliseconds(250);
-                listens = true;
-                listening.TrySetResult();
+                if (Interlocked.Decrement(ref deaf) == 0)
+                {
+                    listening.TrySetResult();
+                }
+
+                firstListen = false;
                 Missed();
                 try
                 {
@@ -117,7 +137,7 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
                 }
                 finally
                 {
-                    listens = false;
+                    Interlocked.Increment(ref deaf);
                     await UnlistenAsync(connection);
                 }
             }
@@ -131,11 +151,13 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
                 if (lostAt is null)
                 {
                     lostAt = DateTimeOffset.UtcNow;
-                    logger.LogWarning("Database notifications interrupted; listening again as soon as PostgreSQL answers: {Reason}", e.Message);
+                    logger.LogWarning(
+                        "Database notifications of store {Store} {State}; listening as soon as PostgreSQL answers: {Reason}",
+                        store, firstListen ? "not available yet" : "interrupted", e.Message);
                 }
                 else
                 {
-                    logger.LogDebug("Database notifications still unavailable: {Reason}", e.Message);
+                    logger.LogDebug("Database notifications of store {Store} still unavailable: {Reason}", store, e.Message);
                 }
 
                 Missed();

@@ -77,9 +77,14 @@ internal static class DatabaseSetup
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            var connectionString = provider.GetRequiredService<IConfiguration>().GetConnectionString(DatabaseOptions.ConnectionStringName)!;
+            var (stores, failure) = TenantStoreSettings.Read(provider.GetRequiredService<IConfiguration>());
+            if (failure is not null)
+            {
+                throw new OptionsValidationException(TenantStoreSettings.Section, typeof(ConnectionStringCheck), [failure]);
+            }
+
             return new TenantConnections(
-                provider.GetRequiredService<NpgsqlDataSource>(), connectionString, options.Lanes, options.LanePoolSize,
+                provider.GetRequiredService<NpgsqlDataSource>(), stores, options.Lanes, options.LanePoolSize,
                 provider.GetRequiredService<ILoggerFactory>());
         });
 
@@ -98,7 +103,8 @@ internal static class DatabaseSetup
     {
         public ValidateOptionsResult Validate(string? name, ConnectionStringCheck options)
         {
-            var failure = Check(configuration.GetConnectionString(DatabaseOptions.ConnectionStringName));
+            var failure = Check(configuration.GetConnectionString(DatabaseOptions.ConnectionStringName))
+                ?? TenantStoreSettings.Read(configuration).Failure;
             return failure is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failure);
         }
 

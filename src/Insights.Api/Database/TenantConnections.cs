@@ -14,48 +14,87 @@ namespace Insights.Database;
 /// bounded by the lane's share of the fleet, not by the fleet.
 /// </summary>
 /// <remarks>
-/// A tenant's transaction runs on its lane's connection, catalog statements of that transaction included (the catalog
-/// lives in the same database); no tenant statement runs on the catalog's pool or on another lane's.
+/// Tenants live on stores (<see cref="TenantStoreSettings"/>): each store has its lanes, and a tenant's statements run
+/// on its lane of its store; no tenant statement runs on the catalog's pool or on another lane's.
 /// </remarks>
 public sealed class TenantConnections : IAsyncDisposable
 {
-    private readonly NpgsqlDataSource[] lanes;
+    private readonly Dictionary<string, Store> stores = new(StringComparer.Ordinal);
+    private readonly int laneCount;
 
+    /// <summary>One store, <c>main</c>, in the catalog's database.</summary>
     public TenantConnections(NpgsqlDataSource catalog, string connectionString, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
+        : this(catalog, new Dictionary<string, string> { [TenantStoreSettings.Main] = connectionString }, laneCount, lanePoolSize, loggerFactory)
+    {
+    }
+
+    /// <summary>Lanes on every store of <paramref name="storeConnectionStrings"/> (name → connection string; <c>main</c> is the catalog's database).</summary>
+    public TenantConnections(
+        NpgsqlDataSource catalog, IReadOnlyDictionary<string, string> storeConnectionStrings, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(laneCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(lanePoolSize, 1);
-        Catalog = catalog;
-        var applicationName = new NpgsqlConnectionStringBuilder(connectionString).ApplicationName is { Length: > 0 } given ? given : "insights";
-        lanes = new NpgsqlDataSource[laneCount];
-        for (var lane = 0; lane < laneCount; lane++)
+        if (!storeConnectionStrings.ContainsKey(TenantStoreSettings.Main))
         {
-            var builder = new NpgsqlDataSourceBuilder(connectionString);
-            DatabaseSetup.ApplyDefaults(builder.ConnectionStringBuilder, connectionString);
-            builder.ConnectionStringBuilder.MaxPoolSize = lanePoolSize;
-            // Idle lane connections are pruned as usual. Keeping them all (a minimum pool of the lane's size) kept every
-            // backend warm with its lane's tenants but cost ~40 % more PostgreSQL memory at 10,000 tenants (913 MB →
-            // 1.24–1.58 GB) for 7 % less processor time per read: measured, and not worth it.
-            builder.ConnectionStringBuilder.MinPoolSize = 0;
-            builder.ConnectionStringBuilder.ApplicationName = LaneName(applicationName, lane);
-            builder.Name = LaneName(applicationName, lane);
-            DatabaseSetup.LoadSystemTypesOnly(builder);
-            if (loggerFactory is not null)
+            throw new ArgumentException($"The stores must include '{TenantStoreSettings.Main}'.", nameof(storeConnectionStrings));
+        }
+
+        Catalog = catalog;
+        this.laneCount = laneCount;
+        foreach (var (name, connectionString) in storeConnectionStrings)
+        {
+            var applicationName = new NpgsqlConnectionStringBuilder(connectionString).ApplicationName is { Length: > 0 } given ? given : "insights";
+            // The main store's lanes keep their short names; another store's name its store.
+            var prefix = name == TenantStoreSettings.Main ? applicationName : $"{applicationName}-{name}";
+            var lanes = new NpgsqlDataSource[laneCount];
+            for (var lane = 0; lane < laneCount; lane++)
             {
-                builder.UseLoggerFactory(loggerFactory);
+                lanes[lane] = Build(connectionString, LaneName(prefix, lane), lanePoolSize, loggerFactory);
             }
 
-            lanes[lane] = builder.Build();
+            // Store-wide work (its size, its notifications) on the main store is catalog work; elsewhere a small pool.
+            var admin = name == TenantStoreSettings.Main ? null : Build(connectionString, prefix, 4, loggerFactory);
+            stores[name] = new Store(lanes, admin);
         }
+    }
+
+    private static NpgsqlDataSource Build(string connectionString, string name, int poolSize, ILoggerFactory? loggerFactory)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        DatabaseSetup.ApplyDefaults(builder.ConnectionStringBuilder, connectionString);
+        builder.ConnectionStringBuilder.MaxPoolSize = poolSize;
+        // Idle lane connections are pruned as usual. Keeping them all (a minimum pool of the lane's size) kept every
+        // backend warm with its lane's tenants but cost ~40 % more PostgreSQL memory at 10,000 tenants (913 MB →
+        // 1.24–1.58 GB) for 7 % less processor time per read: measured, and not worth it.
+        builder.ConnectionStringBuilder.MinPoolSize = 0;
+        builder.ConnectionStringBuilder.ApplicationName = name;
+        builder.Name = name;
+        DatabaseSetup.LoadSystemTypesOnly(builder);
+        if (loggerFactory is not null)
+        {
+            builder.UseLoggerFactory(loggerFactory);
+        }
+
+        return builder.Build();
     }
 
     /// <summary>The catalog's pool: tenants, runs, definitions, the outbox, admin work.</summary>
     public NpgsqlDataSource Catalog { get; }
 
-    public int LaneCount => lanes.Length;
+    public int LaneCount => laneCount;
+
+    /// <summary>The stores' names, <c>main</c> first.</summary>
+    public IReadOnlyList<string> StoreNames =>
+        [TenantStoreSettings.Main, .. stores.Keys.Where(n => n != TenantStoreSettings.Main).Order(StringComparer.Ordinal)];
+
+    public bool HasStore(string store) => stores.ContainsKey(store);
+
+    /// <summary>A pool for store-wide statements (not a tenant's): the catalog's on <c>main</c>.</summary>
+    public NpgsqlDataSource StoreWide(string store) => StoreOf(store).Admin ?? Catalog;
 
     /// <summary>The catalog's pool and every lane's, to renew them all.</summary>
-    public IEnumerable<NpgsqlDataSource> All => lanes.Prepend(Catalog);
+    public IEnumerable<NpgsqlDataSource> All =>
+        stores.Values.SelectMany(store => store.Admin is null ? store.Lanes : store.Lanes.Append(store.Admin)).Prepend(Catalog);
 
     /// <summary>The lane of a tenant among <paramref name="laneCount"/>: the first four bytes of the SHA-256 of its schema name.</summary>
     public static int LaneOf(SchemaName schema, int laneCount)
@@ -68,12 +107,17 @@ public sealed class TenantConnections : IAsyncDisposable
     /// <summary>The <c>application_name</c> (and pool name) of a lane's connections, as <c>pg_stat_activity</c> shows them.</summary>
     public static string LaneName(string applicationName, int lane) => $"{applicationName}-lane-{lane:D2}";
 
-    public int LaneOf(SchemaName schema) => LaneOf(schema, lanes.Length);
+    public int LaneOf(SchemaName schema) => LaneOf(schema, laneCount);
 
-    /// <summary>The pool of the tenant's lane, for every statement that touches the tenant's schema.</summary>
-    public NpgsqlDataSource For(SchemaName schema) => lanes[LaneOf(schema)];
+    /// <summary>The pool of the tenant's lane on its store, for every statement that touches the tenant's schema.</summary>
+    public NpgsqlDataSource For(string store, SchemaName schema) => StoreOf(store).Lanes[LaneOf(schema)];
 
-    public NpgsqlDataSource For(TenantInfo tenant) => For(tenant.Schema);
+    public NpgsqlDataSource For(TenantInfo tenant) => For(tenant.Store, tenant.Schema);
+
+    private Store StoreOf(string store) =>
+        stores.TryGetValue(store, out var found)
+            ? found
+            : throw new TenantStoreUnknownException(store);
 
     /// <summary>Closes the idle connections of every pool; busy ones close when returned.</summary>
     public void ClearAll()
@@ -86,9 +130,18 @@ public sealed class TenantConnections : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var lane in lanes)
+        foreach (var dataSource in All.Skip(1))
         {
-            await lane.DisposeAsync();
+            await dataSource.DisposeAsync();
         }
     }
+
+    private sealed record Store(NpgsqlDataSource[] Lanes, NpgsqlDataSource? Admin);
+}
+
+/// <summary>A tenant lives on a store this node's settings do not name (<c>Stores:&lt;name&gt;</c>).</summary>
+public sealed class TenantStoreUnknownException(string store)
+    : InvalidOperationException($"The tenant store '{store}' is not among this node's stores (setting '{TenantStoreSettings.Section}:{store}').")
+{
+    public string Store { get; } = store;
 }

@@ -61,10 +61,10 @@ public sealed class TenantHealthReconciler(
             await trim.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var due = new List<(string Id, SchemaName Schema)>();
+        var due = new List<(string Id, string Store, SchemaName Schema)>();
         await using (var select = dataSource.CreateCommand(
             """
-            SELECT h.tenant_id, t.schema_name
+            SELECT h.tenant_id, t.store, t.schema_name
             FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id
             WHERE (h.rebased_at IS NULL OR h.touched_at > h.rebased_at) AND h.touched_at < now() - $1
               AND t.status IN ('active', 'suspended')
@@ -76,20 +76,20 @@ public sealed class TenantHealthReconciler(
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                due.Add((reader.GetString(0), SchemaName.Parse(reader.GetString(1))));
+                due.Add((reader.GetString(0), reader.GetString(1), SchemaName.Parse(reader.GetString(2))));
             }
         }
 
-        foreach (var (tenantId, schema) in due)
+        foreach (var (tenantId, store, schema) in due)
         {
-            await ReconcileAsync(tenantId, schema, cancellationToken);
+            await ReconcileAsync(tenantId, store, schema, cancellationToken);
         }
 
         return due.Count;
     }
 
     /// <summary>Counts one tenant's queue exactly and writes it, with the time of the count.</summary>
-    public async Task ReconcileAsync(string tenantId, SchemaName schema, CancellationToken cancellationToken)
+    public async Task ReconcileAsync(string tenantId, string store, SchemaName schema, CancellationToken cancellationToken)
     {
         long ready, leased, dead;
         DateTimeOffset? oldestVisible;
@@ -97,7 +97,7 @@ public sealed class TenantHealthReconciler(
         var table = schema.Quoted + ".queue_messages";
         // On the deliverable index (ready and leased) and the dead-letter index; acked messages are not read. A message
         // is visible since its visible_at: its enqueue, requeue, redrive, or the end of a lease that ran out.
-        await using (var count = connections.For(schema).CreateCommand(
+        await using (var count = connections.For(store, schema).CreateCommand(
             $"""
             SELECT count(*) FILTER (WHERE status = 'ready'), count(*) FILTER (WHERE status = 'leased'),
                    min(visible_at) FILTER (WHERE status = 'ready' OR visible_at <= now()),

@@ -81,6 +81,7 @@ public static class InsightsExtensions
         {
             var api = app.MapGroup("/api/v1");
             api.MapTenantsApi();
+            api.MapStoresApi();
             api.MapTenantMigrationsApi();
             api.MapInsightModelsApi();
             api.MapSmartLinkApi();

@@ -403,7 +403,7 @@ public sealed class FleetSweepRunner(
     {
         await using var command = dataSource.CreateCommand(
             """
-            SELECT t.id, t.name, t.status, t.schema_name, c.riding_since IS NOT NULL
+            SELECT t.id, t.name, t.status, t.schema_name, c.riding_since IS NOT NULL, t.store
             FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
             WHERE t.id = ANY($1)
             """);
@@ -412,7 +412,7 @@ public sealed class FleetSweepRunner(
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var tenant = new TenantInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), SchemaName.Parse(reader.GetString(3)));
+            var tenant = new TenantInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), SchemaName.Parse(reader.GetString(3)), reader.GetString(5));
             states[tenant.Id] = new TenantState(tenant, reader.GetBoolean(4));
         }
 

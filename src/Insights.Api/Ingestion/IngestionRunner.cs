@@ -67,7 +67,7 @@ public sealed class IngestionRunner(
 
         try
         {
-            await using var prepared = await PreparePageAsync(tenant.Schema, page, known, 0, cancellationToken);
+            await using var prepared = await PreparePageAsync(tenant, page, known, 0, cancellationToken);
             var result = await CompletePageAsync(null, tenant, prepared, known, cancellationToken);
             logger.LogDebug("Sweep {SweepId}: tenant {TenantId}, {Read} rows, {Changed} changed and enqueued", sweepId, tenant.Id, page.Models.Count, result.Changed);
             return result.ChangedIds;
@@ -120,7 +120,7 @@ public sealed class IngestionRunner(
                         continue;
                     }
 
-                    prepared = await PreparePageAsync(tenant.Schema, page, known, readMs, cancellationToken);
+                    prepared = await PreparePageAsync(tenant, page, known, readMs, cancellationToken);
                     read.Restart();
                     await CompletedAsync();
                     completing = CompleteAsync(prepared);
@@ -230,7 +230,7 @@ public sealed class IngestionRunner(
     }
 
     private async Task<PreparedPage> PreparePageAsync(
-        SchemaName schema, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, double readMs, CancellationToken cancellationToken)
+        TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, double readMs, CancellationToken cancellationToken)
     {
         // The last row of a page (for the same id) wins; unknown insight types are counted and skipped.
         var byId = new Dictionary<string, SourceModel>(page.Models.Count, StringComparer.Ordinal);
@@ -249,7 +249,7 @@ public sealed class IngestionRunner(
 
         var phase = Stopwatch.StartNew();
         // The page's transaction (models, messages, cursor) runs on the tenant's lane.
-        var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
+        var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
         try
         {

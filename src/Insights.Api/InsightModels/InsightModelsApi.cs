@@ -30,7 +30,7 @@ public static class InsightModelsApi
     public static void MapInsightModelsApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/insight-models", (TenantContext tenant, InsightModelReader reader, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct) =>
-                Browse(reader, tenant.Current.Schema, insight, key, updatedSince, limit, cursor, ct))
+                Browse(reader, tenant.Current, insight, key, updatedSince, limit, cursor, ct))
             .WithTags("Insight models")
             .WithName("ListOwnInsightModels")
             .WithSummary("The caller's tenant's stored insight models, newest first.")
@@ -48,7 +48,7 @@ public static class InsightModelsApi
                     return (IResult)TenantsApi.NotFoundProblem(tenantId);
                 }
 
-                return await Browse(reader, tenant.Schema, insight, key, updatedSince, limit, cursor, ct);
+                return await Browse(reader, tenant, insight, key, updatedSince, limit, cursor, ct);
             })
             .WithTags("Insight models")
             .WithName("ListTenantInsightModels")
@@ -62,7 +62,7 @@ public static class InsightModelsApi
     }
 
     private static async Task<IResult> Browse(
-        InsightModelReader reader, SchemaName schema, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct)
+        InsightModelReader reader, TenantInfo tenant, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct)
     {
         var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
         InsightModelReader.Position? position = null;
@@ -77,7 +77,7 @@ public static class InsightModelsApi
             return TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
         }
 
-        return TypedResults.Ok(await reader.ListAsync(schema, insight, key, updatedSince, position, pageSize, ct));
+        return TypedResults.Ok(await reader.ListAsync(tenant, insight, key, updatedSince, position, pageSize, ct));
     }
 }
 
@@ -104,11 +104,12 @@ public sealed class InsightModelReader(TenantConnections connections)
     }
 
     public async Task<Page<InsightModelResponse>> ListAsync(
-        SchemaName schema, string? insight, string? key, DateTimeOffset? updatedSince, Position? after, int limit, CancellationToken ct)
+        TenantInfo tenant, string? insight, string? key, DateTimeOffset? updatedSince, Position? after, int limit, CancellationToken ct)
     {
+        var schema = tenant.Schema;
         // Only the filters given are in the statement: on connections that serve hundreds of tenants it is parsed and
         // planned at each request, and optional predicates (`$1 IS NULL OR …`) make both slower for nothing.
-        await using var command = connections.For(schema).CreateCommand();
+        await using var command = connections.For(tenant).CreateCommand();
         var filters = new List<string>(4);
         if (insight is not null)
         {

@@ -139,13 +139,13 @@ public sealed partial class OnlineInsightAnswerer(
 
         return definition.Source == LiveSource
             ? await LiveAsync(tenant, request, cancellationToken)
-            : await StoredAsync(tenant.Schema, request, cancellationToken);
+            : await StoredAsync(tenant, request, cancellationToken);
     }
 
     /// <summary>The stored lookup alone, for a tenant already resolved.</summary>
-    public async Task<OnlineInsightAnswer> StoredAsync(SchemaName schema, GetOnlineInsight request, CancellationToken cancellationToken)
+    public async Task<OnlineInsightAnswer> StoredAsync(TenantInfo tenant, GetOnlineInsight request, CancellationToken cancellationToken)
     {
-        await using var command = LookupCommand(connections.For(schema), schema, request);
+        await using var command = LookupCommand(connections.For(tenant), tenant.Schema, request);
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {

@@ -89,14 +89,14 @@ public sealed class QueuePurgeService(
         }
     }
 
-    private sealed record DueTenant(string Id, SchemaName? Schema, string? Status);
+    private sealed record DueTenant(string Id, SchemaName? Schema, string? Status, string? Store);
 
     /// <summary>The next page of tenants with a due marker, after <paramref name="after"/>, with what the catalog knows of them.</summary>
     private static async Task<List<DueTenant>> DueTenantsAsync(NpgsqlConnection connection, string? after, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             """
-            SELECT d.tenant_id, t.schema_name, t.status
+            SELECT d.tenant_id, t.schema_name, t.status, t.store
             FROM (SELECT DISTINCT tenant_id FROM catalog.queue_ack_days
                   WHERE due_at <= now() AND ($1::text IS NULL OR tenant_id > $1)
                   ORDER BY tenant_id LIMIT $2) AS d
@@ -110,7 +110,8 @@ public sealed class QueuePurgeService(
         while (await reader.ReadAsync(cancellationToken))
         {
             page.Add(new DueTenant(
-                reader.GetString(0), reader.IsDBNull(1) ? null : SchemaName.Parse(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2)));
+                reader.GetString(0), reader.IsDBNull(1) ? null : SchemaName.Parse(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3)));
         }
 
         return page;
@@ -142,7 +143,7 @@ public sealed class QueuePurgeService(
         DateTimeOffset? oldest;
         try
         {
-            (purged, oldest) = await store.PurgeAckedAsync(schema, retention, cancellationToken);
+            (purged, oldest) = await store.PurgeAckedAsync(tenant.Store!, schema, retention, cancellationToken);
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
         {

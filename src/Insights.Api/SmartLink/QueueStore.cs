@@ -506,9 +506,9 @@ public sealed class QueueStore(
         return redriven;
     }
 
-    public async Task<QueueDepth> DepthAsync(SchemaName schema, CancellationToken cancellationToken)
+    public async Task<QueueDepth> DepthAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(schema).CreateCommand($"SELECT status, count(*) FROM {schema.Quoted}.queue_messages GROUP BY status");
+        await using var command = connections.For(store, schema).CreateCommand($"SELECT status, count(*) FROM {schema.Quoted}.queue_messages GROUP BY status");
         long ready = 0, leased = 0, acked = 0, dead = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -530,7 +530,7 @@ public sealed class QueueStore(
     /// Deletes the acked messages finished before the retention, in batches. Returns how many went and when the oldest
     /// acked message left finished (null: none is left), which is when the tenant has something to purge again.
     /// </summary>
-    public async Task<(long Purged, DateTimeOffset? OldestAcked)> PurgeAckedAsync(SchemaName schema, TimeSpan retention, CancellationToken cancellationToken)
+    public async Task<(long Purged, DateTimeOffset? OldestAcked)> PurgeAckedAsync(string store, SchemaName schema, TimeSpan retention, CancellationToken cancellationToken)
     {
         const int batchSize = 5000;
         var table = schema.Quoted + ".queue_messages";
@@ -538,7 +538,7 @@ public sealed class QueueStore(
         while (true)
         {
             // The oldest acked message left is looked up (a scan: acked messages have no index) only with the last batch.
-            await using var command = connections.For(schema).CreateCommand(
+            await using var command = connections.For(store, schema).CreateCommand(
                 $"""
                 WITH purged AS (
                     DELETE FROM {table} WHERE id IN (

@@ -27,7 +27,8 @@ public sealed record TenantResponse(
     int SchemaVersion,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    JsonElement Settings);
+    JsonElement Settings,
+    string Store);
 
 public sealed record CreateTenantRequest(string? Id, string? Name, JsonElement? Settings);
 

@@ -21,6 +21,7 @@ internal static class TenancySetup
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton<TenantMigrator>();
         services.AddSingleton<TenantStore>();
+        services.AddSingleton<TenantStores>();
         services.AddSingleton<TenantUsageReader>();
         services.AddSingleton(provider => new TenantMigrationRunner(
             provider.GetRequiredService<Insights.Database.TenantConnections>(),

@@ -18,7 +18,7 @@ public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache ca
     /// <summary>The notification channel of tenant changes; the payload is the tenant id.</summary>
     public const string Channel = "insights_tenants";
 
-    private const string FindSql = "SELECT id, name, status, schema_name FROM catalog.tenants WHERE id = $1";
+    private const string FindSql = "SELECT id, name, status, schema_name, store FROM catalog.tenants WHERE id = $1";
 
     public async Task<TenantInfo?> FindAsync(string tenantId, CancellationToken cancellationToken)
     {
@@ -33,7 +33,7 @@ public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache ca
         TenantInfo? tenant = null;
         if (await reader.ReadAsync(cancellationToken))
         {
-            tenant = new TenantInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), SchemaName.Parse(reader.GetString(3)));
+            tenant = new TenantInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2), SchemaName.Parse(reader.GetString(3)), reader.GetString(4));
         }
 
         using (var entry = cache.CreateEntry(Key(tenantId)))

@@ -107,15 +107,15 @@ public sealed class TenantMigrationRunner(TenantConnections connections, TenantM
 
     private async Task ExecuteAsync(Guid runId, IProgress<MigrationProgress>? progress, CancellationToken stopping)
     {
-        var tenants = new List<(string Id, SchemaName Schema)>();
+        var tenants = new List<(string Id, SchemaName Schema, string Store)>();
         await using (var list = dataSource.CreateCommand(
-            "SELECT id, schema_name FROM catalog.tenants WHERE status IN ('active', 'suspended') AND schema_version < $1 ORDER BY id"))
+            "SELECT id, schema_name, store FROM catalog.tenants WHERE status IN ('active', 'suspended') AND schema_version < $1 ORDER BY id"))
         {
             list.Parameters.Add(new NpgsqlParameter { Value = migrator.LatestVersion });
             await using var reader = await list.ExecuteReaderAsync(stopping);
             while (await reader.ReadAsync(stopping))
             {
-                tenants.Add((reader.GetString(0), SchemaName.Parse(reader.GetString(1))));
+                tenants.Add((reader.GetString(0), SchemaName.Parse(reader.GetString(1)), reader.GetString(2)));
             }
         }
 
@@ -130,7 +130,7 @@ public sealed class TenantMigrationRunner(TenantConnections connections, TenantM
                 string? error = null;
                 try
                 {
-                    await using var connection = await connections.For(tenant.Schema).OpenConnectionAsync(ct);
+                    await using var connection = await connections.For(tenant.Store, tenant.Schema).OpenConnectionAsync(ct);
                     await using var transaction = await connection.BeginTransactionAsync(ct);
                     await migrator.MigrateAsync(connection, transaction, tenant.Schema, createSchema: false, ct);
                     await transaction.CommitAsync(ct);

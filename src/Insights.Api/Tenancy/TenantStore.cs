@@ -39,7 +39,7 @@ public sealed class TenantStore(
     /// <summary>The trigger of the run that catches a resumed tenant up.</summary>
     public const string ResumedTrigger = "resumed";
 
-    private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text";
+    private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store";
 
     /// <summary>First key of the per-tenant advisory locks of provisioning ("tprv").</summary>
     private const int ProvisionLockNamespace = 0x74707276;
@@ -54,7 +54,8 @@ public sealed class TenantStore(
     {
         var schema = SchemaName.ForTenant(id);
         // On the tenant's lane: its schema is built on the connection of the catalog row's transaction.
-        await using var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
+        var store = TenantStoreSettings.Main;
+        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
         var step = "catalog";
         try
         {
@@ -71,10 +72,11 @@ public sealed class TenantStore(
 
             await using (var insert = new NpgsqlCommand(
                 """
-                INSERT INTO catalog.tenants (id, name, status, schema_name, settings)
-                VALUES ($1, $2, 'provisioning', $3, $4::jsonb)
+                INSERT INTO catalog.tenants (id, name, status, schema_name, settings, store)
+                VALUES ($1, $2, 'provisioning', $3, $4::jsonb, $5)
                 ON CONFLICT (id) DO UPDATE
-                    SET name = EXCLUDED.name, settings = EXCLUDED.settings, status = 'provisioning', status_reason = NULL, updated_at = now()
+                    SET name = EXCLUDED.name, settings = EXCLUDED.settings, store = EXCLUDED.store, status = 'provisioning', status_reason = NULL,
+                        updated_at = now()
                     WHERE catalog.tenants.status = 'failed'
                 RETURNING id
                 """, connection, transaction))
@@ -83,6 +85,7 @@ public sealed class TenantStore(
                 insert.Parameters.Add(new NpgsqlParameter { Value = name });
                 insert.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
                 insert.Parameters.Add(new NpgsqlParameter { Value = settingsJson });
+                insert.Parameters.Add(new NpgsqlParameter { Value = store });
                 if (await insert.ExecuteScalarAsync(cancellationToken) is null)
                 {
                     await transaction.RollbackAsync(cancellationToken);
@@ -109,6 +112,12 @@ public sealed class TenantStore(
                     "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
                 {
                     Parameters = { new() { Value = id } },
+                });
+
+                // The store's count of tenants, which placement reads.
+                activate.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants + 1 WHERE name = $1")
+                {
+                    Parameters = { new() { Value = store } },
                 });
 
                 // Its ingestion lag counts from its creation until its first run reads its source.
@@ -240,15 +249,20 @@ public sealed class TenantStore(
     /// </summary>
     public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        string? schemaName;
+        string? schemaName = null;
+        var store = TenantStoreSettings.Main;
         await using (var catalog = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var marking = await catalog.BeginTransactionAsync(cancellationToken))
         {
             await using (var mark = new NpgsqlCommand(
-                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name", catalog, marking))
+                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name, store", catalog, marking))
             {
                 mark.Parameters.Add(new NpgsqlParameter { Value = id });
-                schemaName = await mark.ExecuteScalarAsync(cancellationToken) as string;
+                await using var marked = await mark.ExecuteReaderAsync(cancellationToken);
+                if (await marked.ReadAsync(cancellationToken))
+                {
+                    (schemaName, store) = (marked.GetString(0), marked.GetString(1));
+                }
             }
 
             if (schemaName is not null)
@@ -266,8 +280,16 @@ public sealed class TenantStore(
         }
 
         var schema = SchemaName.Parse(schemaName);
-        await using var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
+        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // A store counts the tenants that have a schema on it: not one whose provisioning failed.
+        bool hadSchema;
+        await using (var exists = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", connection, transaction))
+        {
+            exists.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+            hadSchema = (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
+        }
+
         await using (var drop = new NpgsqlBatch(connection, transaction))
         {
             drop.BatchCommands.Add(new NpgsqlBatchCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE"));
@@ -291,6 +313,13 @@ public sealed class TenantStore(
             {
                 Parameters = { new() { Value = id } },
             });
+            if (hadSchema)
+            {
+                drop.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants - 1 WHERE name = $1")
+                {
+                    Parameters = { new() { Value = store } },
+                });
+            }
             await drop.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -375,6 +404,7 @@ public sealed class TenantStore(
             reader.GetInt32(4),
             reader.GetFieldValue<DateTimeOffset>(5),
             reader.GetFieldValue<DateTimeOffset>(6),
-            settings.RootElement.Clone());
+            settings.RootElement.Clone(),
+            reader.GetString(8));
     }
 }

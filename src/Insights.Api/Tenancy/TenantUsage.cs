@@ -19,7 +19,8 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource, TenantConnect
     {
         string? schemaName;
         string? status;
-        await using (var find = dataSource.CreateCommand("SELECT schema_name, status FROM catalog.tenants WHERE id = $1"))
+        string store;
+        await using (var find = dataSource.CreateCommand("SELECT schema_name, status, store FROM catalog.tenants WHERE id = $1"))
         {
             find.Parameters.Add(new NpgsqlParameter { Value = tenantId });
             await using var reader = await find.ExecuteReaderAsync(cancellationToken);
@@ -30,10 +31,11 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource, TenantConnect
 
             schemaName = reader.GetString(0);
             status = reader.GetString(1);
+            store = reader.GetString(2);
         }
 
         var schema = SchemaName.Parse(schemaName);
-        await using var connection = await connections.For(schema).OpenConnectionAsync(cancellationToken);
+        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
         var tables = new List<(string Name, long Estimate, long Bytes)>();
         await using (var sizes = new NpgsqlCommand(
             """
@@ -76,7 +78,7 @@ public sealed class TenantUsageReader(NpgsqlDataSource dataSource, TenantConnect
         QueueDepth? depth = null;
         if (tables.Any(t => t.Name == "queue_messages"))
         {
-            depth = await queue.DepthAsync(schema, cancellationToken);
+            depth = await queue.DepthAsync(store, schema, cancellationToken);
         }
 
         return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, depth, await runs.TotalsAsync(tenantId, cancellationToken), DateTimeOffset.UtcNow);

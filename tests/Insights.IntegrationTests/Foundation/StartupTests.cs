@@ -30,6 +30,10 @@ public sealed class StartupTests : OwnDatabaseTests
     [InlineData("Authentication:Audience", "", "Authentication:Audience")]
     [InlineData("ConnectionStrings:Insights", "Hostess=nowhere", "ConnectionStrings:Insights")]
     [InlineData("Roles", "api,cook", "Roles")]
+    [InlineData("Stores:Store2", "Host=127.0.0.1", "Stores:Store2")]
+    [InlineData("Stores:main", "Host=127.0.0.1", "Stores:main")]
+    [InlineData("Stores:store2", "Hostess=nowhere", "Stores:store2")]
+    [InlineData("Stores:store2", "Port=5433", "Stores:store2")]
     [InlineData("OnlineInsights:Timeout", "00:00:00", "OnlineInsights:Timeout")]
     [InlineData("OnlineInsights:ConcurrentMessageLimit", "0", "OnlineInsights:ConcurrentMessageLimit")]
     public void A_wrong_setting_stops_the_host_naming_the_setting(string setting, string value, string named)

@@ -22,6 +22,17 @@ public static class TestServices
     private static string? postgres;
     private static (Uri Amqp, Uri Management)? rabbit;
 
+    /// <summary>
+    /// A second PostgreSQL server for tenant stores (<c>INSIGHTS_TEST_POSTGRES_STORE</c>; scripts/test.sh starts a local
+    /// cluster for it).
+    /// </summary>
+    public static string StorePostgres() =>
+        Environment.GetEnvironmentVariable("INSIGHTS_TEST_POSTGRES_STORE") is { Length: > 0 } configured
+            ? configured
+            : throw new InvalidOperationException(
+                "No second PostgreSQL server for the tenant store tests: run the tests with scripts/test.sh, which starts one "
+                + "and sets INSIGHTS_TEST_POSTGRES_STORE (or set it to a PostgreSQL server other than INSIGHTS_TEST_POSTGRES's).");
+
     public static async Task<string> PostgresAsync()
     {
         await Gate.WaitAsync();
@@ -141,9 +152,10 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
-    public static async Task<TestDatabase> CreateAsync()
+    /// <summary>A database of its own on the tests' PostgreSQL, or on the server of <paramref name="server"/>.</summary>
+    public static async Task<TestDatabase> CreateAsync(string? server = null)
     {
-        var admin = await TestServices.PostgresAsync();
+        var admin = server ?? await TestServices.PostgresAsync();
         var name = "insights_test_" + Guid.NewGuid().ToString("N")[..12];
         await using (var connection = new NpgsqlConnection(admin))
         {

@@ -79,17 +79,17 @@ public sealed class IsolationTests(InsightsFixture host) : IAsyncLifetime
         // One lane of one connection: both tenants' reads take the same connection, one after the other.
         await using var connections = new TenantConnections(catalog, single.ConnectionString, laneCount: 1, lanePoolSize: 1);
         var reader = new InsightModelReader(connections);
-        var schemaA = SchemaName.ForTenant(a);
-        var schemaB = SchemaName.ForTenant(b);
-        var pool = connections.For(schemaA);
+        var tenantA = new TenantInfo(a, a, TenantStatus.Active, SchemaName.ForTenant(a));
+        var tenantB = new TenantInfo(b, b, TenantStatus.Active, SchemaName.ForTenant(b));
+        var pool = connections.For(tenantA);
 
         await using (var probe = pool.CreateCommand("SHOW search_path"))
         {
             var defaultPath = (string)(await probe.ExecuteScalarAsync())!;
             for (var i = 0; i < 25; i++)
             {
-                var pageA = await reader.ListAsync(schemaA, null, null, null, null, 50, CancellationToken.None);
-                var pageB = await reader.ListAsync(schemaB, null, null, null, null, 50, CancellationToken.None);
+                var pageA = await reader.ListAsync(tenantA, null, null, null, null, 50, CancellationToken.None);
+                var pageB = await reader.ListAsync(tenantB, null, null, null, null, 50, CancellationToken.None);
                 Assert.Equal(["a-only"], pageA.Items.Select(m => m.Id));
                 Assert.Equal(["b-only"], pageB.Items.Select(m => m.Id));
                 Assert.Equal(a, pageA.Items[0].Payload.GetProperty("owner").GetString());

@@ -1,0 +1,77 @@
+using Insights.Auth;
+using Insights.Database;
+using Insights.Hosting;
+using Npgsql;
+
+namespace Insights.Tenancy;
+
+/// <summary>A PostgreSQL database that holds tenant schemas, as <c>GET /stores</c> shows it.</summary>
+/// <param name="Name">The store's name in the settings (<c>main</c>: the catalog's database).</param>
+/// <param name="Tenants">Tenants whose schema is on it.</param>
+/// <param name="Bytes">The database's size (null when it did not answer).</param>
+/// <param name="Configured">Whether this node's settings name it; tenants on a store no node names cannot be served.</param>
+public sealed record StoreResponse(string Name, long Tenants, long? Bytes, bool Configured);
+
+/// <summary>The tenant stores: which ones there are, how full, and where a new tenant goes.</summary>
+public sealed class TenantStores(NpgsqlDataSource catalog, TenantConnections connections, ILogger<TenantStores> logger)
+{
+    /// <summary>Every store this node names or that the catalog counts tenants on, <c>main</c> first.</summary>
+    public async Task<IReadOnlyList<StoreResponse>> ListAsync(CancellationToken cancellationToken)
+    {
+        var counted = await CountsAsync(cancellationToken);
+        var names = connections.StoreNames.Concat(counted.Keys.Where(n => !connections.HasStore(n)).Order(StringComparer.Ordinal));
+        var stores = new List<StoreResponse>();
+        foreach (var name in names)
+        {
+            long? bytes = null;
+            if (connections.HasStore(name))
+            {
+                try
+                {
+                    await using var size = connections.StoreWide(name).CreateCommand("SELECT pg_database_size(current_database())");
+                    bytes = (long)(await size.ExecuteScalarAsync(cancellationToken))!;
+                }
+                catch (NpgsqlException e)
+                {
+                    logger.LogWarning(e, "Tenant store {Store} did not answer for its size", name);
+                }
+            }
+
+            stores.Add(new StoreResponse(name, counted.GetValueOrDefault(name), bytes, connections.HasStore(name)));
+        }
+
+        return stores;
+    }
+
+    /// <summary>Tenants per store, from the catalog's count (one row per store).</summary>
+    private async Task<Dictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = catalog.CreateCommand("SELECT name, tenants FROM catalog.stores");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return counts;
+    }
+}
+
+/// <summary>Admin API of tenant stores: <c>/api/v1/stores</c>.</summary>
+public static class StoresApi
+{
+    public static RouteGroupBuilder MapStoresApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/stores")
+            .WithTags("Tenant stores")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems();
+
+        group.MapGet("/", async (TenantStores stores, CancellationToken ct) => TypedResults.Ok(new Page<StoreResponse>(await stores.ListAsync(ct), null)))
+            .WithName("ListStores")
+            .WithSummary("The PostgreSQL databases that hold tenant schemas: name, tenants, bytes.");
+
+        return group;
+    }
+}

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Insights.IntegrationTests.Infrastructure;
+using Insights.SmartLink;
+using Insights.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Insights.IntegrationTests.Tenancy;
+
+/// <summary>Tenant stores: the PostgreSQL databases that hold tenant schemas, <c>main</c> (the catalog's) and the configured ones.</summary>
+public sealed class TenantStoreTests : OwnDatabaseTests
+{
+    private TestDatabase store2 = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await store2.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_stores_listing_counts_each_stores_tenants_and_shows_its_size()
+    {
+        var settings = InsightsFactory.Settings(Authority, Database);
+        settings["Stores:store2"] = store2.ConnectionString;
+        await using var factory = new InsightsFactory(settings);
+        using var admin = factory.ClientWithToken(Authority.AdminToken());
+
+        var ids = new[] { "stores-a", "stores-b" };
+        foreach (var id in ids)
+        {
+            var created = await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal("main", (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("store").GetString());
+        }
+
+        Assert.Equal("main", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/tenants/stores-a")).GetProperty("store").GetString());
+        var stores = await StoresAsync(admin);
+        Assert.Equal(["main", "store2"], stores.Select(s => s.Name));
+        Assert.Equal(2, stores[0].Tenants);
+        Assert.Equal(0, stores[1].Tenants);
+        Assert.All(stores, s => Assert.True(s.Configured));
+        Assert.All(stores, s => Assert.True(s.Bytes > 1_000_000, $"{s.Name}: {s.Bytes} bytes"));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/v1/tenants/stores-a")).StatusCode);
+        Assert.Equal(1, (await StoresAsync(admin))[0].Tenants);
+    }
+
+    [Fact]
+    public async Task The_stores_listing_is_for_admins()
+    {
+        await using var factory = new InsightsFactory(InsightsFactory.Settings(Authority, Database));
+        using var anonymous = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/stores")).StatusCode);
+        using var tenant = factory.ClientWithToken(Authority.TenantToken("stores-a"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenant.GetAsync("/api/v1/stores")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_node_hears_the_queue_notifications_of_every_store()
+    {
+        var settings = InsightsFactory.Settings(Authority, Database);
+        settings["Stores:store2"] = store2.ConnectionString;
+        settings["Roles"] = "api";
+        await using var factory = new InsightsFactory(settings);
+        using var admin = factory.ClientWithToken(Authority.AdminToken());
+        const string tenantId = "stores-wake";
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
+        await factory.Services.GetRequiredService<QueueSignals>().Listening;
+
+        // The statements naming the tenant's schema: the long poll's first look is the only one until something wakes it.
+        var schema = SchemaName.ForTenant(tenantId);
+        var looks = new ConcurrentQueue<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
+            {
+                if (activity.GetTagItem("db.query.text") is string text && text.Contains(schema.Quoted, StringComparison.Ordinal))
+                {
+                    looks.Enqueue(text);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using var client = factory.ClientWithToken(Authority.TenantToken(tenantId));
+        var poll = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20 });
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (looks.IsEmpty)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The long poll never looked at its queue.");
+            await Task.Delay(20);
+        }
+
+        // A message the node was not told of, then the queue's notification of the tenant sent on the other store: only
+        // a node listening there wakes the poll before its 20 s.
+        var id = Guid.CreateVersion7();
+        await using (var main = Database.CreateDataSource())
+        await using (var insert = main.CreateCommand(
+            $"INSERT INTO {schema.Quoted}.queue_messages (id, type, envelope) VALUES ($1, 'InsightModel', $2)"))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = id });
+            insert.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(new { specversion = "1.0", id, type = "InsightModel", source = "/tests", data = new { } }) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using (var other = store2.CreateDataSource())
+        await using (var notify = other.CreateCommand("SELECT pg_notify('insights_queue', $1)"))
+        {
+            notify.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            await notify.ExecuteNonQueryAsync();
+        }
+
+        var answered = await poll;
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        var messages = (await answered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("messages");
+        Assert.Equal(id, Assert.Single(messages.EnumerateArray()).GetProperty("message").GetProperty("id").GetGuid());
+    }
+
+    private static async Task<List<Store>> StoresAsync(HttpClient admin)
+    {
+        var page = await admin.GetFromJsonAsync<JsonElement>("/api/v1/stores");
+        Assert.Equal(JsonValueKind.Null, page.GetProperty("nextCursor").ValueKind);
+        return [.. page.GetProperty("items").EnumerateArray().Select(s => new Store(
+            s.GetProperty("name").GetString()!, s.GetProperty("tenants").GetInt64(),
+            s.GetProperty("bytes").ValueKind == JsonValueKind.Null ? null : s.GetProperty("bytes").GetInt64(), s.GetProperty("configured").GetBoolean()))];
+    }
+
+    private sealed record Store(string Name, long Tenants, long? Bytes, bool Configured);
+}
