@@ -115,7 +115,12 @@ internal static class IngestScenario
     /// <summary>Runs a tenant again from the start of its source (its cursor removed), optionally without its stored models.</summary>
     private static async Task<Measure> RunAgainAsync(HttpClient admin, NpgsqlDataSource dataSource, string tenantId, bool removeModels)
     {
-        await using (var reset = dataSource.CreateCommand("DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1"))
+        // The cursor is the tenant's store's (here the catalog's database); the catalog keeps a copy.
+        await using (var reset = dataSource.CreateCommand(
+            """
+            DELETE FROM insights_store.ingestion_cursors WHERE schema_name = (SELECT schema_name FROM catalog.tenants WHERE id = $1);
+            DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1
+            """))
         {
             reset.Parameters.Add(new NpgsqlParameter { Value = tenantId });
             await reset.ExecuteNonQueryAsync();

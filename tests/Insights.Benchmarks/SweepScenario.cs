@@ -224,6 +224,16 @@ internal static class SweepScenario
         {
             Parameters = { new() { Value = tenants.ToArray() }, new() { Value = previous } },
         });
+        // The position a tenant's own run reads from is its store's (here the catalog's database).
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            """
+            INSERT INTO insights_store.ingestion_cursors AS c (schema_name, updated_at, id)
+            SELECT schema_name, $2, '' FROM catalog.tenants WHERE id = ANY($1)
+            ON CONFLICT (schema_name) DO UPDATE SET updated_at = EXCLUDED.updated_at, id = EXCLUDED.id, moved_at = now()
+            """)
+        {
+            Parameters = { new() { Value = tenants.ToArray() }, new() { Value = previous } },
+        });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             """
             INSERT INTO catalog.ingestion_fleet (watermark) VALUES ($1)

@@ -8,37 +8,59 @@ using Npgsql;
 namespace Insights.Database;
 
 /// <summary>
-/// Applies the numbered scripts of <c>migrations/catalog</c>, journaled in <c>catalog.schema_migrations</c>.
-/// A session-level advisory lock makes two instances that start together apply them once.
+/// Applies the numbered scripts of <c>migrations/catalog</c>, journaled in <c>catalog.schema_migrations</c>, then those
+/// of <c>migrations/store</c> to every tenant store (<c>main</c> included), journaled in each store's
+/// <c>insights_store.schema_migrations</c>, and registers the stores in <c>catalog.stores</c>. A session-level advisory
+/// lock on each database makes two instances that start together apply each script once. Nothing here visits a tenant
+/// schema: the work is per database, whatever the number of tenants.
 /// </summary>
-public sealed class CatalogMigrator(NpgsqlDataSource dataSource, ILogger<CatalogMigrator> logger)
+public sealed class CatalogMigrator(NpgsqlDataSource dataSource, TenantConnections connections, ILogger<CatalogMigrator> logger)
 {
     /// <summary>Advisory lock key of catalog migrations ("insights catalog").</summary>
     private const long LockKey = 0x696E73_6361746CL;
 
-    private const string ResourcePrefix = "migrations/catalog/";
+    /// <summary>Advisory lock key of a store's migrations ("insights store").</summary>
+    private const long StoreLockKey = 0x696E73_73746F72L;
+
+    /// <summary>The schema of what a store keeps about its tenant schemas (<c>migrations/store</c>).</summary>
+    public const string StoreSchema = "insights_store";
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await ApplyAsync(dataSource, "catalog", "migrations/catalog/", LockKey, "Catalog migration", cancellationToken);
+        foreach (var store in connections.StoreNames)
+        {
+            await ApplyAsync(connections.StoreWide(store), StoreSchema, "migrations/store/", StoreLockKey, $"Migration of tenant store '{store}'", cancellationToken);
+        }
+
+        // Placement counts tenants per store from these rows.
+        await using var register = dataSource.CreateCommand("INSERT INTO catalog.stores (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING");
+        register.Parameters.Add(new NpgsqlParameter { Value = connections.StoreNames.ToArray() });
+        await register.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task ApplyAsync(
+        NpgsqlDataSource database, string schema, string resourcePrefix, long lockKey, string what, CancellationToken cancellationToken)
+    {
+        await using var lockConnection = await database.OpenConnectionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", lockConnection))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = LockKey });
+            command.Parameters.Add(new NpgsqlParameter { Value = lockKey });
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         try
         {
-            await using (var command = new NpgsqlCommand("CREATE SCHEMA IF NOT EXISTS catalog", lockConnection))
+            await using (var command = new NpgsqlCommand($"CREATE SCHEMA IF NOT EXISTS {schema}", lockConnection))
             {
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
             var upgrader = DeployChanges.To
                 // The data source itself, not its ConnectionString: that one omits the password (Persist Security Info).
-                .PostgresqlDatabase(new PostgresqlConnectionManager(dataSource))
-                .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
-                .JournalToPostgresqlTable("catalog", "schema_migrations")
+                .PostgresqlDatabase(new PostgresqlConnectionManager(database))
+                .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(resourcePrefix, StringComparison.Ordinal))
+                .JournalToPostgresqlTable(schema, "schema_migrations")
                 .WithTransactionPerScript()
                 .WithVariablesDisabled()
                 .LogTo(new UpgradeLog(logger))
@@ -47,14 +69,13 @@ public sealed class CatalogMigrator(NpgsqlDataSource dataSource, ILogger<Catalog
             var result = upgrader.PerformUpgrade();
             if (!result.Successful)
             {
-                throw new InvalidOperationException(
-                    $"Catalog migration '{result.ErrorScript?.Name}' failed: {result.Error?.Message}", result.Error);
+                throw new InvalidOperationException($"{what} '{result.ErrorScript?.Name}' failed: {result.Error?.Message}", result.Error);
             }
         }
         finally
         {
             await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", lockConnection);
-            unlock.Parameters.Add(new NpgsqlParameter { Value = LockKey });
+            unlock.Parameters.Add(new NpgsqlParameter { Value = lockKey });
             await unlock.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }

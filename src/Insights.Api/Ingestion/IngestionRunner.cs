@@ -12,9 +12,10 @@ using NpgsqlTypes;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// Executes one ingestion run: pages from the source after the tenant's cursor, and for each page, in one transaction,
-/// the bulk upsert of the models that changed, one queue message per change, the cursor and the run's counters. A crash
-/// or a stop loses at most the page in hand, which the next run reads again; nothing is enqueued twice.
+/// Executes one ingestion run: pages from the source after the tenant's cursor, and for each page, in one transaction on
+/// the tenant's store, the bulk upsert of the models that changed, one queue message per change and the cursor; the
+/// catalog's copy of the cursor and the run's counters follow the commit. A crash or a stop loses at most the page in
+/// hand, which the next run reads again; nothing is enqueued twice.
 /// </summary>
 public sealed class IngestionRunner(
     NpgsqlDataSource dataSource,
@@ -99,7 +100,7 @@ public sealed class IngestionRunner(
         var counters = new Counters();
         try
         {
-            var cursor = await ReadCursorAsync(tenantId, cancellationToken);
+            var cursor = await ReadCursorAsync(tenant, cancellationToken);
             var known = await definitions.AllAsync(cancellationToken);
             var read = Stopwatch.StartNew();
             // Two pages in flight: the next page is copied into its own transaction's temporary table while the current
@@ -382,18 +383,30 @@ public sealed class IngestionRunner(
             phase.Restart();
         }
 
-        var (billed, cost) = Billing(page);
-        await using (var progress = new NpgsqlBatch(connection, transaction))
+        // The cursor is the store's, in the page's transaction: the tenant's transaction never spans two servers.
+        await using (var cursor = new NpgsqlCommand(
+            """
+            INSERT INTO insights_store.ingestion_cursors AS c (schema_name, updated_at, id) VALUES ($1, $2, $3)
+            ON CONFLICT (schema_name) DO UPDATE SET updated_at = EXCLUDED.updated_at, id = EXCLUDED.id, moved_at = now()
+            WHERE (c.updated_at, c.id COLLATE "C") < (EXCLUDED.updated_at, EXCLUDED.id COLLATE "C")
+            """, connection, transaction))
         {
-            progress.BatchCommands.Add(new NpgsqlBatchCommand(
-                """
-                INSERT INTO catalog.ingestion_cursors AS c (tenant_id, updated_at, id) VALUES ($1, $2, $3)
-                ON CONFLICT (tenant_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, id = EXCLUDED.id, moved_at = now()
-                WHERE c.updated_at IS NULL OR (c.updated_at, c.id COLLATE "C") < (EXCLUDED.updated_at, EXCLUDED.id COLLATE "C")
-                """)
-            {
-                Parameters = { new() { Value = tenant.Id }, new() { Value = last.UpdatedAt }, new() { Value = last.Id } },
-            });
+            cursor.Parameters.Add(new NpgsqlParameter { Value = tenant.Schema.Value });
+            cursor.Parameters.Add(new NpgsqlParameter { Value = last.UpdatedAt });
+            cursor.Parameters.Add(new NpgsqlParameter { Value = last.Id });
+            await cursor.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        timings[3] = phase.Elapsed.TotalMilliseconds;
+        queue.Committed(tenant.Id, ModelMessageWriter.MessageType, changed.Count);
+
+        // What the catalog records follows the commit: its copy of the cursor (for the fleet's views) and the run's counters.
+        // Lost with a crash in between, the copy is repaired when the tenant's next run reads its cursor.
+        var (billed, cost) = Billing(page);
+        await using (var progress = dataSource.CreateBatch())
+        {
+            progress.BatchCommands.Add(CatalogCursorCommand(tenant.Id, last.UpdatedAt, last.Id));
             if (runId is { } run)
             {
                 progress.BatchCommands.Add(new NpgsqlBatchCommand(
@@ -420,10 +433,7 @@ public sealed class IngestionRunner(
             await progress.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        timings[3] = phase.Elapsed.TotalMilliseconds;
         metrics.IngestionPage(page.Models.Count, changed.Count, billed);
-        queue.Committed(tenant.Id, ModelMessageWriter.MessageType, changed.Count);
         if (skippedTypes.Count > 0)
         {
             logger.LogWarning("Skipped {Count} models of unknown insight types {Types}", skippedTypes.Values.Sum(), string.Join(", ", skippedTypes.Keys));
@@ -518,13 +528,55 @@ public sealed class IngestionRunner(
         metrics.IngestionRunFinished(status);
     }
 
-    private async Task<SourceCursor?> ReadCursorAsync(string tenantId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tenant's cursor, from its store. The catalog's copy is brought up to it when a crash left it behind (one read of
+    /// each, a write only then).
+    /// </summary>
+    private async Task<SourceCursor?> ReadCursorAsync(TenantInfo tenant, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT updated_at, id FROM catalog.ingestion_cursors WHERE tenant_id = $1 AND updated_at IS NOT NULL");
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new SourceCursor(reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1)) : null;
+        SourceCursor? cursor = null;
+        await using (var command = connections.For(tenant).CreateCommand("SELECT updated_at, id FROM insights_store.ingestion_cursors WHERE schema_name = $1"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.Schema.Value });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                cursor = new SourceCursor(reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1));
+            }
+        }
+
+        if (cursor is null)
+        {
+            return null;
+        }
+
+        await using (var copy = dataSource.CreateCommand("SELECT updated_at, id FROM catalog.ingestion_cursors WHERE tenant_id = $1"))
+        {
+            copy.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+            await using var reader = await copy.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0)
+                && reader.GetFieldValue<DateTimeOffset>(0) == cursor.UpdatedAt && reader.GetString(1) == cursor.Id)
+            {
+                return cursor;
+            }
+        }
+
+        await using var repair = dataSource.CreateBatch();
+        repair.BatchCommands.Add(CatalogCursorCommand(tenant.Id, cursor.UpdatedAt, cursor.Id));
+        await repair.ExecuteNonQueryAsync(cancellationToken);
+        return cursor;
     }
+
+    /// <summary>The catalog's copy of a tenant's cursor moved to a position, never back.</summary>
+    private static NpgsqlBatchCommand CatalogCursorCommand(string tenantId, DateTimeOffset updatedAt, string id) => new(
+        """
+        INSERT INTO catalog.ingestion_cursors AS c (tenant_id, updated_at, id) VALUES ($1, $2, $3)
+        ON CONFLICT (tenant_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, id = EXCLUDED.id, moved_at = now()
+        WHERE c.updated_at IS NULL OR (c.updated_at, c.id COLLATE "C") < (EXCLUDED.updated_at, EXCLUDED.id COLLATE "C")
+        """)
+    {
+        Parameters = { new() { Value = tenantId }, new() { Value = updatedAt }, new() { Value = id } },
+    };
 
     private static async Task<bool> LockAsync(NpgsqlConnection connection, string function, string tenantId, CancellationToken cancellationToken)
     {

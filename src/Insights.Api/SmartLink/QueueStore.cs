@@ -66,15 +66,6 @@ public sealed class QueueStore(
         return batch;
     }
 
-    /// <summary>The same batch without the relaxed setting, for the rare statement whose commit must be durable.</summary>
-    private NpgsqlBatch SynchronousCommitBatch(TenantInfo tenant, string sql, out NpgsqlBatchCommand command)
-    {
-        var batch = connections.For(tenant).CreateBatch();
-        command = new NpgsqlBatchCommand(sql);
-        batch.BatchCommands.Add(command);
-        return batch;
-    }
-
     public async Task<List<LeasedMessage>> LeaseAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken) =>
         (await ReceiveAsync(tenant, max, visibilitySeconds, cancellationToken)).Messages;
 
@@ -237,58 +228,40 @@ public sealed class QueueStore(
 
         var table = Table(tenant);
         var acked = new HashSet<Receipt>();
-        // The first ack of the tenant that this node serves on a day also marks the tenant for the purge, in the same
-        // statement and only when it acked something; the others are the bare update. That one commits synchronously:
-        // this node writes no other marker for the tenant that day, so the marker must not be lost with the last
-        // asynchronous commits of a crash.
+        // The first ack of the tenant that this node serves on a day first marks the tenant for the purge, in the catalog
+        // (which may be on another server than the tenant's store), committed before the ack: a marker is never missing
+        // for an acked message. At worst a marker stands for an ack that acked nothing, and the purge's visit finds nothing.
         var day = marks.Today;
-        var mark = marks.NeedsMark(tenant.Id, day);
-        var update =
+        if (marks.NeedsMark(tenant.Id, day))
+        {
+            await using var mark = connections.Catalog.CreateCommand(
+                "INSERT INTO catalog.queue_ack_days (tenant_id, day, due_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+            mark.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+            mark.Parameters.Add(new NpgsqlParameter { Value = day });
+            mark.Parameters.Add(new NpgsqlParameter { Value = QueuePurgeService.DueAt(day, options.Value.AckedRetention) });
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+            marks.Marked(tenant.Id, day);
+        }
+
+        NpgsqlBatchCommand command;
+        await using (var batch = RelaxedCommitBatch(
+            tenant,
             $"""
             UPDATE {table} AS q SET status = 'acked', finished_at = now()
             FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
             WHERE q.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
             RETURNING q.id, q.lease_id
-            """;
-        var sql = mark
-            ? $"""
-              WITH acked AS (
-              {update}
-              ), marked AS (
-                  INSERT INTO catalog.queue_ack_days (tenant_id, day, due_at)
-                  SELECT $3, $4, $5 WHERE EXISTS (SELECT FROM acked)
-                  ON CONFLICT DO NOTHING
-              )
-              SELECT id, lease_id FROM acked
-              """
-            : update;
-        NpgsqlBatchCommand command;
-        await using (var batch = mark ? SynchronousCommitBatch(tenant, sql, out command) : RelaxedCommitBatch(tenant, sql, out command))
+            """,
+            out command))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.MessageId).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = parsed.Select(p => p.LeaseId).ToArray() });
-            if (mark)
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
-                command.Parameters.Add(new NpgsqlParameter { Value = day });
-                command.Parameters.Add(new NpgsqlParameter { Value = QueuePurgeService.DueAt(day, options.Value.AckedRetention) });
-            }
-
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            if (!mark)
-            {
-                await reader.NextResultAsync(cancellationToken);
-            }
-
+            await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 acked.Add(new Receipt(reader.GetGuid(0), reader.GetGuid(1)));
             }
-        }
-
-        if (mark && acked.Count > 0)
-        {
-            marks.Marked(tenant.Id, day);
         }
 
         // Receipts found acked already (below) were counted by the ack that acked them.

@@ -30,6 +30,7 @@ public sealed record TenantResponse(
     JsonElement Settings,
     string Store);
 
-public sealed record CreateTenantRequest(string? Id, string? Name, JsonElement? Settings);
+/// <param name="Store">The store to place the tenant on; by default the one with fewest tenants.</param>
+public sealed record CreateTenantRequest(string? Id, string? Name, JsonElement? Settings, string? Store = null);
 
 public sealed record UpdateTenantRequest(string? Name, string? Status, JsonElement? Settings);

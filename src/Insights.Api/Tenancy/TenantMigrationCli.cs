@@ -32,10 +32,17 @@ internal static class TenantMigrationCli
             cancel.Cancel();
         };
 
+        var (stores, badStores) = TenantStoreSettings.Read(builder.Configuration);
+        if (badStores is not null)
+        {
+            Console.Error.WriteLine(badStores);
+            return 2;
+        }
+
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await new CatalogMigrator(dataSource, NullLogger<CatalogMigrator>.Instance).MigrateAsync(cancel.Token);
         var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
-        await using var connections = new TenantConnections(dataSource, connectionString, database.Lanes, database.LanePoolSize);
+        await using var connections = new TenantConnections(dataSource, stores, database.Lanes, database.LanePoolSize);
+        await new CatalogMigrator(dataSource, connections, NullLogger<CatalogMigrator>.Instance).MigrateAsync(cancel.Token);
         var runner = new TenantMigrationRunner(connections, new TenantMigrator(), null, NullLogger<TenantMigrationRunner>.Instance);
         var progress = new ConsoleProgress();
         var run = await runner.RunAsync(Environment.UserName + "@cli", progress, cancel.Token);

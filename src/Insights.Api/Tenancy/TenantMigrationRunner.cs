@@ -134,6 +134,7 @@ public sealed class TenantMigrationRunner(TenantConnections connections, TenantM
                     await using var transaction = await connection.BeginTransactionAsync(ct);
                     await migrator.MigrateAsync(connection, transaction, tenant.Schema, createSchema: false, ct);
                     await transaction.CommitAsync(ct);
+                    await migrator.RecordVersionAsync(connections.Catalog, tenant.Id, ct);
                     directory?.Evict(tenant.Id);
                 }
                 catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)

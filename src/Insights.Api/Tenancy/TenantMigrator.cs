@@ -16,7 +16,9 @@ public sealed record TenantBaseline(TenantScript Through, string Sql);
 /// <summary>
 /// Applies the scripts of <c>migrations/tenant</c> inside one tenant schema. A schema is migrated in one
 /// transaction (PostgreSQL DDL is transactional): all pending scripts and their journal rows, or nothing.
-/// A transaction-level advisory lock per schema makes concurrent runs apply each script once.
+/// A transaction-level advisory lock per schema makes concurrent runs apply each script once. The journal is the
+/// store's (<c>insights_store.tenant_schema_migrations</c>, beside the schema): the transaction touches only the
+/// tenant's store, and the catalog's <c>schema_version</c> is recorded by the caller once it committed.
 /// </summary>
 public sealed partial class TenantMigrator
 {
@@ -65,8 +67,8 @@ public sealed partial class TenantMigrator
         Baseline is null ? Scripts.Select(s => s.Sql) : Scripts.Where(s => s.Number > Baseline.Through.Number).Select(s => s.Sql).Prepend(Baseline.Sql);
 
     /// <summary>
-    /// Applies pending scripts to <paramref name="schema"/> inside <paramref name="transaction"/>, creating the schema
-    /// when <paramref name="createSchema"/> is set, and records the version on the tenant row. A new schema is built from
+    /// Applies pending scripts to <paramref name="schema"/> inside <paramref name="transaction"/> (on the tenant's store),
+    /// creating the schema when <paramref name="createSchema"/> is set. A new schema is built from
     /// the baseline and the scripts after it, and journaled exactly as if every script had run. Returns how many scripts
     /// were journaled.
     /// </summary>
@@ -97,7 +99,7 @@ public sealed partial class TenantMigrator
         else
         {
             var applied = new HashSet<string>(StringComparer.Ordinal);
-            await using (var query = new NpgsqlCommand("SELECT script FROM catalog.tenant_schema_migrations WHERE schema_name = $1", connection, transaction))
+            await using (var query = new NpgsqlCommand("SELECT script FROM insights_store.tenant_schema_migrations WHERE schema_name = $1", connection, transaction))
             {
                 query.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
                 await using var reader = await query.ExecuteReaderAsync(cancellationToken);
@@ -126,18 +128,27 @@ public sealed partial class TenantMigrator
         await using var apply = new NpgsqlBatch(connection, transaction);
         foreach (var script in pending)
         {
-            apply.BatchCommands.Add(new NpgsqlBatchCommand("INSERT INTO catalog.tenant_schema_migrations (schema_name, script) VALUES ($1, $2)")
+            apply.BatchCommands.Add(new NpgsqlBatchCommand("INSERT INTO insights_store.tenant_schema_migrations (schema_name, script) VALUES ($1, $2)")
             {
                 Parameters = { new() { Value = schema.Value }, new() { Value = script.Name } },
             });
         }
 
-        apply.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.tenants SET schema_version = $2, updated_at = now() WHERE schema_name = $1")
-        {
-            Parameters = { new() { Value = schema.Value }, new() { Value = LatestVersion } },
-        });
         await apply.ExecuteNonQueryAsync(cancellationToken);
         return pending.Count;
+    }
+
+    /// <summary>
+    /// Records in the catalog that the tenant's schema is at <see cref="LatestVersion"/>, after the store's migration
+    /// committed. Lost with a crash in between, it is written by the next run, which finds nothing pending.
+    /// </summary>
+    public async Task RecordVersionAsync(NpgsqlDataSource catalog, string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = catalog.CreateCommand(
+            "UPDATE catalog.tenants SET schema_version = $2, updated_at = now() WHERE id = $1 AND schema_version IS DISTINCT FROM $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = LatestVersion });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     [GeneratedRegex(@"\A-- baseline-through: (?<script>\S+)[ \t]*\r?$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]

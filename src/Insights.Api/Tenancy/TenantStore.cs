@@ -45,102 +45,48 @@ public sealed class TenantStore(
     private const int ProvisionLockNamespace = 0x74707276;
 
     /// <summary>
-    /// Catalog row, schema (the tenant baseline, then any newer tenant migration; journaled as every migration) and the
-    /// audit record of <paramref name="subject"/> in one transaction, committed as <c>active</c>: a schema is never seen
-    /// half-built. A concurrent create of the same id waits for this one and then finds it taken. A failure rolls
-    /// everything back and records the tenant as <c>failed</c> with the reason; creating it again completes it.
+    /// Provisions a tenant in three steps, each one transaction on one database: (1) the catalog row, <c>provisioning</c>,
+    /// placed on <paramref name="requestedStore"/> or on the store with fewest tenants; (2) on that store, the schema (the
+    /// tenant baseline, then any newer tenant migration) with its journal; (3) in the catalog, the row made <c>active</c>
+    /// with its audit record, health row, cursor row and the events that announce it. A schema is never seen half-built,
+    /// and no transaction spans two servers. Concurrent creates of one id wait for this one (a session lock on the id) and
+    /// then find it taken. A failure records the tenant as <c>failed</c> with the reason; creating it again resumes where
+    /// it stopped: a schema committed on its store is kept and brought up to date.
     /// </summary>
-    public async Task<ProvisionResult> ProvisionAsync(string id, string name, string settingsJson, string subject, CancellationToken cancellationToken)
+    public async Task<ProvisionResult> ProvisionAsync(
+        string id, string name, string settingsJson, string? requestedStore, string subject, CancellationToken cancellationToken)
     {
         var schema = SchemaName.ForTenant(id);
-        // On the tenant's lane: its schema is built on the connection of the catalog row's transaction.
-        var store = TenantStoreSettings.Main;
-        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
+        // The catalog's steps run on the connection that holds the id's lock: one catalog connection per provisioning.
+        await using var catalog = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_lock($1, hashtext($2))", catalog))
+        {
+            serialize.Parameters.Add(new NpgsqlParameter { Value = ProvisionLockNamespace });
+            serialize.Parameters.Add(new NpgsqlParameter { Value = id });
+            await serialize.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var step = "catalog";
         try
         {
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-            // Concurrent creates of one id queue here, not on the row: a waiting insert would hold entries in the
-            // tenants' indexes that the creating transaction's own updates can wait on, a deadlock.
-            await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction))
+            var placed = await PlaceAsync(catalog, id, name, settingsJson, schema, requestedStore, cancellationToken);
+            if (placed is null)
             {
-                serialize.Parameters.Add(new NpgsqlParameter { Value = ProvisionLockNamespace });
-                serialize.Parameters.Add(new NpgsqlParameter { Value = id });
-                await serialize.ExecuteNonQueryAsync(cancellationToken);
+                return new ProvisionResult(ProvisionOutcome.Exists, await GetAsync(id, cancellationToken), null);
             }
 
-            await using (var insert = new NpgsqlCommand(
-                """
-                INSERT INTO catalog.tenants (id, name, status, schema_name, settings, store)
-                VALUES ($1, $2, 'provisioning', $3, $4::jsonb, $5)
-                ON CONFLICT (id) DO UPDATE
-                    SET name = EXCLUDED.name, settings = EXCLUDED.settings, store = EXCLUDED.store, status = 'provisioning', status_reason = NULL,
-                        updated_at = now()
-                    WHERE catalog.tenants.status = 'failed'
-                RETURNING id
-                """, connection, transaction))
-            {
-                insert.Parameters.Add(new NpgsqlParameter { Value = id });
-                insert.Parameters.Add(new NpgsqlParameter { Value = name });
-                insert.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-                insert.Parameters.Add(new NpgsqlParameter { Value = settingsJson });
-                insert.Parameters.Add(new NpgsqlParameter { Value = store });
-                if (await insert.ExecuteScalarAsync(cancellationToken) is null)
-                {
-                    await transaction.RollbackAsync(cancellationToken);
-                    return new ProvisionResult(ProvisionOutcome.Exists, await GetAsync(id, cancellationToken), null);
-                }
-            }
-
+            var (store, previousStore) = placed.Value;
             step = "schema";
-            await migrator.MigrateAsync(connection, transaction, schema, createSchema: true, cancellationToken);
+            if (previousStore is not null)
+            {
+                // An earlier attempt on another store may have left its schema there.
+                await DropSchemaAsync(previousStore, schema, cancellationToken);
+            }
+
+            await BuildSchemaAsync(store, schema, cancellationToken);
 
             step = "activation";
-            TenantResponse tenant;
-            await using (var activate = new NpgsqlBatch(connection, transaction))
-            {
-                activate.BatchCommands.Add(new NpgsqlBatchCommand($"UPDATE catalog.tenants SET status = 'active', updated_at = now() WHERE id = $1 RETURNING {Columns}")
-                {
-                    Parameters = { new() { Value = id } },
-                });
-                // The audit record commits with the tenant: one commit (a WAL flush) for both, and no tenant without it.
-                activate.BatchCommands.Add(AuditCommand(subject, "tenant.provision", id, "succeeded", null));
-
-                // Listed in the fleet health view from the start; its empty queue is counted exactly.
-                activate.BatchCommands.Add(new NpgsqlBatchCommand(
-                    "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
-                {
-                    Parameters = { new() { Value = id } },
-                });
-
-                // The store's count of tenants, which placement reads.
-                activate.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants + 1 WHERE name = $1")
-                {
-                    Parameters = { new() { Value = store } },
-                });
-
-                // Its ingestion lag counts from its creation until its first run reads its source.
-                activate.BatchCommands.Add(new NpgsqlBatchCommand(
-                    """
-                    INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at)
-                    SELECT id, NULL, created_at FROM catalog.tenants WHERE id = $1
-                    ON CONFLICT (tenant_id) DO NOTHING
-                    """)
-                {
-                    Parameters = { new() { Value = id } },
-                });
-                await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
-                await reader.ReadAsync(cancellationToken);
-                tenant = Read(reader);
-            }
-
-            // Announced with the commit, whatever the broker's state: every node drops what it cached of the id, and
-            // the tenant's first ingestion run is queued.
-            step = "events";
-            await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
-            await outbox.AddAsync(connection, transaction, new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt), cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            var tenant = await ActivateAsync(catalog, id, subject, cancellationToken);
             directory.Evict(id);
             return new ProvisionResult(ProvisionOutcome.Created, tenant, null);
         }
@@ -153,10 +99,182 @@ public sealed class TenantStore(
         {
             // The admin reads the outcome; the cause (statement, SQLSTATE, step) is for the log only.
             logger.LogError(e, "Provisioning of tenant {TenantId} failed at step {Step}", id, step);
-            const string reason = "Provisioning failed and was rolled back; the service log has the cause.";
-            var marked = await RecordFailureAsync(id, name, schema, settingsJson, reason);
+            var reason = step == "activation"
+                ? "Provisioning failed after the schema was built; the service log has the cause."
+                : "Provisioning failed and was rolled back; the service log has the cause.";
+            var marked = await RecordFailureAsync(id, reason);
             return new ProvisionResult(ProvisionOutcome.Failed, marked ? await GetAsync(id, CancellationToken.None) : null, reason);
         }
+        finally
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock($1, hashtext($2))", catalog);
+            release.Parameters.Add(new NpgsqlParameter { Value = ProvisionLockNamespace });
+            release.Parameters.Add(new NpgsqlParameter { Value = id });
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Step 1: the catalog row, <c>provisioning</c>, on its store, counted there. A new tenant goes to the requested store
+    /// or the one with fewest tenants among those this node names; a failed or interrupted one resumes on its store unless
+    /// another is requested (then <c>PreviousStore</c> names the one it leaves). Null when the id is taken.
+    /// </summary>
+    private async Task<(string Store, string? PreviousStore)?> PlaceAsync(
+        NpgsqlConnection catalog, string id, string name, string settingsJson, SchemaName schema, string? requestedStore, CancellationToken cancellationToken)
+    {
+        await using var transaction = await catalog.BeginTransactionAsync(cancellationToken);
+        string? existingStore = null;
+        await using (var find = new NpgsqlCommand("SELECT status, store FROM catalog.tenants WHERE id = $1 FOR UPDATE", catalog, transaction))
+        {
+            find.Parameters.Add(new NpgsqlParameter { Value = id });
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                // Under the id's lock, a row still 'provisioning' is an attempt that stopped midway.
+                if (reader.GetString(0) is not (TenantStatus.Failed or TenantStatus.Provisioning))
+                {
+                    return null;
+                }
+
+                existingStore = reader.GetString(1);
+            }
+        }
+
+        var store = requestedStore ?? existingStore;
+        if (store is null)
+        {
+            // Fewest tenants first; the row lock orders concurrent placements on the same store.
+            await using var least = new NpgsqlCommand(
+                "SELECT name FROM catalog.stores WHERE name = ANY($1) ORDER BY tenants, name LIMIT 1 FOR UPDATE", catalog, transaction);
+            least.Parameters.Add(new NpgsqlParameter { Value = connections.StoreNames.ToArray() });
+            store = (string?)await least.ExecuteScalarAsync(cancellationToken) ?? TenantStoreSettings.Main;
+        }
+
+        await using (var upsert = new NpgsqlBatch(catalog, transaction))
+        {
+            upsert.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                INSERT INTO catalog.tenants (id, name, status, schema_name, settings, store)
+                VALUES ($1, $2, 'provisioning', $3, $4::jsonb, $5)
+                ON CONFLICT (id) DO UPDATE
+                    SET name = EXCLUDED.name, settings = EXCLUDED.settings, store = EXCLUDED.store, status = 'provisioning', status_reason = NULL,
+                        updated_at = now()
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = id }, new() { Value = name }, new() { Value = schema.Value }, new() { Value = settingsJson }, new() { Value = store },
+                },
+            });
+
+            // A store counts the catalog's tenants placed on it, which placement reads.
+            if (existingStore != store)
+            {
+                upsert.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants + 1 WHERE name = $1")
+                {
+                    Parameters = { new() { Value = store } },
+                });
+            }
+
+            if (existingStore is not null && existingStore != store)
+            {
+                upsert.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants - 1 WHERE name = $1")
+                {
+                    Parameters = { new() { Value = existingStore } },
+                });
+            }
+
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (store, existingStore is not null && existingStore != store ? existingStore : null);
+    }
+
+    /// <summary>
+    /// Step 2, on the tenant's store only: its schema from the baseline with its journal, in one transaction. A schema an
+    /// earlier attempt committed is kept and only brought up to date.
+    /// </summary>
+    private async Task BuildSchemaAsync(string store, SchemaName schema, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        bool exists;
+        await using (var find = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", connection, transaction))
+        {
+            find.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+            exists = (bool)(await find.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await migrator.MigrateAsync(connection, transaction, schema, createSchema: !exists, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Step 3, in the catalog: the tenant made active, audited, listed, announced.</summary>
+    private async Task<TenantResponse> ActivateAsync(NpgsqlConnection catalog, string id, string subject, CancellationToken cancellationToken)
+    {
+        await using var transaction = await catalog.BeginTransactionAsync(cancellationToken);
+        TenantResponse tenant;
+        await using (var activate = new NpgsqlBatch(catalog, transaction))
+        {
+            activate.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"UPDATE catalog.tenants SET status = 'active', schema_version = $2, updated_at = now() WHERE id = $1 RETURNING {Columns}")
+            {
+                Parameters = { new() { Value = id }, new() { Value = migrator.LatestVersion } },
+            });
+            // The audit record commits with the tenant: one commit (a WAL flush) for both, and no tenant without it.
+            activate.BatchCommands.Add(AuditCommand(subject, "tenant.provision", id, "succeeded", null));
+
+            // Listed in the fleet health view from the start; its empty queue is counted exactly.
+            activate.BatchCommands.Add(new NpgsqlBatchCommand(
+                "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
+            {
+                Parameters = { new() { Value = id } },
+            });
+
+            // Its ingestion lag counts from its creation until its first run reads its source.
+            activate.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at)
+                SELECT id, NULL, created_at FROM catalog.tenants WHERE id = $1
+                ON CONFLICT (tenant_id) DO NOTHING
+                """)
+            {
+                Parameters = { new() { Value = id } },
+            });
+            await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            tenant = Read(reader);
+        }
+
+        // Announced with the commit, whatever the broker's state: every node drops what it cached of the id, and the
+        // tenant's first ingestion run is queued.
+        await AnnounceChangeAsync(catalog, transaction, id, cancellationToken);
+        await outbox.AddAsync(catalog, transaction, new TenantProvisioned(tenant.Id, tenant.SchemaVersion, tenant.UpdatedAt), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return tenant;
+    }
+
+    /// <summary>Drops a tenant's schema and what its store keeps about it, on that store only.</summary>
+    private async Task DropSchemaAsync(string store, SchemaName schema, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var drop = new NpgsqlBatch(connection, transaction))
+        {
+            drop.BatchCommands.Add(new NpgsqlBatchCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE"));
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1")
+            {
+                Parameters = { new() { Value = schema.Value } },
+            });
+            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.ingestion_cursors WHERE schema_name = $1")
+            {
+                Parameters = { new() { Value = schema.Value } },
+            });
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<TenantResponse?> GetAsync(string id, CancellationToken cancellationToken)
@@ -244,14 +362,15 @@ public sealed class TenantStore(
     }
 
     /// <summary>
-    /// Marks the tenant <c>deprovisioning</c> (its clients are refused from then on), then drops its schema and
-    /// forgets it in one transaction, which frees the id. The audit log keeps the record.
+    /// Marks the tenant <c>deprovisioning</c> (its clients are refused from then on), drops its schema on its store, then
+    /// forgets it in the catalog, which frees the id: three transactions, each on one database. Interrupted, it is done
+    /// again by deleting again. The audit log keeps the record.
     /// </summary>
     public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
     {
         string? schemaName = null;
         var store = TenantStoreSettings.Main;
-        await using (var catalog = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using var catalog = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var marking = await catalog.BeginTransactionAsync(cancellationToken))
         {
             await using (var mark = new NpgsqlCommand(
@@ -279,51 +398,25 @@ public sealed class TenantStore(
             return ChangeOutcome.NotFound;
         }
 
-        var schema = SchemaName.Parse(schemaName);
-        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // A store counts the tenants that have a schema on it: not one whose provisioning failed.
-        bool hadSchema;
-        await using (var exists = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", connection, transaction))
-        {
-            exists.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-            hadSchema = (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
-        }
+        await DropSchemaAsync(store, SchemaName.Parse(schemaName), cancellationToken);
 
-        await using (var drop = new NpgsqlBatch(connection, transaction))
+        await using var transaction = await catalog.BeginTransactionAsync(cancellationToken);
+        await using (var forget = new NpgsqlBatch(catalog, transaction))
         {
-            drop.BatchCommands.Add(new NpgsqlBatchCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE"));
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.tenant_schema_migrations WHERE schema_name = $1")
+            foreach (var sql in (string[])[
+                "DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1",
+                "DELETE FROM catalog.ingestion_runs WHERE tenant_id = $1",
+                "DELETE FROM catalog.queue_ack_days WHERE tenant_id = $1",
+                "UPDATE catalog.stores s SET tenants = tenants - 1 FROM catalog.tenants t WHERE t.id = $1 AND s.name = t.store",
+                "DELETE FROM catalog.tenants WHERE id = $1"])
             {
-                Parameters = { new() { Value = schema.Value } },
-            });
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1")
-            {
-                Parameters = { new() { Value = id } },
-            });
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_runs WHERE tenant_id = $1")
-            {
-                Parameters = { new() { Value = id } },
-            });
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.queue_ack_days WHERE tenant_id = $1")
-            {
-                Parameters = { new() { Value = id } },
-            });
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.tenants WHERE id = $1")
-            {
-                Parameters = { new() { Value = id } },
-            });
-            if (hadSchema)
-            {
-                drop.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants - 1 WHERE name = $1")
-                {
-                    Parameters = { new() { Value = store } },
-                });
+                forget.BatchCommands.Add(new NpgsqlBatchCommand(sql) { Parameters = { new() { Value = id } } });
             }
-            await drop.ExecuteNonQueryAsync(cancellationToken);
+
+            await forget.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
+        await AnnounceChangeAsync(catalog, transaction, id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         directory.Evict(id);
         return ChangeOutcome.Done;
@@ -367,23 +460,15 @@ public sealed class TenantStore(
             },
         };
 
-    /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded.</summary>
-    private async Task<bool> RecordFailureAsync(string id, string name, SchemaName schema, string settingsJson, string reason)
+    /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded (or it has no row yet).</summary>
+    private async Task<bool> RecordFailureAsync(string id, string reason)
     {
         try
         {
             await using var command = dataSource.CreateCommand(
-                """
-                INSERT INTO catalog.tenants (id, name, status, status_reason, schema_name, settings)
-                VALUES ($1, $2, 'failed', $3, $4, $5::jsonb)
-                ON CONFLICT (id) DO UPDATE SET status = 'failed', status_reason = EXCLUDED.status_reason, updated_at = now()
-                    WHERE catalog.tenants.status IN ('failed', 'provisioning')
-                """);
+                "UPDATE catalog.tenants SET status = 'failed', status_reason = $2, updated_at = now() WHERE id = $1 AND status IN ('failed', 'provisioning')");
             command.Parameters.Add(new NpgsqlParameter { Value = id });
-            command.Parameters.Add(new NpgsqlParameter { Value = name });
             command.Parameters.Add(new NpgsqlParameter { Value = reason });
-            command.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-            command.Parameters.Add(new NpgsqlParameter { Value = settingsJson });
             return await command.ExecuteNonQueryAsync(CancellationToken.None) > 0;
         }
         catch (NpgsqlException e)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using FluentValidation;
 using Insights.Auth;
+using Insights.Database;
 using Insights.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -21,7 +22,7 @@ public static class TenantsApi
 
         group.MapPost("/", Create)
             .WithName("CreateTenant")
-            .WithSummary("Provisions a tenant in real time: catalog row, schema and every tenant migration.")
+            .WithSummary("Provisions a tenant in real time: catalog row, schema and every tenant migration, on the named store or the one with fewest tenants.")
             .Validate<CreateTenantRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
@@ -60,7 +61,7 @@ public static class TenantsApi
         CreateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : "{}";
-        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, Subject(user), cancellationToken);
+        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, request.Store, Subject(user), cancellationToken);
         switch (result.Outcome)
         {
             case ProvisionOutcome.Created:
@@ -168,8 +169,10 @@ public static class TenantsApi
 
 internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTenantRequest>
 {
-    public CreateTenantRequestValidator()
+    public CreateTenantRequestValidator(TenantConnections connections)
     {
+        RuleFor(r => r.Store).Must(s => s is null || (TenantStoreSettings.IsValidName(s) && connections.HasStore(s)))
+            .WithMessage(r => $"store must be one of this service's tenant stores: {string.Join(", ", connections.StoreNames)} (GET /api/v1/stores).");
         RuleFor(r => r.Id).NotEmpty().WithMessage("id is required.")
             .Must(TenantId.IsValid).WithMessage($"id must be {TenantId.Rule}.");
         RuleFor(r => r.Name).NotEmpty().WithMessage("name is required.")

@@ -36,13 +36,20 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
     private readonly List<HostProcess> hosts = [];
     private DirectoryInfo sourceFolder = null!;
     private NpgsqlDataSource dataSource = null!;
+    private TestDatabase store2 = null!;
+    private NpgsqlDataSource store2Source = null!;
 
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
         sourceFolder = Directory.CreateTempSubdirectory("insights-faults-");
         dataSource = Database.CreateDataSource();
+        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
+        store2Source = store2.CreateDataSource();
     }
+
+    /// <summary>The database of a tenant store: <c>main</c> is the catalog's.</summary>
+    private NpgsqlDataSource StoreSource(string store) => store == InsightsFixture.SecondStore ? store2Source : dataSource;
 
     public override async Task DisposeAsync()
     {
@@ -52,17 +59,22 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         }
 
         await dataSource.DisposeAsync();
+        await store2Source.DisposeAsync();
+        await store2.DisposeAsync();
         sourceFolder.Delete(recursive: true);
         await base.DisposeAsync();
     }
 
-    [Fact]
-    public async Task Nothing_is_lost_or_enqueued_twice_when_the_worker_is_killed_twice_in_the_middle_of_an_ingestion()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Nothing_is_lost_or_enqueued_twice_when_the_worker_is_killed_twice_in_the_middle_of_an_ingestion(string store)
     {
         const int models = 30_000;
+        var tenantDb = StoreSource(store);
         var first = await StartHostAsync("host-1");
         using var admin1 = first.Client(Authority.AdminToken());
-        var tenantId = await ProvisionAsync(admin1);
+        var tenantId = await ProvisionAsync(admin1, store: store);
         var schema = SchemaName.ForTenant(tenantId);
         // Provisioning ran the tenant's first ingestion over a folder without its models; it must be over before they
         // arrive, or it would ingest them past the gates.
@@ -72,7 +84,7 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         // uncommitted row) in a transaction that has not enqueued yet, page 4 read ahead into a transaction of its own.
         Guid runId;
         List<string> waiting = [];
-        await using (var gate = await Gate.HoldAsync(dataSource, ModelGate(schema), ModelId(2 * PageSize)))
+        await using (var gate = await Gate.HoldAsync(tenantDb, ModelGate(schema), ModelId(2 * PageSize)))
         {
             WriteModels(tenantId, models);
             runId = await TriggerAsync(admin1, tenantId);
@@ -82,10 +94,10 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
             await gate.ReleaseAsync();
         }
 
-        await AssertCommittedAsync(schema, tenantId, runId, pages: 2);
+        await AssertCommittedAsync(tenantDb, schema, tenantId, runId, pages: 2);
 
         // The second kill, on the run resumed by a new host: pages 3 to 9 committed, page 10 waiting at the gate.
-        await using (var gate = await Gate.HoldAsync(dataSource, ModelGate(schema), ModelId(9 * PageSize)))
+        await using (var gate = await Gate.HoldAsync(tenantDb, ModelGate(schema), ModelId(9 * PageSize)))
         {
             var second = await StartHostAsync("host-2");
             using var admin2 = second.Client(Authority.AdminToken());
@@ -105,7 +117,7 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
             await gate.ReleaseAsync();
         }
 
-        await AssertCommittedAsync(schema, tenantId, runId, pages: 9);
+        await AssertCommittedAsync(tenantDb, schema, tenantId, runId, pages: 9);
 
         var third = await StartHostAsync("host-3");
         using var admin3 = third.Client(Authority.AdminToken());
@@ -125,14 +137,14 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
 
         // Every model stored once, and one message per model: the same ids, no more, no fewer.
         var expected = Enumerable.Range(0, models).Select(ModelId).ToHashSet(StringComparer.Ordinal);
-        var stored = await StringsAsync($"SELECT id FROM {schema.Quoted}.insight_models");
+        var stored = await StringsAsync(tenantDb, $"SELECT id FROM {schema.Quoted}.insight_models");
         Assert.Equal(models, stored.Count);
         Assert.True(expected.SetEquals(stored), "The stored models are not the source's.");
-        Assert.Equal(["InsightModel"], await StringsAsync($"SELECT DISTINCT type FROM {schema.Quoted}.queue_messages"));
-        var messaged = await StringsAsync($"SELECT envelope::json -> 'data' ->> 'uuid' FROM {schema.Quoted}.queue_messages");
+        Assert.Equal(["InsightModel"], await StringsAsync(tenantDb, $"SELECT DISTINCT type FROM {schema.Quoted}.queue_messages"));
+        var messaged = await StringsAsync(tenantDb, $"SELECT envelope::json -> 'data' ->> 'uuid' FROM {schema.Quoted}.queue_messages");
         Assert.Equal(models, messaged.Count);
         Assert.True(expected.SetEquals(messaged), "The queue does not hold exactly one message per model.");
-        Assert.Equal(models, (await StringsAsync($"SELECT DISTINCT envelope::json ->> 'id' FROM {schema.Quoted}.queue_messages")).Count);
+        Assert.Equal(models, (await StringsAsync(tenantDb, $"SELECT DISTINCT envelope::json ->> 'id' FROM {schema.Quoted}.queue_messages")).Count);
     }
 
     [Fact]
@@ -311,6 +323,7 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         var host = await HostProcess.StartAsync(name, new Dictionary<string, string>
         {
             ["ConnectionStrings__Insights"] = Database.ConnectionString,
+            ["Stores__" + InsightsFixture.SecondStore] = store2.ConnectionString,
             ["Authentication__Authority"] = Authority.Issuer,
             ["Authentication__RequireHttpsMetadata"] = "false",
             ["Bus__Transport"] = "InMemory",
@@ -328,11 +341,11 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         return host;
     }
 
-    private static async Task<string> ProvisionAsync(HttpClient admin, string? tenantId = null)
+    private static async Task<string> ProvisionAsync(HttpClient admin, string? tenantId = null, string store = "main")
     {
         (await admin.PutAsJsonAsync("/api/v1/insight-definitions/CashFlowForecast", new { module = "SIGAFIN", priority = "normal" })).EnsureSuccessStatusCode();
         tenantId ??= InsightsFixture.NewTenantId("kill");
-        var response = await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = "Tenant " + tenantId });
+        var response = await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = "Tenant " + tenantId, store });
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return tenantId;
     }
@@ -393,37 +406,49 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
     /// What the killed host left committed: exactly its first <paramref name="pages"/> pages, counted once in the run
     /// (still <c>running</c>: nothing recorded how it ended), with one message per model and the cursor at the last one.
     /// </summary>
-    private async Task AssertCommittedAsync(SchemaName schema, string tenantId, Guid runId, int pages)
+    private async Task AssertCommittedAsync(NpgsqlDataSource tenantDb, SchemaName schema, string tenantId, Guid runId, int pages)
     {
         var models = pages * PageSize;
-        await using var command = dataSource.CreateCommand(
+        await using (var run = dataSource.CreateCommand(
+            "SELECT r.status, r.pages, r.rows_read, r.messages_enqueued, (SELECT id FROM catalog.ingestion_cursors WHERE tenant_id = $2) FROM catalog.ingestion_runs r WHERE r.id = $1"))
+        {
+            run.Parameters.Add(new NpgsqlParameter { Value = runId });
+            run.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            await using var reader = await run.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal("running", reader.GetString(0));
+            Assert.Equal(pages, reader.GetInt32(1));
+            Assert.Equal(models, reader.GetInt64(2));
+            Assert.Equal(models, reader.GetInt64(3));
+            Assert.Equal(ModelId(models - 1), reader.GetString(4));
+        }
+
+        // On the tenant's store: the models, their messages and the cursor, committed together.
+        await using var command = tenantDb.CreateCommand(
             $"""
-            SELECT r.status, r.pages, r.rows_read, r.messages_enqueued,
-                   (SELECT count(*) FROM {schema.Quoted}.insight_models),
+            SELECT (SELECT count(*) FROM {schema.Quoted}.insight_models),
                    (SELECT max(id) FROM {schema.Quoted}.insight_models),
                    (SELECT count(*) FROM {schema.Quoted}.queue_messages),
                    (SELECT count(DISTINCT envelope::json -> 'data' ->> 'uuid') FROM {schema.Quoted}.queue_messages),
-                   (SELECT id FROM catalog.ingestion_cursors WHERE tenant_id = $2)
-            FROM catalog.ingestion_runs r WHERE r.id = $1
+                   (SELECT id FROM insights_store.ingestion_cursors WHERE schema_name = $1)
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = runId });
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
-        Assert.Equal("running", reader.GetString(0));
-        Assert.Equal(pages, reader.GetInt32(1));
-        Assert.Equal(models, reader.GetInt64(2));
-        Assert.Equal(models, reader.GetInt64(3));
-        Assert.Equal(models, reader.GetInt64(4));
-        Assert.Equal(ModelId(models - 1), reader.GetString(5));
-        Assert.Equal(models, reader.GetInt64(6));
-        Assert.Equal(models, reader.GetInt64(7));
-        Assert.Equal(ModelId(models - 1), reader.GetString(8));
+        command.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(models, reader.GetInt64(0));
+            Assert.Equal(ModelId(models - 1), reader.GetString(1));
+            Assert.Equal(models, reader.GetInt64(2));
+            Assert.Equal(models, reader.GetInt64(3));
+            Assert.Equal(ModelId(models - 1), reader.GetString(4));
+        }
     }
 
-    private async Task<List<string>> StringsAsync(string sql, params object[] parameters)
+    private Task<List<string>> StringsAsync(string sql, params object[] parameters) => StringsAsync(dataSource, sql, parameters);
+
+    private static async Task<List<string>> StringsAsync(NpgsqlDataSource db, string sql, params object[] parameters)
     {
-        await using var command = dataSource.CreateCommand(sql);
+        await using var command = db.CreateCommand(sql);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = parameter });

@@ -62,23 +62,33 @@ public sealed class InsightsFactory(IReadOnlyDictionary<string, string?> setting
 }
 
 /// <summary>
-/// One host for a collection of tests: its own database and RabbitMQ virtual host, the test authority, and an admin
+/// One host for a collection of tests: its own database (the catalog and the <c>main</c> tenant store), a second tenant
+/// store on the other PostgreSQL server (<c>store2</c>), its own RabbitMQ virtual host, the test authority, and an admin
 /// client. Tests create their own tenants rather than share dirty state.
 /// </summary>
 public sealed class InsightsFixture : IAsyncLifetime
 {
+    /// <summary>The name of the second tenant store, on the tests' second PostgreSQL server.</summary>
+    public const string SecondStore = "store2";
+
     public TestAuthority Authority { get; private set; } = null!;
     public TestDatabase Database { get; private set; } = null!;
+    public TestDatabase Store2 { get; private set; } = null!;
     public TestVirtualHost VirtualHost { get; private set; } = null!;
     public InsightsFactory Factory { get; private set; } = null!;
     public HttpClient Admin { get; private set; } = null!;
+
+    /// <summary>The database of a tenant store: <c>main</c> (the catalog's) or <see cref="SecondStore"/>.</summary>
+    public TestDatabase StoreDatabase(string store) => store == SecondStore ? Store2 : Database;
 
     public async Task InitializeAsync()
     {
         Authority = await TestAuthority.StartAsync();
         Database = await TestDatabase.CreateAsync();
+        Store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
         VirtualHost = await TestVirtualHost.CreateAsync();
         var settings = InsightsFactory.Settings(Authority, Database, VirtualHost);
+        settings["Stores:" + SecondStore] = Store2.ConnectionString;
         // Small enough that dead-lettering after repeated deliveries is quick to show.
         settings["SmartLink:MaxDeliveries"] = "3";
         Factory = new InsightsFactory(settings);
@@ -89,11 +99,11 @@ public sealed class InsightsFixture : IAsyncLifetime
 
     public static string NewTenantId(string prefix = "t") => prefix + "-" + Guid.NewGuid().ToString("N")[..10];
 
-    /// <summary>Provisions a new tenant through the API and returns its id.</summary>
-    public async Task<string> CreateTenantAsync(string? id = null)
+    /// <summary>Provisions a new tenant through the API on <paramref name="store"/> and returns its id.</summary>
+    public async Task<string> CreateTenantAsync(string? id = null, string store = "main")
     {
         id ??= NewTenantId();
-        var response = await Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Tenant " + id });
+        var response = await Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Tenant " + id, store });
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"Provisioning {id} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
@@ -107,6 +117,7 @@ public sealed class InsightsFixture : IAsyncLifetime
         Admin.Dispose();
         await Factory.DisposeAsync();
         await VirtualHost.DisposeAsync();
+        await Store2.DisposeAsync();
         await Database.DisposeAsync();
         await Authority.DisposeAsync();
     }

@@ -15,6 +15,10 @@ public sealed class IngestionFixture : IAsyncLifetime
     public ScriptedSource Source { get; } = new();
     public TestAuthority Authority { get; private set; } = null!;
     public TestDatabase Database { get; private set; } = null!;
+
+    /// <summary>A second tenant store, on the other PostgreSQL server: tenants there keep their cursor there.</summary>
+    public TestDatabase Store2 { get; private set; } = null!;
+
     public InsightsFactory Factory { get; private set; } = null!;
     public HttpClient Admin { get; private set; } = null!;
 
@@ -22,6 +26,7 @@ public sealed class IngestionFixture : IAsyncLifetime
     {
         Authority = await TestAuthority.StartAsync();
         Database = await TestDatabase.CreateAsync();
+        Store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
         Factory = NewHost();
         Admin = Factory.ClientWithToken(Authority.AdminToken());
         foreach (var (name, priority) in new[] { ("CashFlowForecast", "normal"), ("StockRupture", "high") })
@@ -34,6 +39,7 @@ public sealed class IngestionFixture : IAsyncLifetime
     {
         var settings = InsightsFactory.Settings(Authority, Database);
         settings["Ingestion:PageSize"] = "3";
+        settings["Stores:" + InsightsFixture.SecondStore] = Store2.ConnectionString;
         settings["Ingestion:Interval"] = "1.00:00:00";
         return new InsightsFactory(settings, services: s =>
         {
@@ -46,6 +52,7 @@ public sealed class IngestionFixture : IAsyncLifetime
     {
         Admin.Dispose();
         await Factory.DisposeAsync();
+        await Store2.DisposeAsync();
         await Database.DisposeAsync();
         await Authority.DisposeAsync();
     }
@@ -60,10 +67,10 @@ public sealed class IngestionHost : ICollectionFixture<IngestionFixture>
 [Collection(IngestionHost.Name)]
 public sealed class IngestionTests(IngestionFixture host)
 {
-    private async Task<string> TenantAsync()
+    private async Task<string> TenantAsync(string store = "main")
     {
         var id = InsightsFixture.NewTenantId("ing");
-        (await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).EnsureSuccessStatusCode();
+        (await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id, store })).EnsureSuccessStatusCode();
         await WaitIdleAsync(id, runs: 1);
         return id;
     }
@@ -118,10 +125,12 @@ public sealed class IngestionTests(IngestionFixture host)
         }
     }
 
-    [Fact]
-    public async Task A_first_run_stores_every_model_and_enqueues_one_message_per_model()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task A_first_run_stores_every_model_and_enqueues_one_message_per_model(string store)
     {
-        var tenant = await TenantAsync();
+        var tenant = await TenantAsync(store);
         host.Source.Set(tenant, Enumerable.Range(1, 7).Select(i => ScriptedSource.Model("m" + i, i)));
 
         var run = await IngestAsync(tenant);
@@ -213,10 +222,12 @@ public sealed class IngestionTests(IngestionFixture host)
         Assert.Equal(0, reader.GetInt64(1));
     }
 
-    [Fact]
-    public async Task A_second_run_with_nothing_new_enqueues_nothing_and_a_change_enqueues_exactly_one_message()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task A_second_run_with_nothing_new_enqueues_nothing_and_a_change_enqueues_exactly_one_message(string store)
     {
-        var tenant = await TenantAsync();
+        var tenant = await TenantAsync(store);
         host.Source.Set(tenant, Enumerable.Range(1, 4).Select(i => ScriptedSource.Model("m" + i, i)));
         await IngestAsync(tenant);
         await DrainAsync(tenant);
@@ -276,7 +287,7 @@ public sealed class IngestionTests(IngestionFixture host)
     public async Task One_tenants_source_rows_never_land_in_another()
     {
         var a = await TenantAsync();
-        var b = await TenantAsync();
+        var b = await TenantAsync(InsightsFixture.SecondStore);
         host.Source.Set(a, [ScriptedSource.Model("only-a", 1)]);
         host.Source.Set(b, [ScriptedSource.Model("only-b", 1)]);
         await IngestAsync(a);
@@ -313,10 +324,12 @@ public sealed class IngestionTests(IngestionFixture host)
         Assert.Equal(6, (await DrainAsync(tenant)).Count);
     }
 
-    [Fact]
-    public async Task A_worker_stopped_between_pages_loses_nothing_and_enqueues_nothing_twice()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task A_worker_stopped_between_pages_loses_nothing_and_enqueues_nothing_twice(string store)
     {
-        var tenant = await TenantAsync();
+        var tenant = await TenantAsync(store);
         host.Source.Set(tenant, Enumerable.Range(1, 9).Select(i => ScriptedSource.Model("m" + i, i)));
         var reached = new TaskCompletionSource();
         host.Source.Hold = (2, reached, Task.Delay(Timeout.Infinite));
@@ -407,6 +420,40 @@ public sealed class IngestionTests(IngestionFixture host)
         await using var reader = await command.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync(), "The tenant has no cursor row.");
         return (reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+    }
+
+    [Fact]
+    public async Task The_cursor_lives_on_the_tenants_store_and_the_catalogs_copy_is_repaired_from_it()
+    {
+        var tenant = await TenantAsync(InsightsFixture.SecondStore);
+        host.Source.Set(tenant, Enumerable.Range(1, 4).Select(i => ScriptedSource.Model("m" + i, i)));
+        await IngestAsync(tenant);
+        Assert.Equal(4, (await DrainAsync(tenant)).Count);
+
+        // The page's transaction wrote the cursor on the tenant's store, and the catalog's copy followed it.
+        var schema = Insights.Tenancy.SchemaName.ForTenant(tenant).Value;
+        await using var store = host.Store2.CreateDataSource();
+        await using (var position = store.CreateCommand("SELECT id FROM insights_store.ingestion_cursors WHERE schema_name = $1"))
+        {
+            position.Parameters.Add(new Npgsql.NpgsqlParameter { Value = schema });
+            Assert.Equal("m4", (string?)await position.ExecuteScalarAsync());
+        }
+
+        Assert.Equal("m4", (await CursorAsync(tenant)).Position);
+
+        // A crash between the store's commit and the catalog's copy leaves the copy behind: the next run reads from the
+        // store's cursor (nothing again, nothing enqueued twice) and brings the copy up to it.
+        await using (var catalog = host.Database.CreateDataSource())
+        await using (var behind = catalog.CreateCommand("UPDATE catalog.ingestion_cursors SET id = 'm1', updated_at = updated_at - interval '1 day' WHERE tenant_id = $1"))
+        {
+            behind.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenant });
+            Assert.Equal(1, await behind.ExecuteNonQueryAsync());
+        }
+
+        var again = await IngestAsync(tenant);
+        Assert.Equal(0, again.GetProperty("rowsRead").GetInt64());
+        Assert.Empty(await DrainAsync(tenant));
+        Assert.Equal("m4", (await CursorAsync(tenant)).Position);
     }
 
     [Fact]

@@ -23,6 +23,10 @@ public sealed class OnlineInsightsFixture : IAsyncLifetime
 
     public TestAuthority Authority { get; private set; } = null!;
     public TestDatabase Database { get; private set; } = null!;
+
+    /// <summary>A second tenant store, on the other PostgreSQL server.</summary>
+    public TestDatabase Store2 { get; private set; } = null!;
+
     public FakeBigQuery BigQuery { get; private set; } = null!;
     public InsightsFactory Factory { get; private set; } = null!;
     public HttpClient Admin { get; private set; } = null!;
@@ -31,8 +35,10 @@ public sealed class OnlineInsightsFixture : IAsyncLifetime
     {
         Authority = await TestAuthority.StartAsync();
         Database = await TestDatabase.CreateAsync();
+        Store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
         BigQuery = await FakeBigQuery.StartAsync();
         var settings = InsightsFactory.Settings(Authority, Database);
+        settings["Stores:" + InsightsFixture.SecondStore] = Store2.ConnectionString;
         settings["Ingestion:Interval"] = "1.00:00:00";
         settings["Ingestion:BigQuery:Table"] = Table;
         settings["BigQuery:BaseUrl"] = BigQuery.BaseUrl;
@@ -62,18 +68,22 @@ public sealed class OnlineInsightsFixture : IAsyncLifetime
 
     public HttpClient TenantClient(string tenantId) => Factory.ClientWithToken(Authority.TenantToken(tenantId));
 
-    public async Task<string> TenantAsync()
+    public async Task<string> TenantAsync(string store = "main")
     {
         var id = InsightsFixture.NewTenantId("on");
-        (await Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).EnsureSuccessStatusCode();
+        (await Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id, store })).EnsureSuccessStatusCode();
         return id;
     }
+
+    /// <summary>The connection string of a tenant store's database, to write into its tenants' schemas.</summary>
+    public string StoreConnectionString(string store) => store == InsightsFixture.SecondStore ? Store2.ConnectionString : Database.ConnectionString;
 
     public async Task DisposeAsync()
     {
         Admin.Dispose();
         await Factory.DisposeAsync();
         await BigQuery.DisposeAsync();
+        await Store2.DisposeAsync();
         await Database.DisposeAsync();
         await Authority.DisposeAsync();
     }

@@ -62,17 +62,19 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
     private static System.Text.Json.Nodes.JsonArray LiveFields() =>
         [FakeBigQuery.Field("id", "STRING"), FakeBigQuery.Field("key", "STRING"), FakeBigQuery.Field("payload", "JSON"), FakeBigQuery.Field("version", "INTEGER"), FakeBigQuery.Field("updated_at", "TIMESTAMP")];
 
-    private async Task<string> TenantWithModelsAsync()
+    private async Task<string> TenantWithModelsAsync(string store = "main")
     {
-        var id = await host.TenantAsync();
-        await StoredModels.StoreAsync(host.Database.ConnectionString, id, OnlineScenario.Models(id));
+        var id = await host.TenantAsync(store);
+        await StoredModels.StoreAsync(host.StoreConnectionString(store), id, OnlineScenario.Models(id));
         return id;
     }
 
-    [Fact]
-    public async Task Online_insight_answers_the_latest_version_that_matches_key_filter_and_dates()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Online_insight_answers_the_latest_version_that_matches_key_filter_and_dates(string store)
     {
-        var id = await TenantWithModelsAsync();
+        var id = await TenantWithModelsAsync(store);
         using var client = host.TenantClient(id);
 
         var november = await OnlineScenario.OkAsync(client, new { insight = Stored, key = "k1", filter = "filial=01", dateFrom = "2026-11-10", dateTo = "2026-11-20" });
@@ -135,12 +137,15 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
         await Problem.AssertAsync(await OnlineScenario.AskAsync(host.Admin, new { insight = Stored }), HttpStatusCode.Forbidden);
     }
 
-    [Fact]
-    public async Task A_tenant_never_sees_another_tenants_models()
+    [Theory]
+    [InlineData("main", "main")]
+    [InlineData("main", "store2")]
+    [InlineData("store2", "main")]
+    public async Task A_tenant_never_sees_another_tenants_models(string storeA, string storeB)
     {
-        var a = await TenantWithModelsAsync();
-        var b = await host.TenantAsync();
-        await StoredModels.StoreAsync(host.Database.ConnectionString, b,
+        var a = await TenantWithModelsAsync(storeA);
+        var b = await host.TenantAsync(storeB);
+        await StoredModels.StoreAsync(host.StoreConnectionString(storeB), b,
             new StoredModel(b + "-only", Stored, "b-only", null, null, null, 42, OnlineScenario.T0, """{"secret":"b"}"""));
         using var clientA = host.TenantClient(a);
         using var clientB = host.TenantClient(b);
@@ -151,10 +156,12 @@ public sealed class OnlineInsightsTests(OnlineInsightsFixture host)
         Assert.Equal(9, (await OnlineScenario.OkAsync(clientA, new { insight = Stored })).GetProperty("version").GetInt64());
     }
 
-    [Fact]
-    public async Task A_request_through_the_queue_gets_exactly_one_high_priority_response_with_its_id()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task A_request_through_the_queue_gets_exactly_one_high_priority_response_with_its_id(string store)
     {
-        var id = await TenantWithModelsAsync();
+        var id = await TenantWithModelsAsync(store);
         using var client = new QueueClient(null!, id, host.TenantClient(id));
 
         var sent = await client.Http.PostAsJsonAsync("/api/v1/smartlink/messages", new

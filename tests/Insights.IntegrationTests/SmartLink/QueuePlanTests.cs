@@ -57,7 +57,10 @@ public sealed class QueuePlanTests : OwnDatabaseTests
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/smartlink/ack", new { receipts })).StatusCode);
         }
 
-        var statements = log.Naming(schema).Select(s => s.Text).Distinct().ToList();
+        // A batch is traced as its statements joined by ';': the transaction-local setting before a statement is not its own.
+        var statements = log.Naming(schema).Select(s => s.Text)
+            .Select(s => s.StartsWith("SELECT set_config(", StringComparison.Ordinal) ? s[(s.IndexOf(';', StringComparison.Ordinal) + 1)..] : s)
+            .Distinct().ToList();
         var receive = Assert.Single(statements, s => s.Contains("FOR UPDATE SKIP LOCKED", StringComparison.Ordinal));
         var ack = Assert.Single(statements, s => s.Contains("SET status = 'acked'", StringComparison.Ordinal));
         var look = Assert.Single(statements, s => s.StartsWith("SELECT min(visible_at)", StringComparison.Ordinal));
@@ -65,10 +68,7 @@ public sealed class QueuePlanTests : OwnDatabaseTests
         await using var connection = await dataSource.OpenConnectionAsync();
         Assert.DoesNotContain(table, await GenericPlanScansAsync(connection, look, "", ""));
         Assert.DoesNotContain(table, await GenericPlanScansAsync(connection, receive, "integer, double precision, integer", "10, 60, 5"));
-        var ackTypes = ack.Contains("$5", StringComparison.Ordinal)
-            ? ("uuid[], uuid[], text, date, timestamptz", "'{}', '{}', 't', '2026-01-01', now()")
-            : ("uuid[], uuid[]", "'{}', '{}'");
-        Assert.DoesNotContain(table, await GenericPlanScansAsync(connection, ack, ackTypes.Item1, ackTypes.Item2));
+        Assert.DoesNotContain(table, await GenericPlanScansAsync(connection, ack, "uuid[], uuid[]", "'{}', '{}'"));
     }
 
     /// <summary>The tables (schema-qualified, quoted) that the generic plan of <paramref name="sql"/> reads in full.</summary>

@@ -12,12 +12,14 @@ namespace Insights.IntegrationTests.SmartLink;
 [Collection(SharedHost.Name)]
 public sealed class QueueTests(InsightsFixture host)
 {
-    private async Task<QueueClient> NewClientAsync() => new(host, await host.CreateTenantAsync());
+    private async Task<QueueClient> NewClientAsync(string store = "main") => new(host, await host.CreateTenantAsync(store: store));
 
-    [Fact]
-    public async Task Receive_returns_messages_in_fifo_order_within_a_priority_with_the_envelope()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Receive_returns_messages_in_fifo_order_within_a_priority_with_the_envelope(string store)
     {
-        using var client = await NewClientAsync();
+        using var client = await NewClientAsync(store);
         var ids = await client.EnqueueAsync("one", "two", "three");
 
         var deliveries = await client.ReceiveAsync();
@@ -48,10 +50,12 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.Equal(["n2"], (await client.ReceiveAsync()).Select(d => d.Text));
     }
 
-    [Fact]
-    public async Task Concurrent_receivers_never_get_the_same_message()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Concurrent_receivers_never_get_the_same_message(string store)
     {
-        using var client = await NewClientAsync();
+        using var client = await NewClientAsync(store);
         const int count = 600;
         await client.EnqueueAsync(Enumerable.Range(0, count).Select(i => "m" + i).ToArray());
 
@@ -82,10 +86,12 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.Equal(count, seen.Distinct().Count());
     }
 
-    [Fact]
-    public async Task An_expired_lease_redelivers_with_a_higher_delivery_count_and_the_old_receipt_is_rejected()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task An_expired_lease_redelivers_with_a_higher_delivery_count_and_the_old_receipt_is_rejected(string store)
     {
-        using var client = await NewClientAsync();
+        using var client = await NewClientAsync(store);
         await client.EnqueueAsync("again");
 
         var first = Assert.Single(await client.ReceiveAsync(visibility: 1));
@@ -142,10 +148,12 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.NotEqual(JsonValueKind.Null, message.GetProperty("lastLeasedAt").ValueKind);
     }
 
-    [Fact]
-    public async Task Nack_dead_letters_with_the_reason_and_redrive_makes_it_ready_again()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Nack_dead_letters_with_the_reason_and_redrive_makes_it_ready_again(string store)
     {
-        using var client = await NewClientAsync();
+        using var client = await NewClientAsync(store);
         var id = Assert.Single(await client.EnqueueAsync("bad"));
         var delivery = Assert.Single(await client.ReceiveAsync());
 
@@ -202,10 +210,12 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.Equal(1, (await client.AckAsync(delivery.Receipt)).Acked);
     }
 
-    [Fact]
-    public async Task A_long_poll_returns_within_100_ms_of_an_enqueue()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task A_long_poll_returns_within_100_ms_of_an_enqueue(string store)
     {
-        using var client = await NewClientAsync();
+        using var client = await NewClientAsync(store);
         // Timed from the enqueue's commit; the best of three, so a busy machine does not decide. A poll that the
         // notification did not wake would wait out its 10 s.
         var answers = new List<long>();
@@ -237,10 +247,12 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.InRange(watch.ElapsedMilliseconds, 900, 5000);
     }
 
-    [Fact]
-    public async Task Another_tenants_receipts_and_message_ids_are_useless()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Another_tenants_receipts_and_message_ids_are_useless(string store)
     {
-        using var owner = await NewClientAsync();
+        using var owner = await NewClientAsync(store);
         using var intruder = await NewClientAsync();
         var id = Assert.Single(await owner.EnqueueAsync("secret"));
         var delivery = Assert.Single(await owner.ReceiveAsync());
@@ -341,10 +353,12 @@ public sealed class QueueTests(InsightsFixture host)
         Assert.Equal("process me", message.GetProperty("envelope").GetProperty("data").GetProperty("text").GetString());
     }
 
-    [Fact]
-    public async Task Admins_browse_resend_and_see_queue_depth_in_usage()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Admins_browse_resend_and_see_queue_depth_in_usage(string store)
     {
-        using var client = await NewClientAsync();
+        using var client = await NewClientAsync(store);
         var ids = await client.EnqueueAsync("a", "b", "c");
         var delivery = (await client.ReceiveAsync(max: 1)).Single();
         await client.AckAsync(delivery.Receipt);

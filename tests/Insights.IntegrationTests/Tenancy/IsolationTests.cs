@@ -13,26 +13,38 @@ namespace Insights.IntegrationTests.Tenancy;
 public sealed class IsolationTests(InsightsFixture host) : IAsyncLifetime
 {
     private NpgsqlDataSource db = null!;
+    private NpgsqlDataSource store2 = null!;
 
     public Task InitializeAsync()
     {
         db = host.Database.CreateDataSource();
+        store2 = host.Store2.CreateDataSource();
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await db.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await db.DisposeAsync();
+        await store2.DisposeAsync();
+    }
+
+    /// <summary>The database of a tenant store, to write into a tenant's schema directly.</summary>
+    private NpgsqlDataSource Db(string store) => store == InsightsFixture.SecondStore ? store2 : db;
 
     private static List<string> Ids(JsonElement page) =>
         page.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
 
-    [Fact]
-    public async Task Two_tenants_never_see_each_others_models()
+    [Theory]
+    [InlineData("main", "main")]
+    [InlineData("store2", "store2")]
+    [InlineData("main", "store2")]
+    public async Task Two_tenants_never_see_each_others_models(string storeA, string storeB)
     {
-        var a = await host.CreateTenantAsync();
-        var b = await host.CreateTenantAsync();
-        await TenantData.InsertModelAsync(db, a, "a-1");
-        await TenantData.InsertModelAsync(db, a, "a-2");
-        await TenantData.InsertModelAsync(db, b, "b-1");
+        var a = await host.CreateTenantAsync(store: storeA);
+        var b = await host.CreateTenantAsync(store: storeB);
+        await TenantData.InsertModelAsync(Db(storeA), a, "a-1");
+        await TenantData.InsertModelAsync(Db(storeA), a, "a-2");
+        await TenantData.InsertModelAsync(Db(storeB), b, "b-1");
 
         using var clientA = host.TenantClient(a);
         using var clientB = host.TenantClient(b);
@@ -51,12 +63,15 @@ public sealed class IsolationTests(InsightsFixture host) : IAsyncLifetime
         await Problem.AssertAsync(await host.Admin.GetAsync("/api/v1/tenants/nobody-here/insight-models"), HttpStatusCode.NotFound);
     }
 
-    [Fact]
-    public async Task Tenant_clients_cannot_name_another_tenant()
+    [Theory]
+    [InlineData("main", "main")]
+    [InlineData("store2", "main")]
+    [InlineData("main", "store2")]
+    public async Task Tenant_clients_cannot_name_another_tenant(string storeA, string storeB)
     {
-        var a = await host.CreateTenantAsync();
-        var b = await host.CreateTenantAsync();
-        await TenantData.InsertModelAsync(db, b, "b-secret");
+        var a = await host.CreateTenantAsync(store: storeA);
+        var b = await host.CreateTenantAsync(store: storeB);
+        await TenantData.InsertModelAsync(Db(storeB), b, "b-secret");
         using var clientA = host.TenantClient(a);
 
         // The tenant routes of the admin API are closed to tenant tokens, and no tenant route takes a tenant id.

@@ -21,11 +21,13 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
 
     public async Task DisposeAsync() => await db.DisposeAsync();
 
-    [Fact]
-    public async Task Provisioning_creates_the_schema_and_its_tables_in_the_one_request()
+    [Theory]
+    [InlineData("main")]
+    [InlineData("store2")]
+    public async Task Provisioning_creates_the_schema_and_its_tables_in_the_one_request(string store)
     {
         var id = InsightsFixture.NewTenantId();
-        var response = await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Acme", settings = new { region = "br" } });
+        var response = await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Acme", settings = new { region = "br" }, store });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal($"/api/v1/tenants/{id}", response.Headers.Location?.ToString());
@@ -35,9 +37,29 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
         Assert.Equal(new TenantMigrator().LatestVersion, body.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("br", body.GetProperty("settings").GetProperty("region").GetString());
         Assert.False(body.TryGetProperty("schemaName", out _));
+        Assert.Equal(store, body.GetProperty("store").GetString());
 
-        Assert.True(await TenantData.SchemaExistsAsync(db, id));
-        Assert.Equal(["insight_models", "queue_messages"], await TenantData.TablesAsync(db, id));
+        // The schema is on its store, and only there.
+        await using var storeDb = host.StoreDatabase(store).CreateDataSource();
+        await using var otherDb = host.StoreDatabase(store == "main" ? InsightsFixture.SecondStore : "main").CreateDataSource();
+        Assert.True(await TenantData.SchemaExistsAsync(storeDb, id));
+        Assert.False(await TenantData.SchemaExistsAsync(otherDb, id));
+        Assert.Equal(["insight_models", "queue_messages"], await TenantData.TablesAsync(storeDb, id));
+    }
+
+    [Theory]
+    [InlineData("elsewhere")]
+    [InlineData("Store2")]
+    [InlineData("store2; DROP SCHEMA catalog")]
+    [InlineData("")]
+    public async Task A_store_this_service_does_not_name_is_400_and_creates_nothing(string store)
+    {
+        var id = InsightsFixture.NewTenantId();
+        var response = await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Nowhere", store });
+
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("store2", problem.GetProperty("errors").GetProperty("store")[0].GetString(), StringComparison.Ordinal);
+        await Problem.AssertAsync(await host.Admin.GetAsync($"/api/v1/tenants/{id}"), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -78,7 +100,7 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
         var ids = new[] { stem, stem.ToLowerInvariant(), stem.Replace('-', '_') };
         foreach (var id in ids)
         {
-            Assert.Equal(HttpStatusCode.Created, (await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id })).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id, store = "main" })).StatusCode);
         }
 
         Assert.Equal(3, ids.Select(i => SchemaName.ForTenant(i).Value).Distinct().Count());
@@ -93,7 +115,7 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
     {
         var id = InsightsFixture.NewTenantId("race");
         var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
-            host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Race" })));
+            host.Admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = "Race", store = "main" })));
 
         Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
         Assert.Equal(9, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));

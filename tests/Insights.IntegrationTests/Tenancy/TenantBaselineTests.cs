@@ -58,7 +58,7 @@ public sealed class TenantBaselineTests(TenantBaselineTests.TwoTenants tenants, 
 
     private async Task<List<string>> JournalAsync(SchemaName schema)
     {
-        await using var command = tenants.Db.CreateCommand("SELECT script FROM catalog.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
+        await using var command = tenants.Db.CreateCommand("SELECT script FROM insights_store.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
         command.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
         var scripts = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();

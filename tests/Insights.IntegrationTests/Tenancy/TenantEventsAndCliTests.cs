@@ -82,7 +82,7 @@ public sealed class TenantCliAndStartupTests : OwnDatabaseTests
         await using (var rewind = db.CreateCommand(
             $"""
             DROP TABLE {schema.Quoted}.queue_messages;
-            DELETE FROM catalog.tenant_schema_migrations WHERE schema_name = '{schema.Value}' AND script IN ('0002_queue.sql', '0003_queue_envelope_text.sql');
+            DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = '{schema.Value}' AND script IN ('0002_queue.sql', '0003_queue_envelope_text.sql');
             UPDATE catalog.tenants SET schema_version = 1 WHERE id = '{ids[0]}';
             """))
         {

@@ -85,7 +85,7 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
         var created = await client.PostAsJsonAsync("/api/v1/tenants", new { id = late, name = late });
         Assert.Equal(9001, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("schemaVersion").GetInt32());
         Assert.Contains("probe", await TenantData.TablesAsync(db, late));
-        await using var journal = db.CreateCommand("SELECT script FROM catalog.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
+        await using var journal = db.CreateCommand("SELECT script FROM insights_store.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
         journal.Parameters.Add(new NpgsqlParameter { Value = SchemaName.ForTenant(late).Value });
         var scripts = new List<string>();
         await using (var reader = await journal.ExecuteReaderAsync())
@@ -152,7 +152,7 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
             two.Services.GetRequiredService<TenantMigrationRunner>().RunAsync("two", null, CancellationToken.None));
 
         Assert.All(runs, r => Assert.Empty(r.Failures));
-        await using var journal = db.CreateCommand("SELECT count(*) FROM catalog.tenant_schema_migrations WHERE script = '9001_probe.sql'");
+        await using var journal = db.CreateCommand("SELECT count(*) FROM insights_store.tenant_schema_migrations WHERE script = '9001_probe.sql'");
         Assert.Equal(4L, (long)(await journal.ExecuteScalarAsync())!);
     }
 

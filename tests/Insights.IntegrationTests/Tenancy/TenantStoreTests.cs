@@ -29,31 +29,54 @@ public sealed class TenantStoreTests : OwnDatabaseTests
     }
 
     [Fact]
-    public async Task The_stores_listing_counts_each_stores_tenants_and_shows_its_size()
+    public async Task New_tenants_go_to_the_store_with_fewest_tenants_or_the_named_one_and_the_listing_counts_them()
     {
         var settings = InsightsFactory.Settings(Authority, Database);
         settings["Stores:store2"] = store2.ConnectionString;
         await using var factory = new InsightsFactory(settings);
         using var admin = factory.ClientWithToken(Authority.AdminToken());
 
-        var ids = new[] { "stores-a", "stores-b" };
-        foreach (var id in ids)
+        // Placement: fewest tenants first, ties by name.
+        var placed = new List<string>();
+        foreach (var id in new[] { "stores-a", "stores-b", "stores-c" })
         {
             var created = await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-            Assert.Equal("main", (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("store").GetString());
+            placed.Add((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("store").GetString()!);
         }
 
-        Assert.Equal("main", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/tenants/stores-a")).GetProperty("store").GetString());
+        Assert.Equal(["main", "store2", "main"], placed);
+        var named = await admin.PostAsJsonAsync("/api/v1/tenants", new { id = "stores-d", name = "d", store = "main" });
+        Assert.Equal("main", (await named.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("store").GetString());
+        Assert.Equal("store2", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/tenants/stores-b")).GetProperty("store").GetString());
+
+        // Each schema is on its store only.
+        await using (var mainDb = Database.CreateDataSource())
+        await using (var secondDb = store2.CreateDataSource())
+        {
+            Assert.True(await TenantData.SchemaExistsAsync(secondDb, "stores-b"));
+            Assert.False(await TenantData.SchemaExistsAsync(mainDb, "stores-b"));
+            Assert.True(await TenantData.SchemaExistsAsync(mainDb, "stores-c"));
+            Assert.False(await TenantData.SchemaExistsAsync(secondDb, "stores-c"));
+        }
+
         var stores = await StoresAsync(admin);
         Assert.Equal(["main", "store2"], stores.Select(s => s.Name));
-        Assert.Equal(2, stores[0].Tenants);
-        Assert.Equal(0, stores[1].Tenants);
+        Assert.Equal(3, stores[0].Tenants);
+        Assert.Equal(1, stores[1].Tenants);
         Assert.All(stores, s => Assert.True(s.Configured));
         Assert.All(stores, s => Assert.True(s.Bytes > 1_000_000, $"{s.Name}: {s.Bytes} bytes"));
 
-        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/v1/tenants/stores-a")).StatusCode);
-        Assert.Equal(1, (await StoresAsync(admin))[0].Tenants);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/v1/tenants/stores-b")).StatusCode);
+        await using (var secondDb = store2.CreateDataSource())
+        {
+            Assert.False(await TenantData.SchemaExistsAsync(secondDb, "stores-b"));
+        }
+
+        stores = await StoresAsync(admin);
+        Assert.Equal([3, 0], stores.Select(s => s.Tenants));
+        var next = await admin.PostAsJsonAsync("/api/v1/tenants", new { id = "stores-e", name = "e" });
+        Assert.Equal("store2", (await next.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("store").GetString());
     }
 
     [Fact]
@@ -75,7 +98,7 @@ public sealed class TenantStoreTests : OwnDatabaseTests
         await using var factory = new InsightsFactory(settings);
         using var admin = factory.ClientWithToken(Authority.AdminToken());
         const string tenantId = "stores-wake";
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId, store = "store2" })).StatusCode);
         await factory.Services.GetRequiredService<QueueSignals>().Listening;
 
         // The statements naming the tenant's schema: the long poll's first look is the only one until something wakes it.
@@ -104,11 +127,11 @@ public sealed class TenantStoreTests : OwnDatabaseTests
             await Task.Delay(20);
         }
 
-        // A message the node was not told of, then the queue's notification of the tenant sent on the other store: only
-        // a node listening there wakes the poll before its 20 s.
+        // A message the node was not told of, written on the tenant's store with the queue's notification there (as another
+        // node's enqueue would): only a node listening on that store wakes the poll before its 20 s.
         var id = Guid.CreateVersion7();
-        await using (var main = Database.CreateDataSource())
-        await using (var insert = main.CreateCommand(
+        await using (var second = store2.CreateDataSource())
+        await using (var insert = second.CreateCommand(
             $"INSERT INTO {schema.Quoted}.queue_messages (id, type, envelope) VALUES ($1, 'InsightModel', $2)"))
         {
             insert.Parameters.Add(new NpgsqlParameter { Value = id });
