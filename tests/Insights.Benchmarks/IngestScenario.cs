@@ -116,13 +116,14 @@ internal static class IngestScenario
     private static async Task<Measure> RunAgainAsync(HttpClient admin, NpgsqlDataSource dataSource, string tenantId, bool removeModels)
     {
         // The cursor is the tenant's store's (here the catalog's database); the catalog keeps a copy.
-        await using (var reset = dataSource.CreateCommand(
-            """
-            DELETE FROM insights_store.ingestion_cursors WHERE schema_name = (SELECT schema_name FROM catalog.tenants WHERE id = $1);
-            DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1
-            """))
+        await using (var reset = dataSource.CreateBatch())
         {
-            reset.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            reset.BatchCommands.Add(new NpgsqlBatchCommand(
+                "DELETE FROM insights_store.ingestion_cursors WHERE schema_name = (SELECT schema_name FROM catalog.tenants WHERE id = $1)")
+            {
+                Parameters = { new() { Value = tenantId } },
+            });
+            reset.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1") { Parameters = { new() { Value = tenantId } } });
             await reset.ExecuteNonQueryAsync();
         }
 

@@ -102,6 +102,26 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             });
         }
 
+        if (exception is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName })
+        {
+            // A tenant's schema went away under the request: its move to another store switched, or it is being deleted.
+            // Nothing was changed; the retry finds the tenant where it is now.
+            logger.LogInformation("A tenant's tables were not where {Method} {Path} looked (moved or deleted); answered 503", httpContext.Request.Method, httpContext.Request.Path);
+            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            httpContext.Response.Headers.RetryAfter = "1";
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "Service unavailable",
+                    Detail = "The tenant's data is moving between databases; retry after the time in the Retry-After header.",
+                },
+            });
+        }
+
         var (status, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, DescribeBadRequest(bad, httpContext)),

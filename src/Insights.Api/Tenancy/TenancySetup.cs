@@ -22,6 +22,8 @@ internal static class TenancySetup
         services.AddSingleton<TenantMigrator>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<TenantStores>();
+        services.AddSingleton<TenantMover>();
+        services.AddHostedService(provider => provider.GetRequiredService<TenantMover>());
         services.AddSingleton<TenantUsageReader>();
         services.AddSingleton(provider => new TenantMigrationRunner(
             provider.GetRequiredService<Insights.Database.TenantConnections>(),

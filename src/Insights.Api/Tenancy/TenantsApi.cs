@@ -49,6 +49,18 @@ public static class TenantsApi
             .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        group.MapPost("/{tenantId}/move", Move)
+            .WithName("MoveTenant")
+            .WithSummary("Moves the tenant's schema to another store while its clients keep working; progress at the move's Location.")
+            .Validate<MoveTenantRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapGet("/{tenantId}/moves/{moveId}", GetMove)
+            .WithName("GetTenantMove")
+            .WithSummary("A move of the tenant: status, models and messages copied, how long its writes were held, the outcome.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         group.MapGet("/{tenantId}/usage", Usage)
             .WithName("GetTenantUsage")
             .WithSummary("What the tenant uses: schema bytes and rows per table.")
@@ -151,6 +163,36 @@ public static class TenantsApi
         return TypedResults.NoContent();
     }
 
+    private static async Task<Results<Accepted<TenantMoveResponse>, ProblemHttpResult>> Move(
+        string tenantId, MoveTenantRequest request, TenantMover mover, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (!TenantId.IsValid(tenantId))
+        {
+            return NotFoundProblem(tenantId);
+        }
+
+        var (outcome, move, reason) = await mover.RequestAsync(tenantId, request.Store!, Subject(user), cancellationToken);
+        switch (outcome)
+        {
+            case MoveOutcome.Started:
+                return TypedResults.Accepted($"/api/v1/tenants/{Uri.EscapeDataString(tenantId)}/moves/{move!.Id}", move);
+            case MoveOutcome.Conflict:
+                await store.AuditAsync(Subject(user), "tenant.move", tenantId, "rejected", reason);
+                return TypedResults.Problem(title: "The tenant cannot be moved now", detail: reason, statusCode: StatusCodes.Status409Conflict);
+            default:
+                return NotFoundProblem(tenantId);
+        }
+    }
+
+    private static async Task<Results<Ok<TenantMoveResponse>, ProblemHttpResult>> GetMove(
+        string tenantId, string moveId, TenantMover mover, CancellationToken cancellationToken)
+    {
+        var move = TenantId.IsValid(tenantId) && Guid.TryParseExact(moveId, "D", out var id) ? await mover.GetAsync(tenantId, id, cancellationToken) : null;
+        return move is null
+            ? TypedResults.Problem(title: "Move not found", detail: "The tenant has no such move.", statusCode: StatusCodes.Status404NotFound)
+            : TypedResults.Ok(move);
+    }
+
     private static async Task<Results<Ok<TenantUsage>, ProblemHttpResult>> Usage(
         string tenantId, TenantUsageReader usage, CancellationToken cancellationToken)
     {
@@ -178,6 +220,16 @@ internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTen
         RuleFor(r => r.Name).NotEmpty().WithMessage("name is required.")
             .MaximumLength(200).WithMessage("name must be at most 200 characters.");
         RuleFor(r => r.Settings).Must(TenantSettings.IsAcceptable).WithMessage(TenantSettings.Rule);
+    }
+}
+
+internal sealed class MoveTenantRequestValidator : AbstractValidator<MoveTenantRequest>
+{
+    public MoveTenantRequestValidator(TenantConnections connections)
+    {
+        RuleFor(r => r.Store).NotEmpty().WithMessage("store is required.")
+            .Must(s => s is null || (TenantStoreSettings.IsValidName(s) && connections.HasStore(s)))
+            .WithMessage(r => $"store must be one of this service's tenant stores: {string.Join(", ", connections.StoreNames)} (GET /api/v1/stores).");
     }
 }
 

@@ -1,0 +1,506 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Insights.Database;
+using Insights.Ingestion;
+using Insights.Messaging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Insights.Tenancy;
+
+/// <summary>A move of a tenant's schema between stores, as <c>GET /tenants/{id}/moves/{moveId}</c> shows it.</summary>
+/// <param name="Status"><c>queued</c>, <c>copying</c> (models to the new store), <c>switching</c> (the queue, with the
+/// tenant's writes held), <c>succeeded</c> or <c>failed</c> (the tenant stays where it was, intact).</param>
+/// <param name="SwitchMs">How long the tenant's writes were held: its clients may have had a <c>503</c> then.</param>
+public sealed record TenantMoveResponse(
+    Guid Id, string TenantId, string From, string To, string Status, string RequestedBy, DateTimeOffset RequestedAt,
+    DateTimeOffset? StartedAt, DateTimeOffset? SwitchedAt, DateTimeOffset? FinishedAt, long ModelsCopied, long MessagesCopied,
+    double? SwitchMs, string? Error);
+
+public sealed record MoveTenantRequest(string? Store);
+
+public enum MoveOutcome
+{
+    Started,
+    NotFound,
+    Conflict,
+}
+
+/// <summary>
+/// Moves a tenant's schema to another store while its clients keep working. The models are copied first, with the
+/// tenant's ingestion held (its run lock: a run in flight finishes first, a new one waits), so they cannot change
+/// meanwhile. Then the switch: the tenant's tables are locked against writes on the old store (reads go on), the queue is
+/// copied with its ids, delivery counts, leases and sequence, and the cursor with it; the new store commits; the old
+/// schema is set aside under another name, which ends the held writes with a <c>503</c> (<c>Retry-After</c>); the catalog
+/// names the new store and every node forgets its cached entry; the old copy is dropped. Each step is one transaction on
+/// one database. A failure before the catalog names the new store leaves the tenant where it was, intact, and removes the
+/// partial copy; a node that dies mid-move leaves it to the next node that starts, which completes or undoes it.
+/// </summary>
+public sealed class TenantMover(
+    NpgsqlDataSource catalog,
+    TenantConnections connections,
+    TenantMigrator migrator,
+    TenantDirectory directory,
+    Outbox outbox,
+    ILogger<TenantMover> logger) : IHostedService, IDisposable
+{
+    /// <summary>First key of the per-tenant advisory lock a move holds while it runs ("tmov").</summary>
+    private const int MoveLockNamespace = 0x746D6F76;
+
+    private const string Columns =
+        "id, tenant_id, from_store, to_store, status, requested_by, requested_at, started_at, switched_at, finished_at, models_copied, messages_copied, switch_ms, error";
+
+    private readonly CancellationTokenSource stopping = new();
+    private readonly ConcurrentDictionary<Guid, Task> running = new();
+
+    /// <summary>Records a move and starts it on this node; the reason when it cannot be made.</summary>
+    public async Task<(MoveOutcome Outcome, TenantMoveResponse? Move, string? Reason)> RequestAsync(
+        string tenantId, string store, string subject, CancellationToken cancellationToken)
+    {
+        string from;
+        string status;
+        int version;
+        await using (var find = catalog.CreateCommand("SELECT store, status, schema_version FROM catalog.tenants WHERE id = $1"))
+        {
+            find.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return (MoveOutcome.NotFound, null, null);
+            }
+
+            (from, status, version) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2));
+        }
+
+        var reason = (from, status, version) switch
+        {
+            _ when from == store => $"Tenant '{tenantId}' is on store '{store}' already.",
+            _ when status is not (TenantStatus.Active or TenantStatus.Suspended) => $"A tenant in status '{status}' cannot be moved.",
+            _ when version != migrator.LatestVersion => "The tenant's schema is behind the latest tenant migration: apply it first (POST /api/v1/tenant-migrations).",
+            _ when !connections.HasStore(from) => $"The tenant's store '{from}' is not among this node's stores.",
+            _ => null,
+        };
+        if (reason is not null)
+        {
+            return (MoveOutcome.Conflict, null, reason);
+        }
+
+        TenantMoveResponse move;
+        try
+        {
+            await using var insert = catalog.CreateCommand(
+                $"INSERT INTO catalog.tenant_moves (id, tenant_id, from_store, to_store, status, requested_by) VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING {Columns}");
+            insert.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = from });
+            insert.Parameters.Add(new NpgsqlParameter { Value = store });
+            insert.Parameters.Add(new NpgsqlParameter { Value = subject });
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            move = Read(reader);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return (MoveOutcome.Conflict, null, $"A move of tenant '{tenantId}' is under way.");
+        }
+
+        var task = Task.Run(() => ExecuteAsync(move, stopping.Token), CancellationToken.None);
+        running[move.Id] = task;
+        _ = task.ContinueWith(_ => running.TryRemove(move.Id, out Task? _), TaskScheduler.Default);
+        return (MoveOutcome.Started, move, null);
+    }
+
+    public async Task<TenantMoveResponse?> GetAsync(string tenantId, Guid moveId, CancellationToken cancellationToken)
+    {
+        await using var command = catalog.CreateCommand($"SELECT {Columns} FROM catalog.tenant_moves WHERE id = $1 AND tenant_id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = moveId });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    private async Task ExecuteAsync(TenantMoveResponse move, CancellationToken cancellationToken)
+    {
+        var schema = SchemaName.ForTenant(move.TenantId);
+        await using var locks = await catalog.OpenConnectionAsync(CancellationToken.None);
+        var switched = false;
+        var parked = Parked(move.Id);
+        try
+        {
+            // Held for the whole move: it tells a starting node the move is alive, and keeps the tenant's ingestion off.
+            await LockAsync(locks, wait: true, MoveLockNamespace, move.TenantId, cancellationToken);
+            await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'copying', started_at = now() WHERE id = $1", cancellationToken);
+            await LockAsync(locks, wait: true, IngestionRunner.LockNamespace, move.TenantId, cancellationToken);
+
+            var models = await CopyModelsAsync(move, schema, cancellationToken);
+            await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'switching', models_copied = $2 WHERE id = $1", cancellationToken, models);
+
+            var watch = Stopwatch.StartNew();
+            var messages = await SwitchStoresAsync(move, schema, parked, cancellationToken);
+            switched = await SwitchCatalogAsync(move, parked, watch, messages, cancellationToken);
+            if (!switched)
+            {
+                return;
+            }
+
+            directory.Evict(move.TenantId);
+            await DropAsync(move.From, schema, parked, CancellationToken.None);
+            await FinishAsync(move, "succeeded", null);
+        }
+        catch (Exception e) when (!switched && e is NpgsqlException or InvalidOperationException or OperationCanceledException or IOException)
+        {
+            logger.LogError(e, "Move {MoveId} of tenant {TenantId} from {From} to {To} failed", move.Id, move.TenantId, move.From, move.To);
+            await UndoAsync(move, schema, parked);
+            await FinishAsync(move, "failed", e is OperationCanceledException
+                ? "The node stopped during the move; the tenant stayed on its store."
+                : "The move failed and was undone; the tenant stayed on its store. The service log has the cause.");
+        }
+        catch (Exception e) when (switched && e is NpgsqlException or InvalidOperationException or OperationCanceledException or IOException)
+        {
+            // The tenant is served from its new store; only the old copy's removal is left, to the next node that starts.
+            logger.LogError(e, "Move {MoveId} of tenant {TenantId}: the old copy on {From} is left to remove", move.Id, move.TenantId, move.From);
+        }
+        finally
+        {
+            await UnlockAllAsync(locks);
+        }
+    }
+
+    /// <summary>The new store's schema (from the baseline, journaled) with every model, in one transaction there.</summary>
+    private async Task<long> CopyModelsAsync(TenantMoveResponse move, SchemaName schema, CancellationToken cancellationToken)
+    {
+        await using var target = await connections.For(move.To, schema).OpenConnectionAsync(cancellationToken);
+        await using var transaction = await target.BeginTransactionAsync(cancellationToken);
+        await ClearAsync(target, transaction, schema, cancellationToken);
+        await migrator.MigrateAsync(target, transaction, schema, createSchema: true, cancellationToken);
+        await using (var source = await connections.For(move.From, schema).OpenConnectionAsync(cancellationToken))
+        {
+            await CopyTableAsync(source, target, schema, "insight_models", cancellationToken);
+        }
+
+        var count = await CountAsync(target, transaction, $"SELECT count(*) FROM {schema.Quoted}.insight_models", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    /// <summary>
+    /// The switch on the stores: the tenant's writes held on the old one, the queue and the cursor copied and committed on
+    /// the new one, then the old schema set aside (which ends the held writes). Returns the messages copied.
+    /// </summary>
+    private async Task<long> SwitchStoresAsync(TenantMoveResponse move, SchemaName schema, string parked, CancellationToken cancellationToken)
+    {
+        await using var source = await connections.For(move.From, schema).OpenConnectionAsync(cancellationToken);
+        await using var held = await source.BeginTransactionAsync(cancellationToken);
+        await using (var hold = new NpgsqlCommand(
+            $"SET LOCAL lock_timeout = '30s'; LOCK TABLE {schema.Quoted}.insight_models, {schema.Quoted}.queue_messages IN EXCLUSIVE MODE", source, held))
+        {
+            await hold.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        long messages;
+        await using (var target = await connections.For(move.To, schema).OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await target.BeginTransactionAsync(cancellationToken))
+        {
+            await CopyTableAsync(source, target, schema, "queue_messages", cancellationToken);
+            messages = await CountAsync(target, transaction, $"SELECT count(*) FROM {schema.Quoted}.queue_messages", cancellationToken);
+            await using (var sequence = new NpgsqlCommand(
+                $"SELECT setval(pg_get_serial_sequence($1, 'seq'), coalesce((SELECT max(seq) FROM {schema.Quoted}.queue_messages), 0) + 1, false)", target, transaction))
+            {
+                sequence.Parameters.Add(new NpgsqlParameter { Value = $"{schema.Quoted}.queue_messages" });
+                await sequence.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var read = new NpgsqlCommand("SELECT updated_at, id, moved_at FROM insights_store.ingestion_cursors WHERE schema_name = $1", source, held))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    var (updatedAt, id, movedAt) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2));
+                    await reader.DisposeAsync();
+                    await using var write = new NpgsqlCommand(
+                        "INSERT INTO insights_store.ingestion_cursors (schema_name, updated_at, id, moved_at) VALUES ($1, $2, $3, $4)", target, transaction);
+                    write.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+                    write.Parameters.Add(new NpgsqlParameter { Value = updatedAt });
+                    write.Parameters.Add(new NpgsqlParameter { Value = id });
+                    write.Parameters.Add(new NpgsqlParameter { Value = movedAt });
+                    await write.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        await using (var park = new NpgsqlCommand($"ALTER SCHEMA {schema.Quoted} RENAME TO {parked}", source, held))
+        {
+            await park.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await held.CommitAsync(cancellationToken);
+        return messages;
+    }
+
+    /// <summary>The catalog names the new store and announces it; false (and the move undone) when that failed.</summary>
+    private async Task<bool> SwitchCatalogAsync(TenantMoveResponse move, string parked, Stopwatch watch, long messages, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await catalog.OpenConnectionAsync(CancellationToken.None);
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+            await using (var batch = new NpgsqlBatch(connection, transaction))
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.tenants SET store = $2, updated_at = now() WHERE id = $1 AND store = $3")
+                {
+                    Parameters = { new() { Value = move.TenantId }, new() { Value = move.To }, new() { Value = move.From } },
+                });
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants + CASE WHEN name = $2 THEN 1 ELSE -1 END WHERE name IN ($1, $2)")
+                {
+                    Parameters = { new() { Value = move.From }, new() { Value = move.To } },
+                });
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                    "UPDATE catalog.tenant_moves SET switched_at = now(), messages_copied = $2, switch_ms = $3 WHERE id = $1")
+                {
+                    Parameters = { new() { Value = move.Id }, new() { Value = messages }, new() { Value = watch.Elapsed.TotalMilliseconds } },
+                });
+                batch.BatchCommands.Add(AuditCommand(move, "succeeded"));
+                await batch.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+
+            await outbox.AddAsync(connection, transaction, new TenantChanged(move.TenantId), CancellationToken.None);
+            await TenantDirectory.NotifyChangedAsync(connection, transaction, move.TenantId, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+            return true;
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogError(e, "Move {MoveId} of tenant {TenantId}: the catalog could not be switched; undoing", move.Id, move.TenantId);
+            await UndoAsync(move, SchemaName.ForTenant(move.TenantId), parked);
+            await FinishAsync(move, "failed", "The catalog could not be switched; the move was undone and the tenant stayed on its store.");
+            return false;
+        }
+    }
+
+    /// <summary>The tenant back as it was on its old store, and no copy of it on the new one.</summary>
+    private async Task UndoAsync(TenantMoveResponse move, SchemaName schema, string parked)
+    {
+        try
+        {
+            await using (var source = connections.For(move.From, schema).CreateCommand(
+                $"""
+                DO $$ BEGIN
+                    IF EXISTS (SELECT FROM pg_namespace WHERE nspname = '{parked}') AND NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '{schema.Value}') THEN
+                        ALTER SCHEMA {parked} RENAME TO {schema.Quoted};
+                    END IF;
+                END $$
+                """))
+            {
+                await source.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+
+            await using var target = await connections.For(move.To, schema).OpenConnectionAsync(CancellationToken.None);
+            await using var transaction = await target.BeginTransactionAsync(CancellationToken.None);
+            await ClearAsync(target, transaction, schema, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogError(e, "Move {MoveId} of tenant {TenantId}: undoing it failed; the next node to start tries again", move.Id, move.TenantId);
+            throw;
+        }
+    }
+
+    /// <summary>Removes the old copy: the set-aside schema and what the old store kept about it.</summary>
+    private async Task DropAsync(string store, SchemaName schema, string parked, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {parked} CASCADE", connection, transaction))
+        {
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await ForgetAsync(connection, transaction, schema, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>A store without the tenant: its schema dropped and its journal and cursor rows deleted.</summary>
+    private static async Task ClearAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
+    {
+        await using (var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE", connection, transaction))
+        {
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await ForgetAsync(connection, transaction, schema, cancellationToken);
+    }
+
+    private static async Task ForgetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
+    {
+        await using var forget = new NpgsqlBatch(connection, transaction);
+        forget.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1") { Parameters = { new() { Value = schema.Value } } });
+        forget.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.ingestion_cursors WHERE schema_name = $1") { Parameters = { new() { Value = schema.Value } } });
+        await forget.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>One table's rows, in PostgreSQL's binary copy format, from one server to the other (identities included).</summary>
+    private static async Task CopyTableAsync(NpgsqlConnection source, NpgsqlConnection target, SchemaName schema, string table, CancellationToken cancellationToken)
+    {
+        await using var from = await source.BeginRawBinaryCopyAsync($"COPY {schema.Quoted}.{table} TO STDOUT (FORMAT BINARY)", cancellationToken);
+        await using var to = await target.BeginRawBinaryCopyAsync($"COPY {schema.Quoted}.{table} FROM STDIN (FORMAT BINARY)", cancellationToken);
+        await from.CopyToAsync(to, cancellationToken);
+    }
+
+    private static async Task<long> CountAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private async Task FinishAsync(TenantMoveResponse move, string status, string? error)
+    {
+        try
+        {
+            await using var batch = catalog.CreateBatch();
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.tenant_moves SET status = $2, error = $3, finished_at = now() WHERE id = $1")
+            {
+                Parameters = { new() { Value = move.Id }, new() { Value = status }, new() { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text } },
+            });
+            if (status == "failed")
+            {
+                batch.BatchCommands.Add(AuditCommand(move, "failed"));
+            }
+
+            await batch.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogError(e, "Could not record the outcome of move {MoveId}", move.Id);
+        }
+    }
+
+    private async Task UpdateAsync(Guid moveId, string sql, CancellationToken cancellationToken, long? count = null)
+    {
+        await using var command = catalog.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter { Value = moveId });
+        if (count is { } value)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand AuditCommand(TenantMoveResponse move, string outcome) =>
+        new("INSERT INTO catalog.audit_log (subject, action, tenant_id, outcome, detail) VALUES ($1, 'tenant.move', $2, $3, $4)")
+        {
+            Parameters =
+            {
+                new() { Value = move.RequestedBy }, new() { Value = move.TenantId }, new() { Value = outcome },
+                new() { Value = $"{move.From} → {move.To} (move {move.Id})" },
+            },
+        };
+
+    /// <summary>Takes a session lock of the tenant, waiting for it, or only if it is free (<paramref name="wait"/> false).</summary>
+    private static async Task<bool> LockAsync(NpgsqlConnection connection, bool wait, int space, string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            wait ? "SELECT true FROM (SELECT pg_advisory_lock($1, hashtext($2))) AS locked" : "SELECT pg_try_advisory_lock($1, hashtext($2))", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = space });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Session locks outlive the connection's return to the pool: released explicitly.</summary>
+    private static async Task UnlockAllAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException)
+        {
+            // A broken connection took its locks with it.
+        }
+    }
+
+    /// <summary>The name the old schema is set aside under during the switch.</summary>
+    private static string Parked(Guid moveId) => "moved_" + moveId.ToString("N");
+
+    private static TenantMoveResponse Read(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+        reader.GetFieldValue<DateTimeOffset>(6),
+        reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+        reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+        reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
+        reader.GetInt64(10), reader.GetInt64(11),
+        reader.IsDBNull(12) ? null : reader.GetDouble(12),
+        reader.IsDBNull(13) ? null : reader.GetString(13));
+
+    /// <summary>
+    /// Moves whose node died: those under way that no node holds the lock of. Completed when the catalog names the new
+    /// store (the old copy removed), undone otherwise. The work is per move under way, never per tenant.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var orphans = new List<TenantMoveResponse>();
+            await using (var command = catalog.CreateCommand($"SELECT {Columns} FROM catalog.tenant_moves WHERE status IN ('queued', 'copying', 'switching')"))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    orphans.Add(Read(reader));
+                }
+            }
+
+            foreach (var move in orphans.Where(m => connections.HasStore(m.From) && connections.HasStore(m.To)))
+            {
+                await RecoverAsync(move, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            logger.LogWarning(e, "Could not look for interrupted tenant moves at start");
+        }
+    }
+
+    private async Task RecoverAsync(TenantMoveResponse move, CancellationToken cancellationToken)
+    {
+        await using var locks = await catalog.OpenConnectionAsync(cancellationToken);
+        if (!await LockAsync(locks, wait: false, MoveLockNamespace, move.TenantId, cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            var schema = SchemaName.ForTenant(move.TenantId);
+            await using var store = catalog.CreateCommand("SELECT store FROM catalog.tenants WHERE id = $1");
+            store.Parameters.Add(new NpgsqlParameter { Value = move.TenantId });
+            if ((string?)await store.ExecuteScalarAsync(cancellationToken) == move.To)
+            {
+                await DropAsync(move.From, schema, Parked(move.Id), cancellationToken);
+                await FinishAsync(move, "succeeded", null);
+            }
+            else
+            {
+                await UndoAsync(move, schema, Parked(move.Id));
+                await FinishAsync(move, "failed", "The node running the move stopped; the move was undone and the tenant stayed on its store.");
+            }
+        }
+        finally
+        {
+            await UnlockAllAsync(locks);
+        }
+    }
+
+    public void Dispose() => stopping.Dispose();
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        await Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+}
