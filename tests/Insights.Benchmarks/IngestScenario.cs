@@ -20,7 +20,7 @@ internal static class IngestScenario
     private const string TenantId = "bench-ingest";
     private const string WarmTenantId = "bench-ingest-warm";
 
-    private sealed record Row(string Id, string Payload, DateTimeOffset UpdatedAt);
+    internal sealed record Row(string Id, string Payload, DateTimeOffset UpdatedAt);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -103,7 +103,7 @@ internal static class IngestScenario
         }
     }
 
-    private sealed record Measure(long Models, long Messages, double Seconds)
+    internal sealed record Measure(long Models, long Messages, double Seconds)
     {
         public double Rate => Models / Seconds;
     }
@@ -138,7 +138,7 @@ internal static class IngestScenario
         return await WaitForRunAsync(admin, tenantId, (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid());
     }
 
-    private static async Task<Measure> WaitForRunAsync(HttpClient admin, string tenantId, Guid? runId)
+    internal static async Task<Measure> WaitForRunAsync(HttpClient admin, string tenantId, Guid? runId)
     {
         var deadline = DateTime.UtcNow.AddMinutes(10);
         while (true)
@@ -168,7 +168,7 @@ internal static class IngestScenario
         }
     }
 
-    private static List<Row> Generate(int count)
+    internal static List<Row> Generate(int count)
     {
         var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
         var rows = new List<Row>(count);
@@ -191,7 +191,7 @@ internal static class IngestScenario
         return rows;
     }
 
-    private static async Task WriteNdjsonAsync(string path, string tenantId, List<Row> rows)
+    internal static async Task WriteNdjsonAsync(string path, string tenantId, List<Row> rows)
     {
         await using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
         foreach (var row in rows)

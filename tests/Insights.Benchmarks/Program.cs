@@ -9,6 +9,7 @@ var scenarios = new Dictionary<string, Func<string[], Task<int>>>(StringComparer
     ["fleet"] = FleetScenario.RunAsync,
     ["sweep"] = SweepScenario.RunAsync,
     ["health"] = HealthScenario.RunAsync,
+    ["move"] = MoveScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

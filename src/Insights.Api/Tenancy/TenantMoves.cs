@@ -42,7 +42,8 @@ public sealed class TenantMover(
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
-    ILogger<TenantMover> logger) : IHostedService, IDisposable
+    IHostApplicationLifetime lifetime,
+    ILogger<TenantMover> logger) : IHostedService
 {
     /// <summary>First key of the per-tenant advisory lock a move holds while it runs ("tmov").</summary>
     private const int MoveLockNamespace = 0x746D6F76;
@@ -50,7 +51,6 @@ public sealed class TenantMover(
     private const string Columns =
         "id, tenant_id, from_store, to_store, status, requested_by, requested_at, started_at, switched_at, finished_at, models_copied, messages_copied, switch_ms, error";
 
-    private readonly CancellationTokenSource stopping = new();
     private readonly ConcurrentDictionary<Guid, Task> running = new();
 
     /// <summary>Records a move and starts it on this node; the reason when it cannot be made.</summary>
@@ -104,7 +104,7 @@ public sealed class TenantMover(
             return (MoveOutcome.Conflict, null, $"A move of tenant '{tenantId}' is under way.");
         }
 
-        var task = Task.Run(() => ExecuteAsync(move, stopping.Token), CancellationToken.None);
+        var task = Task.Run(() => ExecuteAsync(move, lifetime.ApplicationStopping), CancellationToken.None);
         running[move.Id] = task;
         _ = task.ContinueWith(_ => running.TryRemove(move.Id, out Task? _), TaskScheduler.Default);
         return (MoveOutcome.Started, move, null);
@@ -496,11 +496,7 @@ public sealed class TenantMover(
         }
     }
 
-    public void Dispose() => stopping.Dispose();
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await stopping.CancelAsync();
-        await Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-    }
+    /// <summary>Moves under way stop with the host (ApplicationStopping): each is undone and recorded before the host goes.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
 }

@@ -215,6 +215,103 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         return [.. outgoing.Select(o => o.Id)];
     }
 
+    [Fact]
+    public async Task A_failed_move_leaves_the_tenant_where_it_was_intact_and_no_copy_behind()
+    {
+        await using var node = Node();
+        using var admin = node.ClientWithToken(Authority.AdminToken());
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = "move-fails", name = "f", store = "main" })).StatusCode);
+        var id = Assert.Single(await EnqueueAsync(node, "move-fails", "kept"));
+
+        // A node whose tenant migrations cannot build the schema on the new store.
+        var current = new TenantMigrator();
+        var broken = new TenantMigrator(
+            [.. current.Scripts, new TenantScript("9999_broken.sql", 9999, "CREATE TABLE $schema$.broken (id int REFERENCES $schema$.missing (id));")],
+            current.Baseline);
+        var settings = InsightsFactory.Settings(Authority, Database);
+        settings["Stores:store2"] = store2.ConnectionString;
+        await using (var failing = new InsightsFactory(settings, services: s => s.AddSingleton(broken)))
+        {
+            // The broken node sees the tenant's schema at another version than its latest: it refuses at once.
+            using var failingAdmin = failing.ClientWithToken(Authority.AdminToken());
+            await Problem.AssertAsync(await failingAdmin.PostAsJsonAsync("/api/v1/tenants/move-fails/move", new { store = "store2" }), HttpStatusCode.Conflict);
+        }
+
+        // A new store that refuses the copy (its journal refuses the schema's rows): the move fails and is undone.
+        await using (var second = store2.CreateDataSource())
+        await using (var block = second.CreateCommand(
+            """
+            CREATE FUNCTION insights_store.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON insights_store.tenant_schema_migrations FOR EACH ROW EXECUTE FUNCTION insights_store.refuse();
+            """))
+        {
+            await block.ExecuteNonQueryAsync();
+        }
+
+        var moved = await admin.PostAsJsonAsync("/api/v1/tenants/move-fails/move", new { store = "store2" });
+        Assert.Equal(HttpStatusCode.Accepted, moved.StatusCode);
+        Assert.Equal("failed", await WaitForStatusAsync(admin, moved.Headers.Location!.ToString(), s => s is "succeeded" or "failed"));
+        var outcome = await admin.GetFromJsonAsync<JsonElement>(moved.Headers.Location!.ToString());
+        Assert.Contains("stayed on its store", outcome.GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        Assert.Equal("main", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/tenants/move-fails")).GetProperty("store").GetString());
+        using var client = new QueueClient(null!, "move-fails", node.ClientWithToken(Authority.TenantToken("move-fails")));
+        Assert.Equal(id, Assert.Single(await client.ReceiveAsync()).Message.GetProperty("id").GetGuid());
+        await using var secondDb = store2.CreateDataSource();
+        Assert.False(await TenantData.SchemaExistsAsync(secondDb, "move-fails"));
+        await using var audit = Database.CreateDataSource().CreateCommand("SELECT outcome FROM catalog.audit_log WHERE tenant_id = 'move-fails' AND action = 'tenant.move' ORDER BY id");
+        await using var reader = await audit.ExecuteReaderAsync();
+        var outcomes = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            outcomes.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(["rejected", "failed"], outcomes);
+    }
+
+    [Fact]
+    public async Task A_move_whose_node_died_in_the_switch_is_undone_by_the_next_node_to_start()
+    {
+        Guid moveId;
+        await using (var node = Node())
+        {
+            using var admin = node.ClientWithToken(Authority.AdminToken());
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = "move-died", name = "d", store = "main" })).StatusCode);
+            Assert.Single(await EnqueueAsync(node, "move-died", "kept"));
+        }
+
+        // What a node leaves when it dies between setting the old schema aside and switching the catalog: the schema under
+        // its parked name, a copy on the new store, the move 'switching'.
+        moveId = Guid.CreateVersion7();
+        var schema = SchemaName.ForTenant("move-died");
+        await using (var main = Database.CreateDataSource())
+        await using (var park = main.CreateCommand(
+            $"""
+            ALTER SCHEMA {schema.Quoted} RENAME TO moved_{moveId:N};
+            INSERT INTO catalog.tenant_moves (id, tenant_id, from_store, to_store, status, requested_by, started_at)
+            VALUES ('{moveId}', 'move-died', 'main', 'store2', 'switching', 'tests', now())
+            """))
+        {
+            await park.ExecuteNonQueryAsync();
+        }
+
+        await using (var second = store2.CreateDataSource())
+        await using (var copy = second.CreateCommand($"CREATE SCHEMA {schema.Quoted}; CREATE TABLE {schema.Quoted}.queue_messages (id uuid)"))
+        {
+            await copy.ExecuteNonQueryAsync();
+        }
+
+        await using var next = Node();
+        using var nextAdmin = next.ClientWithToken(Authority.AdminToken());
+        var move = await nextAdmin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/move-died/moves/{moveId}");
+        Assert.Equal("failed", move.GetProperty("status").GetString());
+        using var client = new QueueClient(null!, "move-died", next.ClientWithToken(Authority.TenantToken("move-died")));
+        Assert.Single(await client.ReceiveAsync());
+        await using var secondDb = store2.CreateDataSource();
+        Assert.False(await TenantData.SchemaExistsAsync(secondDb, "move-died"));
+    }
+
     private static async Task<string> WaitForStatusAsync(HttpClient admin, string location, Func<string, bool> done)
     {
         var deadline = DateTime.UtcNow + Deadline;
