@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -92,6 +93,8 @@ internal static class DatabaseSetup
         services.AddHostedService(provider => provider.GetRequiredService<ConnectionPoolGuard>());
         services.AddSingleton<DatabaseNotifications>();
         services.AddHostedService(provider => provider.GetRequiredService<DatabaseNotifications>());
+        services.AddPooledDbContextFactory<CatalogDbContext>((provider, options) => options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>()));
+        services.AddSingleton<CatalogContexts>();
         services.AddSingleton<CatalogMigrator>();
         services.AddHostedService<CatalogMigrationService>();
     }

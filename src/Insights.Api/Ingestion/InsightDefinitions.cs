@@ -1,11 +1,12 @@
 using System.Text.RegularExpressions;
 using FluentValidation;
 using Insights.Auth;
+using Insights.Database;
 using Insights.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Ingestion;
 
@@ -18,10 +19,9 @@ public sealed record InsightDefinition(
 
 public sealed record PutInsightDefinitionRequest(string? Module, string? Priority, bool? Online, string? Source, string? Description);
 
-public sealed partial class InsightDefinitionStore(NpgsqlDataSource dataSource, IMemoryCache cache)
+public sealed partial class InsightDefinitionStore(CatalogContexts catalog, IMemoryCache cache)
 {
     private const string CacheKey = "insight-definitions";
-    private const string Columns = "name, module, priority, online, source, description, created_at, updated_at";
 
     [GeneratedRegex("\\A[A-Za-z][A-Za-z0-9_.-]{0,99}\\z", RegexOptions.CultureInvariant)]
     public static partial Regex NamePattern();
@@ -34,55 +34,58 @@ public sealed partial class InsightDefinitionStore(NpgsqlDataSource dataSource, 
             return cached;
         }
 
-        var all = new Dictionary<string, InsightDefinition>(StringComparer.Ordinal);
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.insight_definitions ORDER BY name");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var definition = Read(reader);
-            all[definition.Name] = definition;
-        }
-
+        await using var context = await catalog.CreateAsync(cancellationToken);
+        var all = (await context.InsightDefinitions.AsNoTracking().ToListAsync(cancellationToken))
+            .Select(Definition)
+            .ToDictionary(d => d.Name, StringComparer.Ordinal);
         cache.Set(CacheKey, (IReadOnlyDictionary<string, InsightDefinition>)all, TimeSpan.FromSeconds(5));
         return all;
     }
 
-    /// <summary>Creates or replaces a definition; true when it was created.</summary>
+    /// <summary>Creates or replaces a definition; true when it was created. Two creates of one name at once: one creates, the other replaces.</summary>
     public async Task<(InsightDefinition Definition, bool Created)> PutAsync(string name, PutInsightDefinitionRequest request, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            INSERT INTO catalog.insight_definitions (name, module, priority, online, source, description)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (name) DO UPDATE SET module = EXCLUDED.module, priority = EXCLUDED.priority, online = EXCLUDED.online,
-                source = EXCLUDED.source, description = EXCLUDED.description, updated_at = now()
-            RETURNING {Columns}, (xmax = 0)
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = name });
-        command.Parameters.Add(new NpgsqlParameter { Value = request.Module!.Trim() });
-        command.Parameters.Add(new NpgsqlParameter { Value = request.Priority ?? "normal" });
-        command.Parameters.Add(new NpgsqlParameter { Value = request.Online ?? false });
-        command.Parameters.Add(new NpgsqlParameter { Value = request.Source ?? "store" });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.Description ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var result = (Read(reader), reader.GetBoolean(8));
-        cache.Remove(CacheKey);
-        return result;
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var context = await catalog.CreateAsync(cancellationToken);
+            var row = await context.InsightDefinitions.SingleOrDefaultAsync(d => d.Name == name, cancellationToken);
+            var created = row is null;
+            if (row is null)
+            {
+                row = new InsightDefinitionRow { Name = name, Module = "", Priority = "", Source = "" };
+                context.InsightDefinitions.Add(row);
+            }
+
+            row.Module = request.Module!.Trim();
+            row.Priority = request.Priority ?? "normal";
+            row.Online = request.Online ?? false;
+            row.Source = request.Source ?? "store";
+            row.Description = request.Description;
+            row.UpdatedAt = DateTimeOffset.UtcNow;
+            try
+            {
+                await context.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException e) when (created && attempt == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+            {
+                continue;
+            }
+
+            cache.Remove(CacheKey);
+            return (Definition(row), created);
+        }
     }
 
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM catalog.insight_definitions WHERE name = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = name });
-        var deleted = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await using var context = await catalog.CreateAsync(cancellationToken);
+        var deleted = await context.InsightDefinitions.Where(d => d.Name == name).ExecuteDeleteAsync(cancellationToken) == 1;
         cache.Remove(CacheKey);
         return deleted;
     }
 
-    private static InsightDefinition Read(NpgsqlDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetString(4),
-        reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7));
+    private static InsightDefinition Definition(InsightDefinitionRow row) =>
+        new(row.Name, row.Module, row.Priority, row.Online, row.Source, row.Description, row.CreatedAt, row.UpdatedAt);
 }
 
 /// <summary>Admin API of the insight catalog: <c>/api/v1/insight-definitions</c>.</summary>

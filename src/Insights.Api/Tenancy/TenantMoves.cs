@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Insights.Database;
 using Insights.Ingestion;
 using Insights.Messaging;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -38,6 +39,7 @@ public enum MoveOutcome
 /// </summary>
 public sealed class TenantMover(
     NpgsqlDataSource catalog,
+    CatalogContexts catalogContexts,
     TenantConnections connections,
     TenantMigrator migrator,
     TenantDirectory directory,
@@ -48,30 +50,23 @@ public sealed class TenantMover(
     /// <summary>First key of the per-tenant advisory lock a move holds while it runs ("tmov").</summary>
     private const int MoveLockNamespace = 0x746D6F76;
 
-    private const string Columns =
-        "id, tenant_id, from_store, to_store, status, requested_by, requested_at, started_at, switched_at, finished_at, models_copied, messages_copied, switch_ms, error";
-
     private readonly ConcurrentDictionary<Guid, Task> running = new();
 
     /// <summary>Records a move and starts it on this node; the reason when it cannot be made.</summary>
     public async Task<(MoveOutcome Outcome, TenantMoveResponse? Move, string? Reason)> RequestAsync(
         string tenantId, string store, string subject, CancellationToken cancellationToken)
     {
-        string from;
-        string status;
-        int version;
-        await using (var find = catalog.CreateCommand("SELECT store, status, schema_version FROM catalog.tenants WHERE id = $1"))
+        await using var context = await catalogContexts.CreateAsync(cancellationToken);
+        var tenant = await context.Tenants.AsNoTracking()
+            .Where(t => t.Id == tenantId)
+            .Select(t => new { t.Store, t.Status, t.SchemaVersion })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (tenant is null)
         {
-            find.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return (MoveOutcome.NotFound, null, null);
-            }
-
-            (from, status, version) = (reader.GetString(0), reader.GetString(1), reader.GetInt32(2));
+            return (MoveOutcome.NotFound, null, null);
         }
 
+        var (from, status, version) = (tenant.Store, tenant.Status, tenant.SchemaVersion);
         var reason = (from, status, version) switch
         {
             _ when from == store => $"Tenant '{tenantId}' is on store '{store}' already.",
@@ -85,25 +80,26 @@ public sealed class TenantMover(
             return (MoveOutcome.Conflict, null, reason);
         }
 
-        TenantMoveResponse move;
+        var row = new TenantMoveRow
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            FromStore = from,
+            ToStore = store,
+            Status = "queued",
+            RequestedBy = subject,
+        };
+        context.TenantMoves.Add(row);
         try
         {
-            await using var insert = catalog.CreateCommand(
-                $"INSERT INTO catalog.tenant_moves (id, tenant_id, from_store, to_store, status, requested_by) VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING {Columns}");
-            insert.Parameters.Add(new NpgsqlParameter { Value = Guid.CreateVersion7() });
-            insert.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-            insert.Parameters.Add(new NpgsqlParameter { Value = from });
-            insert.Parameters.Add(new NpgsqlParameter { Value = store });
-            insert.Parameters.Add(new NpgsqlParameter { Value = subject });
-            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            move = Read(reader);
+            await context.SaveChangesAsync(cancellationToken);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
         {
             return (MoveOutcome.Conflict, null, $"A move of tenant '{tenantId}' is under way.");
         }
 
+        var move = Response(row);
         var task = Task.Run(() => ExecuteAsync(move, lifetime.ApplicationStopping), CancellationToken.None);
         running[move.Id] = task;
         _ = task.ContinueWith(_ => running.TryRemove(move.Id, out Task? _), TaskScheduler.Default);
@@ -112,12 +108,14 @@ public sealed class TenantMover(
 
     public async Task<TenantMoveResponse?> GetAsync(string tenantId, Guid moveId, CancellationToken cancellationToken)
     {
-        await using var command = catalog.CreateCommand($"SELECT {Columns} FROM catalog.tenant_moves WHERE id = $1 AND tenant_id = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = moveId });
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        await using var context = await catalogContexts.CreateAsync(cancellationToken);
+        var row = await context.TenantMoves.AsNoTracking().SingleOrDefaultAsync(m => m.Id == moveId && m.TenantId == tenantId, cancellationToken);
+        return row is null ? null : Response(row);
     }
+
+    private static TenantMoveResponse Response(TenantMoveRow row) => new(
+        row.Id, row.TenantId, row.FromStore, row.ToStore, row.Status, row.RequestedBy, row.RequestedAt, row.StartedAt, row.SwitchedAt, row.FinishedAt,
+        row.ModelsCopied, row.MessagesCopied, row.SwitchMs, row.Error);
 
     private async Task ExecuteAsync(TenantMoveResponse move, CancellationToken cancellationToken)
     {
@@ -427,16 +425,6 @@ public sealed class TenantMover(
     /// <summary>The name the old schema is set aside under during the switch.</summary>
     private static string Parked(Guid moveId) => "moved_" + moveId.ToString("N");
 
-    private static TenantMoveResponse Read(NpgsqlDataReader reader) => new(
-        reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
-        reader.GetFieldValue<DateTimeOffset>(6),
-        reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-        reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
-        reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
-        reader.GetInt64(10), reader.GetInt64(11),
-        reader.IsDBNull(12) ? null : reader.GetDouble(12),
-        reader.IsDBNull(13) ? null : reader.GetString(13));
-
     /// <summary>
     /// Moves whose node died: those under way that no node holds the lock of. Completed when the catalog names the new
     /// store (the old copy removed), undone otherwise. The work is per move under way, never per tenant.
@@ -445,14 +433,12 @@ public sealed class TenantMover(
     {
         try
         {
-            var orphans = new List<TenantMoveResponse>();
-            await using (var command = catalog.CreateCommand($"SELECT {Columns} FROM catalog.tenant_moves WHERE status IN ('queued', 'copying', 'switching')"))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            List<TenantMoveResponse> orphans;
+            await using (var context = await catalogContexts.CreateAsync(cancellationToken))
             {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    orphans.Add(Read(reader));
-                }
+                orphans = [.. (await context.TenantMoves.AsNoTracking()
+                    .Where(m => m.Status == "queued" || m.Status == "copying" || m.Status == "switching")
+                    .ToListAsync(cancellationToken)).Select(Response)];
             }
 
             foreach (var move in orphans.Where(m => connections.HasStore(m.From) && connections.HasStore(m.To)))

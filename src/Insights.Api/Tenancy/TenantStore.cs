@@ -3,6 +3,7 @@ using Insights.Database;
 using Insights.Hosting;
 using Insights.Ingestion;
 using Insights.Messaging;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -29,6 +30,7 @@ public enum ChangeOutcome
 /// </summary>
 public sealed class TenantStore(
     NpgsqlDataSource dataSource,
+    CatalogContexts catalogContexts,
     TenantConnections connections,
     TenantMigrator migrator,
     TenantDirectory directory,
@@ -222,9 +224,6 @@ public sealed class TenantStore(
             {
                 Parameters = { new() { Value = id }, new() { Value = migrator.LatestVersion } },
             });
-            // The audit record commits with the tenant: one commit (a WAL flush) for both, and no tenant without it.
-            activate.BatchCommands.Add(AuditCommand(subject, "tenant.provision", id, "succeeded", null));
-
             // Listed in the fleet health view from the start; its empty queue is counted exactly.
             activate.BatchCommands.Add(new NpgsqlBatchCommand(
                 "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
@@ -245,6 +244,14 @@ public sealed class TenantStore(
             await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             tenant = Read(reader);
+        }
+
+        // The audit record commits with the tenant, through the catalog's context on this connection and transaction: one
+        // commit (a WAL flush) for both, and no tenant without it.
+        await using (var context = await catalogContexts.OnAsync(catalog, transaction, cancellationToken))
+        {
+            context.Audit.Add(new AuditRow { Subject = subject, Action = "tenant.provision", TenantId = id, Outcome = "succeeded" });
+            await context.SaveChangesAsync(cancellationToken);
         }
 
         // Announced with the commit, whatever the broker's state: every node drops what it cached of the id, and the
@@ -279,30 +286,27 @@ public sealed class TenantStore(
 
     public async Task<TenantResponse?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.tenants WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        await using var context = await catalogContexts.CreateAsync(cancellationToken);
+        var row = await context.Tenants.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+        return row is null ? null : Response(row);
     }
 
     public async Task<(List<TenantResponse> Items, bool More)> ListAsync(string? status, string? afterId, int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT {Columns} FROM catalog.tenants
-            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR id > $2)
-            ORDER BY id LIMIT $3
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)afterId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
-        var items = new List<TenantResponse>(limit + 1);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var context = await catalogContexts.CreateAsync(cancellationToken);
+        var query = context.Tenants.AsNoTracking();
+        if (status is not null)
         {
-            items.Add(Read(reader));
+            query = query.Where(t => t.Status == status);
         }
 
+        if (afterId is not null)
+        {
+            // Ids compare as the primary key's index orders them.
+            query = query.Where(t => string.Compare(t.Id, afterId) > 0);
+        }
+
+        var items = (await query.OrderBy(t => t.Id).Take(limit + 1).ToListAsync(cancellationToken)).Select(Response).ToList();
         return (items, PageRows.TrimExtra(items, limit));
     }
 
@@ -437,28 +441,15 @@ public sealed class TenantStore(
     {
         try
         {
-            await using var batch = dataSource.CreateBatch();
-            batch.BatchCommands.Add(AuditCommand(subject, action, tenantId, outcome, detail));
-            await batch.ExecuteNonQueryAsync(CancellationToken.None);
+            await using var context = await catalogContexts.CreateAsync(CancellationToken.None);
+            context.Audit.Add(new AuditRow { Subject = subject, Action = action, TenantId = tenantId, Outcome = outcome, Detail = detail });
+            await context.SaveChangesAsync(CancellationToken.None);
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (e is NpgsqlException or DbUpdateException)
         {
             logger.LogError(e, "Could not write the audit record of {Action} on {TenantId} by {Subject}", action, tenantId, subject);
         }
     }
-
-    private static NpgsqlBatchCommand AuditCommand(string subject, string action, string? tenantId, string outcome, string? detail) =>
-        new("INSERT INTO catalog.audit_log (subject, action, tenant_id, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
-        {
-            Parameters =
-            {
-                new() { Value = subject },
-                new() { Value = action },
-                new() { Value = (object?)tenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-                new() { Value = outcome },
-                new() { Value = (object?)detail ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-            },
-        };
 
     /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded (or it has no row yet).</summary>
     private async Task<bool> RecordFailureAsync(string id, string reason)
@@ -476,6 +467,13 @@ public sealed class TenantStore(
             logger.LogError(e, "Could not record the failed provisioning of tenant {TenantId}", id);
             return false;
         }
+    }
+
+    private static TenantResponse Response(TenantRow row)
+    {
+        using var settings = JsonDocument.Parse(row.Settings);
+        return new TenantResponse(
+            row.Id, row.Name, row.Status, row.StatusReason, row.SchemaVersion, row.CreatedAt, row.UpdatedAt, settings.RootElement.Clone(), row.Store);
     }
 
     private static TenantResponse Read(NpgsqlDataReader reader)

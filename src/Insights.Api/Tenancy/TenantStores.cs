@@ -1,6 +1,7 @@
 using Insights.Auth;
 using Insights.Database;
 using Insights.Hosting;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace Insights.Tenancy;
@@ -13,7 +14,7 @@ namespace Insights.Tenancy;
 public sealed record StoreResponse(string Name, long Tenants, long? Bytes, bool Configured);
 
 /// <summary>The tenant stores: which ones there are, how full, and where a new tenant goes.</summary>
-public sealed class TenantStores(NpgsqlDataSource catalog, TenantConnections connections, ILogger<TenantStores> logger)
+public sealed class TenantStores(CatalogContexts catalog, TenantConnections connections, ILogger<TenantStores> logger)
 {
     /// <summary>Every store this node names or that the catalog counts tenants on, <c>main</c> first.</summary>
     public async Task<IReadOnlyList<StoreResponse>> ListAsync(CancellationToken cancellationToken)
@@ -46,15 +47,8 @@ public sealed class TenantStores(NpgsqlDataSource catalog, TenantConnections con
     /// <summary>Tenants per store, from the catalog's count (one row per store).</summary>
     private async Task<Dictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
     {
-        await using var command = catalog.CreateCommand("SELECT name, tenants FROM catalog.stores");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            counts[reader.GetString(0)] = reader.GetInt32(1);
-        }
-
-        return counts;
+        await using var context = await catalog.CreateAsync(cancellationToken);
+        return await context.Stores.AsNoTracking().ToDictionaryAsync(s => s.Name, s => (long)s.Tenants, StringComparer.Ordinal, cancellationToken);
     }
 }
 
