@@ -8,7 +8,8 @@ namespace Insights.Database;
 /// (DbUp keeps the migrations; the model never creates or changes a table). It runs on the catalog's
 /// <see cref="NpgsqlDataSource"/>, and on a connection and transaction of the caller's where a catalog write goes
 /// together with other statements (<see cref="CatalogContexts.OnAsync"/>). The hot paths — a tenant's queue, ingestion
-/// pages, the fleet views — stay on Npgsql.
+/// pages and the runs' counters, moves, the fleet views — stay on Npgsql, and so do the catalog statements batched with
+/// them (a run's request with its outbox message, provisioning's steps).
 /// </summary>
 public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options)
 {
@@ -21,6 +22,8 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
     public DbSet<AuditRow> Audit => Set<AuditRow>();
 
     public DbSet<TenantMoveRow> TenantMoves => Set<TenantMoveRow>();
+
+    public DbSet<IngestionRunRow> IngestionRuns => Set<IngestionRunRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -76,6 +79,30 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
             e.Property(a => a.TenantId).HasColumnName("tenant_id");
             e.Property(a => a.Outcome).HasColumnName("outcome");
             e.Property(a => a.Detail).HasColumnName("detail");
+        });
+
+        modelBuilder.Entity<IngestionRunRow>(e =>
+        {
+            e.ToTable("ingestion_runs");
+            e.HasKey(r => r.Id);
+            e.Property(r => r.Id).HasColumnName("id").ValueGeneratedNever();
+            e.Property(r => r.TenantId).HasColumnName("tenant_id");
+            e.Property(r => r.Status).HasColumnName("status");
+            e.Property(r => r.Trigger).HasColumnName("trigger");
+            e.Property(r => r.RequestedAt).HasColumnName("requested_at");
+            e.Property(r => r.StartedAt).HasColumnName("started_at");
+            e.Property(r => r.FinishedAt).HasColumnName("finished_at");
+            e.Property(r => r.Pages).HasColumnName("pages");
+            e.Property(r => r.RowsRead).HasColumnName("rows_read");
+            e.Property(r => r.RowsChanged).HasColumnName("rows_changed");
+            e.Property(r => r.MessagesEnqueued).HasColumnName("messages_enqueued");
+            e.Property(r => r.Skipped).HasColumnName("skipped");
+            e.Property(r => r.SkippedTypes).HasColumnName("skipped_types").HasColumnType("jsonb");
+            e.Property(r => r.BytesProcessed).HasColumnName("bytes_processed");
+            e.Property(r => r.BytesBilled).HasColumnName("bytes_billed");
+            e.Property(r => r.EstimatedCostUsd).HasColumnName("estimated_cost_usd").HasColumnType("numeric(14, 6)");
+            e.Property(r => r.Error).HasColumnName("error");
+            e.Property(r => r.Resends).HasColumnName("resends");
         });
 
         modelBuilder.Entity<TenantMoveRow>(e =>
@@ -142,6 +169,28 @@ public sealed class AuditRow
     public string? TenantId { get; set; }
     public required string Outcome { get; set; }
     public string? Detail { get; set; }
+}
+
+public sealed class IngestionRunRow
+{
+    public Guid Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string Status { get; set; }
+    public required string Trigger { get; set; }
+    public DateTimeOffset RequestedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public int Pages { get; set; }
+    public long RowsRead { get; set; }
+    public long RowsChanged { get; set; }
+    public long MessagesEnqueued { get; set; }
+    public long Skipped { get; set; }
+    public required string SkippedTypes { get; set; }
+    public long BytesProcessed { get; set; }
+    public long BytesBilled { get; set; }
+    public decimal EstimatedCostUsd { get; set; }
+    public string? Error { get; set; }
+    public int Resends { get; set; }
 }
 
 public sealed class TenantMoveRow

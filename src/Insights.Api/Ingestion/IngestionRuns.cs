@@ -1,4 +1,6 @@
+using Insights.Database;
 using Insights.Hosting;
+using Microsoft.EntityFrameworkCore;
 using Insights.SmartLink;
 using Npgsql;
 using NpgsqlTypes;
@@ -26,7 +28,7 @@ public sealed record IngestionTotals(
 }
 
 /// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
-public sealed class IngestionRuns(NpgsqlDataSource dataSource)
+public sealed class IngestionRuns(NpgsqlDataSource dataSource, CatalogContexts catalog)
 {
     private const string Columns =
         "id, tenant_id, status, trigger, requested_at, started_at, finished_at, pages, rows_read, rows_changed, messages_enqueued, " +
@@ -112,34 +114,29 @@ public sealed class IngestionRuns(NpgsqlDataSource dataSource)
 
     public async Task<IngestionRun?> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM catalog.ingestion_runs WHERE tenant_id = $1 AND id = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        command.Parameters.Add(new NpgsqlParameter { Value = runId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        await using var context = await catalog.CreateAsync(cancellationToken);
+        var row = await context.IngestionRuns.AsNoTracking().SingleOrDefaultAsync(r => r.TenantId == tenantId && r.Id == runId, cancellationToken);
+        return row is null ? null : Run(row);
     }
 
     /// <summary>Newest first.</summary>
     public async Task<(List<IngestionRun> Items, bool More)> ListAsync(string tenantId, Guid? before, int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT {Columns} FROM catalog.ingestion_runs
-            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
-            ORDER BY id DESC LIMIT $3
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
-        var items = new List<IngestionRun>(limit + 1);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var context = await catalog.CreateAsync(cancellationToken);
+        var query = context.IngestionRuns.AsNoTracking().Where(r => r.TenantId == tenantId);
+        if (before is { } id)
         {
-            items.Add(Read(reader));
+            // Run ids are UUIDv7: ordered by creation, compared as PostgreSQL compares uuids.
+            query = query.Where(r => r.Id.CompareTo(id) < 0);
         }
 
+        var items = (await query.OrderByDescending(r => r.Id).Take(limit + 1).ToListAsync(cancellationToken)).Select(Run).ToList();
         return (items, PageRows.TrimExtra(items, limit));
     }
+
+    private static IngestionRun Run(IngestionRunRow row) => new(
+        row.Id, row.TenantId, row.Status, row.Trigger, row.RequestedAt, row.StartedAt, row.FinishedAt, row.Pages, row.RowsRead, row.RowsChanged,
+        row.MessagesEnqueued, row.Skipped, new RawJson(row.SkippedTypes), row.BytesProcessed, row.BytesBilled, row.EstimatedCostUsd, row.Error);
 
     public async Task<IngestionTotals> TotalsAsync(string tenantId, CancellationToken cancellationToken)
     {

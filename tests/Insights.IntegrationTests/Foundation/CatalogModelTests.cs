@@ -52,7 +52,8 @@ public sealed class CatalogModelTests(InsightsFixture host)
                     continue;
                 }
 
-                var expected = property.GetColumnType() switch
+                var declared = property.GetColumnType();
+                var expected = (declared.IndexOf('(', StringComparison.Ordinal) is var paren and > 0 ? declared[..paren].Trim() : declared) switch
                 {
                     "text" => "text",
                     "jsonb" => "jsonb",
@@ -61,6 +62,7 @@ public sealed class CatalogModelTests(InsightsFixture host)
                     "boolean" => "bool",
                     "uuid" => "uuid",
                     "double precision" => "float8",
+                    "numeric" => "numeric",
                     "timestamp with time zone" => "timestamptz",
                     var other => other,
                 };

@@ -423,6 +423,33 @@ public sealed class IngestionTests(IngestionFixture host)
     }
 
     [Fact]
+    public async Task Runs_list_newest_first_a_page_at_a_time()
+    {
+        var tenant = await TenantAsync();
+        host.Source.Set(tenant, [ScriptedSource.Model("m1", 1)]);
+        var second = (await IngestAsync(tenant)).GetProperty("id").GetGuid();
+        var third = (await IngestAsync(tenant)).GetProperty("id").GetGuid();
+
+        var seen = new List<Guid>();
+        var url = $"/api/v1/tenants/{tenant}/ingestions?limit=1";
+        while (true)
+        {
+            var page = await host.Admin.GetFromJsonAsync<JsonElement>(url);
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetGuid()));
+            if (page.GetProperty("nextCursor").ValueKind == JsonValueKind.Null)
+            {
+                break;
+            }
+
+            url = $"/api/v1/tenants/{tenant}/ingestions?limit=1&cursor={Uri.EscapeDataString(page.GetProperty("nextCursor").GetString()!)}";
+        }
+
+        Assert.Equal(3, seen.Count);
+        Assert.Equal([third, second], seen.Take(2));
+        Assert.Equal("provisioned", (await host.Admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenant}/ingestions/{seen[2]}")).GetProperty("trigger").GetString());
+    }
+
+    [Fact]
     public async Task The_cursor_lives_on_the_tenants_store_and_the_catalogs_copy_is_repaired_from_it()
     {
         var tenant = await TenantAsync(InsightsFixture.SecondStore);
