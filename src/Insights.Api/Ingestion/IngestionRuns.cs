@@ -1,7 +1,7 @@
 using Insights.Database;
 using Insights.Hosting;
-using Microsoft.EntityFrameworkCore;
 using Insights.SmartLink;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
 

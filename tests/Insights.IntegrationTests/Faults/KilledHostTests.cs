@@ -121,7 +121,13 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
 
         var third = await StartHostAsync("host-3");
         using var admin3 = third.Client(Authority.AdminToken());
-        Assert.Equal(runId, await TriggerAsync(admin3, tenantId));
+        if (await TriggerAsync(admin3, tenantId) is var triggered && triggered != runId)
+        {
+            // The new host's reaper sent the orphaned run again as it started, and it finished before the request: the
+            // request then queued a run of its own, which finds nothing left to read.
+            Assert.Equal("succeeded", Status(await admin3.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{tenantId}/ingestions/{runId}")));
+        }
+
         await WaitUntilAsync("the resumed run to succeed", third, () => ResumeIfOrphanedAsync(admin3, tenantId, runId));
 
         // One run did it all, across three processes, and counted every page once.

@@ -14,24 +14,37 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
     private static readonly TenantScript ProbeScript = new("9001_probe.sql", 9001, "CREATE TABLE $schema$.probe (id int PRIMARY KEY); INSERT INTO $schema$.probe VALUES (1);");
 
     private NpgsqlDataSource db = null!;
+    private TestDatabase store2 = null!;
+    private NpgsqlDataSource store2Db = null!;
 
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
         db = Database.CreateDataSource();
+        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
+        store2Db = store2.CreateDataSource();
     }
 
     public override async Task DisposeAsync()
     {
         await db.DisposeAsync();
+        await store2Db.DisposeAsync();
+        await store2.DisposeAsync();
         await base.DisposeAsync();
     }
+
+    /// <summary>The database of a tenant's store (new tenants spread over both).</summary>
+    private NpgsqlDataSource Db(JsonElement tenant) => tenant.GetProperty("store").GetString() == InsightsFixture.SecondStore ? store2Db : db;
 
     private static readonly TenantMigrator Current = new();
 
     /// <summary>A host whose tenant migrations are today's plus <paramref name="extra"/>, added after the baseline.</summary>
     private InsightsFactory Host(params TenantScript[] extra) => new(
-        new Dictionary<string, string?>(InsightsFactory.Settings(Authority, Database)) { ["Database:MigrateTenantsOnStart"] = "false" },
+        new Dictionary<string, string?>(InsightsFactory.Settings(Authority, Database))
+        {
+            ["Database:MigrateTenantsOnStart"] = "false",
+            ["Stores:" + InsightsFixture.SecondStore] = store2.ConnectionString,
+        },
         services: extra.Length == 0 ? null : s => s.AddSingleton(new TenantMigrator([.. Current.Scripts, .. extra], Current.Baseline)));
 
     [Fact]
@@ -73,19 +86,25 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
         Assert.Equal("succeeded", run.GetProperty("status").GetString());
         Assert.Equal(5, run.GetProperty("succeeded").GetInt32());
         Assert.Equal(0, status.GetProperty("tenantsBehind").GetInt32());
+        var stores = new HashSet<string>();
         foreach (var id in ids)
         {
-            Assert.Contains("probe", await TenantData.TablesAsync(db, id));
             var tenant = await client.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{id}");
+            Assert.Contains("probe", await TenantData.TablesAsync(Db(tenant), id));
             Assert.Equal(9001, tenant.GetProperty("schemaVersion").GetInt32());
+            stores.Add(tenant.GetProperty("store").GetString()!);
         }
+
+        // The tenants were spread over both stores, and the run reached them on each.
+        Assert.Equal(["main", "store2"], stores.Order());
 
         // A tenant created afterwards gets the baseline and the script after it at once, journaled as every script.
         var late = InsightsFixture.NewTenantId("late");
         var created = await client.PostAsJsonAsync("/api/v1/tenants", new { id = late, name = late });
-        Assert.Equal(9001, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("schemaVersion").GetInt32());
-        Assert.Contains("probe", await TenantData.TablesAsync(db, late));
-        await using var journal = db.CreateCommand("SELECT script FROM insights_store.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
+        var lateTenant = await created.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(9001, lateTenant.GetProperty("schemaVersion").GetInt32());
+        Assert.Contains("probe", await TenantData.TablesAsync(Db(lateTenant), late));
+        await using var journal = Db(lateTenant).CreateCommand("SELECT script FROM insights_store.tenant_schema_migrations WHERE schema_name = $1 ORDER BY script");
         journal.Parameters.Add(new NpgsqlParameter { Value = SchemaName.ForTenant(late).Value });
         var scripts = new List<string>();
         await using (var reader = await journal.ExecuteReaderAsync())
@@ -108,7 +127,7 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
             using var admin = before.ClientWithToken(Authority.AdminToken());
             foreach (var id in ids)
             {
-                await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
+                await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id, store = "main" });
             }
         }
 
@@ -141,7 +160,7 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
             using var admin = before.ClientWithToken(Authority.AdminToken());
             foreach (var id in ids)
             {
-                await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id });
+                await admin.PostAsJsonAsync("/api/v1/tenants", new { id, name = id, store = "main" });
             }
         }
 
