@@ -20,6 +20,9 @@ public sealed record TenantMoveResponse(
 
 public sealed record MoveTenantRequest(string? Store);
 
+/// <summary>A move accepted: follow it at the answer's <c>Location</c>.</summary>
+public sealed record MoveStarted(Guid MoveId);
+
 public enum MoveOutcome
 {
     Started,

@@ -163,7 +163,7 @@ public static class TenantsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Accepted<TenantMoveResponse>, ProblemHttpResult>> Move(
+    private static async Task<Results<Accepted<MoveStarted>, ProblemHttpResult>> Move(
         string tenantId, MoveTenantRequest request, TenantMover mover, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
@@ -175,7 +175,7 @@ public static class TenantsApi
         switch (outcome)
         {
             case MoveOutcome.Started:
-                return TypedResults.Accepted($"/api/v1/tenants/{Uri.EscapeDataString(tenantId)}/moves/{move!.Id}", move);
+                return TypedResults.Accepted($"/api/v1/tenants/{Uri.EscapeDataString(tenantId)}/moves/{move!.Id}", new MoveStarted(move.Id));
             case MoveOutcome.Conflict:
                 await store.AuditAsync(Subject(user), "tenant.move", tenantId, "rejected", reason);
                 return TypedResults.Problem(title: "The tenant cannot be moved now", detail: reason, statusCode: StatusCodes.Status409Conflict);

@@ -122,6 +122,9 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         var moved = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/move", new { store = "store2" });
         Assert.Equal(HttpStatusCode.Accepted, moved.StatusCode);
         var location = moved.Headers.Location!.ToString();
+        var accepted = await moved.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(accepted.TryGetProperty("moveId", out var moveId), accepted.ToString());
+        Assert.EndsWith("/moves/" + moveId.GetGuid(), location, StringComparison.Ordinal);
         Assert.Equal("copying", await WaitForStatusAsync(admin, location, s => s == "copying"));
 
         // Another move of the same tenant meanwhile is refused.
