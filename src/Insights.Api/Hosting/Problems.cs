@@ -87,19 +87,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         {
             // The database is away (the pool guard logs the outage once): the client retries, nothing was changed.
             logger.LogDebug(exception, "PostgreSQL unavailable on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
-            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            httpContext.Response.Headers.RetryAfter = DatabaseRetryAfterSeconds;
-            return await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status503ServiceUnavailable,
-                    Title = "Service unavailable",
-                    Detail = "The database cannot be reached; retry after the time in the Retry-After header.",
-                },
-            });
+            return await UnavailableAsync(httpContext, exception, DatabaseRetryAfterSeconds,
+                "The database cannot be reached; retry after the time in the Retry-After header.");
         }
 
         if (exception is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName })
@@ -107,19 +96,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             // A tenant's schema went away under the request: its move to another store switched, or it is being deleted.
             // Nothing was changed; the retry finds the tenant where it is now.
             logger.LogInformation("A tenant's tables were not where {Method} {Path} looked (moved or deleted); answered 503", httpContext.Request.Method, httpContext.Request.Path);
-            httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            httpContext.Response.Headers.RetryAfter = "1";
-            return await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status503ServiceUnavailable,
-                    Title = "Service unavailable",
-                    Detail = "The tenant's data is moving between databases; retry after the time in the Retry-After header.",
-                },
-            });
+            return await UnavailableAsync(httpContext, exception, "1",
+                "The tenant's data is moving between databases; retry after the time in the Retry-After header.");
         }
 
         var (status, detail) = exception switch
@@ -147,6 +125,19 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             HttpContext = httpContext,
             Exception = exception,
             ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
+        });
+    }
+
+    /// <summary>A <c>503</c> the client retries after <paramref name="retryAfterSeconds"/>: nothing was changed.</summary>
+    private ValueTask<bool> UnavailableAsync(HttpContext httpContext, Exception exception, string retryAfterSeconds, string detail)
+    {
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = retryAfterSeconds;
+        return problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service unavailable", Detail = detail },
         });
     }
 

@@ -44,7 +44,7 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
         await base.InitializeAsync();
         sourceFolder = Directory.CreateTempSubdirectory("insights-faults-");
         dataSource = Database.CreateDataSource();
-        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
+        store2 = await Store2Async();
         store2Source = store2.CreateDataSource();
     }
 
@@ -60,7 +60,6 @@ public sealed class KilledHostTests(ITestOutputHelper output) : OwnDatabaseTests
 
         await dataSource.DisposeAsync();
         await store2Source.DisposeAsync();
-        await store2.DisposeAsync();
         sourceFolder.Delete(recursive: true);
         await base.DisposeAsync();
     }

@@ -21,7 +21,7 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
     {
         await base.InitializeAsync();
         db = Database.CreateDataSource();
-        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
+        store2 = await Store2Async();
         store2Db = store2.CreateDataSource();
     }
 
@@ -29,7 +29,6 @@ public sealed class TenantMigrationTests : OwnDatabaseTests
     {
         await db.DisposeAsync();
         await store2Db.DisposeAsync();
-        await store2.DisposeAsync();
         await base.DisposeAsync();
     }
 

@@ -24,13 +24,7 @@ public sealed class TenantMoveTests : OwnDatabaseTests
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await store2.DisposeAsync();
-        await base.DisposeAsync();
+        store2 = await Store2Async();
     }
 
     private InsightsFactory Node()

@@ -19,13 +19,7 @@ public sealed class TenantStoreTests : OwnDatabaseTests
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        store2 = await TestDatabase.CreateAsync(TestServices.StorePostgres());
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await store2.DisposeAsync();
-        await base.DisposeAsync();
+        store2 = await Store2Async();
     }
 
     [Fact]
