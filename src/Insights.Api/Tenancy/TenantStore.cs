@@ -368,7 +368,8 @@ public sealed class TenantStore(
     /// <summary>
     /// Marks the tenant <c>deprovisioning</c> (its clients are refused from then on), drops its schema on its store, then
     /// forgets it in the catalog, which frees the id: three transactions, each on one database. Interrupted, it is done
-    /// again by deleting again. The audit log keeps the record.
+    /// again by deleting again. The audit log keeps the record. Refused (<see cref="ChangeOutcome.Conflict"/>) while a move
+    /// of the tenant is under way.
     /// </summary>
     public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
     {
@@ -377,6 +378,17 @@ public sealed class TenantStore(
         await using var catalog = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var marking = await catalog.BeginTransactionAsync(cancellationToken))
         {
+            // Not while a move of the tenant is under way: it would leave a copy of the schema on the store it moves to.
+            await using (var moving = new NpgsqlCommand(
+                "SELECT EXISTS (SELECT FROM catalog.tenant_moves WHERE tenant_id = $1 AND status IN ('queued', 'copying', 'switching'))", catalog, marking))
+            {
+                moving.Parameters.Add(new NpgsqlParameter { Value = id });
+                if ((bool)(await moving.ExecuteScalarAsync(cancellationToken))!)
+                {
+                    return ChangeOutcome.Conflict;
+                }
+            }
+
             await using (var mark = new NpgsqlCommand(
                 "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name, store", catalog, marking))
             {

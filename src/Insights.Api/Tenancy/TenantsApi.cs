@@ -47,7 +47,8 @@ public static class TenantsApi
         group.MapDelete("/{tenantId}", Delete)
             .WithName("DeleteTenant")
             .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/{tenantId}/move", Move)
             .WithName("MoveTenant")
@@ -154,9 +155,17 @@ public static class TenantsApi
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
         string tenantId, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (!TenantId.IsValid(tenantId) || await store.DeleteAsync(tenantId, cancellationToken) == ChangeOutcome.NotFound)
+        var outcome = TenantId.IsValid(tenantId) ? await store.DeleteAsync(tenantId, cancellationToken) : ChangeOutcome.NotFound;
+        if (outcome == ChangeOutcome.NotFound)
         {
             return NotFoundProblem(tenantId);
+        }
+
+        if (outcome == ChangeOutcome.Conflict)
+        {
+            const string reason = "A move of the tenant to another store is under way; delete it once the move ended (GET …/moves/{moveId}).";
+            await store.AuditAsync(Subject(user), "tenant.deprovision", tenantId, "rejected", reason);
+            return TypedResults.Problem(title: "The tenant cannot be deleted now", detail: reason, statusCode: StatusCodes.Status409Conflict);
         }
 
         await store.AuditAsync(Subject(user), "tenant.deprovision", tenantId, "succeeded", null);

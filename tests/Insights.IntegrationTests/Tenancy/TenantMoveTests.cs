@@ -121,8 +121,9 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         Assert.EndsWith("/moves/" + moveId.GetGuid(), location, StringComparison.Ordinal);
         Assert.Equal("copying", await WaitForStatusAsync(admin, location, s => s == "copying"));
 
-        // Another move of the same tenant meanwhile is refused.
+        // Another move of the same tenant meanwhile is refused, and so is its deletion.
         await Problem.AssertAsync(await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/move", new { store = "store2" }), HttpStatusCode.Conflict);
+        await Problem.AssertAsync(await admin.DeleteAsync($"/api/v1/tenants/{tenantId}"), HttpStatusCode.Conflict);
 
         release.SetResult();
         source.Hold = null;
