@@ -184,7 +184,8 @@ public static class TenantsApi
         switch (outcome)
         {
             case MoveOutcome.Started:
-                return TypedResults.Accepted($"/api/v1/tenants/{Uri.EscapeDataString(tenantId)}/moves/{move!.Id}", new MoveStarted(move.Id));
+                await store.AuditAsync(Subject(user), "tenant.move", tenantId, "accepted", $"{move!.From} → {move.To} (move {move.Id})");
+                return TypedResults.Accepted($"/api/v1/tenants/{Uri.EscapeDataString(tenantId)}/moves/{move.Id}", new MoveStarted(move.Id));
             case MoveOutcome.Conflict:
                 await store.AuditAsync(Subject(user), "tenant.move", tenantId, "rejected", reason);
                 return TypedResults.Problem(title: "The tenant cannot be moved now", detail: reason, statusCode: StatusCodes.Status409Conflict);
