@@ -7,7 +7,7 @@ using Npgsql;
 namespace Insights.Observability;
 
 /// <summary>
-/// Fleet gauges read from the catalog: tenants by status, the outbox backlog, ingestion lag (a tenant riding the fleet
+/// Fleet gauges read from the catalog: tenants by status and by store, the outbox backlog, ingestion lag (a tenant riding the fleet
 /// sweep was read to its end when the last successful sweep read the source; any other when its own run last did), and
 /// the fleet's staleness from <c>catalog.tenant_health</c> (tenants whose oldest visible message waits longer than 5 min,
 /// 1 h, 1 day; active tenants whose client has not received for an hour). One statement over catalog tables (no tenant
@@ -23,6 +23,8 @@ internal sealed class CatalogGauges
     private const string Sql =
         """
         SELECT status, count(*), NULL::double precision FROM catalog.tenants GROUP BY status
+        UNION ALL
+        SELECT 'store:' || name, tenants, NULL::double precision FROM catalog.stores
         UNION ALL
         SELECT 'outbox', count(*), extract(epoch FROM now() - min(created_at))::double precision FROM catalog.outbox
         UNION ALL
@@ -78,6 +80,7 @@ internal sealed class CatalogGauges
 
         var meter = metrics.Meter;
         meter.CreateObservableGauge("insights.tenants", ObserveTenants, "{tenant}", "Tenants in the catalog, by status.");
+        meter.CreateObservableGauge("insights.store.tenants", ObserveStores, "{tenant}", "Tenants placed on each tenant store (the count placement reads).");
         meter.CreateObservableGauge(
             "insights.outbox.backlog", () => Observe(r => r.OutboxRows), "{message}", "Commands and events written to the outbox and not yet relayed to the bus.");
         meter.CreateObservableGauge(
@@ -96,7 +99,7 @@ internal sealed class CatalogGauges
     }
 
     private sealed record Reading(
-        IReadOnlyList<(string Status, long Count)> Tenants, long OutboxRows, double OutboxOldestSeconds, long TenantsLagging, double MaxLagSeconds,
+        IReadOnlyList<(string Status, long Count)> Tenants, IReadOnlyList<(string Store, long Count)> Stores, long OutboxRows, double OutboxOldestSeconds, long TenantsLagging, double MaxLagSeconds,
         long Visible5m, long Visible1h, long Visible1d, long ClientsNotReceiving);
 
     private IEnumerable<Measurement<long>> ObserveStaleness()
@@ -111,6 +114,9 @@ internal sealed class CatalogGauges
                 new(reading.Visible1d, new KeyValuePair<string, object?>("age", "1d")),
             ];
     }
+
+    private IEnumerable<Measurement<long>> ObserveStores() =>
+        Current() is { } reading ? reading.Stores.Select(s => new Measurement<long>(s.Count, new KeyValuePair<string, object?>("store", s.Store))) : [];
 
     private IEnumerable<Measurement<long>> ObserveTenants()
     {
@@ -164,6 +170,7 @@ internal sealed class CatalogGauges
             await using var command = dataSource.CreateCommand(Sql);
             command.Parameters.Add(new NpgsqlParameter { Value = lagThreshold.TotalSeconds });
             var tenants = new List<(string, long)>();
+            var stores = new List<(string, long)>();
             long outbox = 0, lagging = 0, visible5m = 0, visible1h = 0, visible1d = 0, silent = 0;
             double oldest = 0, maxLag = 0;
             await using (var reader = await command.ExecuteReaderAsync(timeout.Token))
@@ -181,12 +188,13 @@ internal sealed class CatalogGauges
                         case "visible_1h": visible1h = count; break;
                         case "visible_1d": visible1d = count; break;
                         case "silent": silent = count; break;
+                        case var store when store.StartsWith("store:", StringComparison.Ordinal): stores.Add((store["store:".Length..], count)); break;
                         default: tenants.Add((name, count)); break;
                     }
                 }
             }
 
-            Volatile.Write(ref last, new Reading(tenants, outbox, oldest, lagging, maxLag, visible5m, visible1h, visible1d, silent));
+            Volatile.Write(ref last, new Reading(tenants, stores, outbox, oldest, lagging, maxLag, visible5m, visible1h, visible1d, silent));
             Interlocked.Exchange(ref readAt, time.GetTimestamp());
         }
         catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)

@@ -33,6 +33,7 @@ public sealed class InsightsMetrics : IDisposable
     private readonly Counter<long> ingestionBilled;
     private readonly Counter<long> ingestionRuns;
     private readonly Histogram<double> sweepDuration;
+    private readonly Histogram<double> moveWritesHeld;
 
     public InsightsMetrics(IMeterFactory meters)
     {
@@ -57,6 +58,9 @@ public sealed class InsightsMetrics : IDisposable
         sweepDuration = meter.CreateHistogram<double>(
             "insights.ingestion.sweep.duration", "s", "Fleet sweeps, from the start of the source read to their end, by status (succeeded, failed, interrupted).");
         ingestionRuns = meter.CreateCounter<long>("insights.ingestion.runs", "{run}", "Ingestion runs finished, by status (succeeded, failed, interrupted).");
+        moveWritesHeld = meter.CreateHistogram<double>(
+            "insights.tenant.move.writes_held", "s",
+            "Tenant moves between stores that ended on this node, by outcome (succeeded, failed): how long the tenant's writes were held (0 when the move failed before its switch).");
     }
 
     /// <summary>The meter itself, for observable instruments registered elsewhere.</summary>
@@ -142,6 +146,9 @@ public sealed class InsightsMetrics : IDisposable
 
     public void SweepFinished(string status, TimeSpan duration) =>
         sweepDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("status", status));
+
+    public void TenantMoveFinished(string outcome, TimeSpan writesHeld) =>
+        moveWritesHeld.Record(writesHeld.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Dispose() => meter.Dispose();
 }

@@ -47,6 +47,7 @@ public sealed class TenantMover(
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
+    Observability.InsightsMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILogger<TenantMover> logger) : IHostedService
 {
@@ -139,6 +140,7 @@ public sealed class TenantMover(
             var watch = Stopwatch.StartNew();
             var messages = await SwitchStoresAsync(move, schema, parked, cancellationToken);
             switched = await SwitchCatalogAsync(move, parked, watch, messages, cancellationToken);
+            var held = watch.Elapsed;
             if (!switched)
             {
                 return;
@@ -146,7 +148,7 @@ public sealed class TenantMover(
 
             directory.Evict(move.TenantId);
             await DropAsync(move.From, schema, parked, CancellationToken.None);
-            await FinishAsync(move, "succeeded", null);
+            await FinishAsync(move, "succeeded", null, held);
         }
         catch (Exception e) when (!switched && e is NpgsqlException or InvalidOperationException or OperationCanceledException or IOException)
         {
@@ -357,8 +359,9 @@ public sealed class TenantMover(
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private async Task FinishAsync(TenantMoveResponse move, string status, string? error)
+    private async Task FinishAsync(TenantMoveResponse move, string status, string? error, TimeSpan writesHeld = default)
     {
+        metrics.TenantMoveFinished(status, writesHeld);
         try
         {
             await using var batch = catalog.CreateBatch();

@@ -108,6 +108,7 @@ public sealed partial class TelemetryTests : OwnDatabaseTests
             && Value(t, "insights_queue_dead_lettered_total", "reason=\"nack\"") >= 1
             && Value(t, "insights_queue_enqueued_total", "type=\"InsightModel\"") >= 2
             && Value(t, "insights_tenants", "status=\"active\"") >= 1
+            && Value(t, "insights_store_tenants", "store=\"main\"") >= 1
             && Value(t, "insights_outbox_backlog") >= 0);
 
         Assert.Contains("insights_queue_long_polls", text, StringComparison.Ordinal);

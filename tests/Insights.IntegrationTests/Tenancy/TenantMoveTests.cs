@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -113,6 +114,29 @@ public sealed class TenantMoveTests : OwnDatabaseTests
             }
         });
 
+        var measured = new ConcurrentBag<(string? Outcome, double Seconds)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "insights.tenant.move.writes_held")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "outcome")
+                {
+                    measured.Add((tag.Value as string, value));
+                }
+            }
+        });
+        listener.Start();
+
         var moved = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/move", new { store = "store2" });
         Assert.Equal(HttpStatusCode.Accepted, moved.StatusCode);
         var location = moved.Headers.Location!.ToString();
@@ -169,6 +193,9 @@ public sealed class TenantMoveTests : OwnDatabaseTests
             await using var leftovers = mainDb.CreateCommand("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'moved\\_%'");
             Assert.Equal(0L, await leftovers.ExecuteScalarAsync());
         }
+
+        // The move was measured: how long the tenant's writes were held, by outcome.
+        Assert.Contains(measured, m => m.Outcome == "succeeded" && m.Seconds > 0);
 
         var stores = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/stores")).GetProperty("items").EnumerateArray()
             .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("tenants").GetInt64());
