@@ -62,6 +62,17 @@ public sealed class ProvisioningTests(InsightsFixture host) : IAsyncLifetime
         await Problem.AssertAsync(await host.Admin.GetAsync($"/api/v1/tenants/{id}"), HttpStatusCode.NotFound);
     }
 
+    [Theory]
+    [InlineData("""{"id":"store-typed","name":"n","store":7}""")]
+    [InlineData("""{"id":"store-typed","name":"n","store":["main"]}""")]
+    [InlineData("""{"id":"store-typed","name":"n","store":"main\n"}""")]
+    public async Task A_store_of_the_wrong_shape_is_400_and_creates_nothing(string body)
+    {
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        await Problem.AssertAsync(await host.Admin.PostAsync("/api/v1/tenants", content), HttpStatusCode.BadRequest);
+        await Problem.AssertAsync(await host.Admin.GetAsync("/api/v1/tenants/store-typed"), HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task Same_id_again_is_409_and_changes_nothing()
     {

@@ -218,6 +218,12 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         await Problem.AssertAsync(await admin.PostAsJsonAsync("/api/v1/tenants/move-refused/move", new { store = "main" }), HttpStatusCode.Conflict);
         await Problem.AssertAsync(await admin.PostAsJsonAsync("/api/v1/tenants/move-refused/move", new { store = "elsewhere" }), HttpStatusCode.BadRequest);
         await Problem.AssertAsync(await admin.PostAsJsonAsync("/api/v1/tenants/move-refused/move", new { }), HttpStatusCode.BadRequest);
+        foreach (var body in (string[])["""{"store":7}""", """{"store":"store2\n"}""", """{"store":"store2\u0000"}""", """{"store":"store2","extra":1}""", "[]", "{"])
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            await Problem.AssertAsync(await admin.PostAsync("/api/v1/tenants/move-refused/move", content), HttpStatusCode.BadRequest);
+        }
+
         await Problem.AssertAsync(await admin.PostAsJsonAsync("/api/v1/tenants/nobody-here/move", new { store = "store2" }), HttpStatusCode.NotFound);
         await Problem.AssertAsync(await admin.GetAsync($"/api/v1/tenants/move-refused/moves/{Guid.NewGuid()}"), HttpStatusCode.NotFound);
         await Problem.AssertAsync(await admin.GetAsync("/api/v1/tenants/move-refused/moves/not-a-guid"), HttpStatusCode.NotFound);
@@ -227,6 +233,9 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         }
 
         Assert.Equal("main", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/tenants/move-refused")).GetProperty("store").GetString());
+        await using var db = Database.CreateDataSource();
+        await using var moves = db.CreateCommand("SELECT count(*) FROM catalog.tenant_moves");
+        Assert.Equal(0L, await moves.ExecuteScalarAsync());
     }
 
     /// <summary>Enqueues as the service does (the tenant resolved where it lives now).</summary>
@@ -278,6 +287,11 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         Assert.Equal("failed", await WaitForStatusAsync(admin, moved.Headers.Location!.ToString(), s => s is "succeeded" or "failed"));
         var outcome = await admin.GetFromJsonAsync<JsonElement>(moved.Headers.Location!.ToString());
         Assert.Contains("stayed on its store", outcome.GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        // The move is the tenant's: under another tenant's id it does not exist.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = "move-other", name = "o", store = "main" })).StatusCode);
+        var moveId = outcome.GetProperty("id").GetGuid();
+        await Problem.AssertAsync(await admin.GetAsync($"/api/v1/tenants/move-other/moves/{moveId}"), HttpStatusCode.NotFound);
 
         Assert.Equal("main", (await admin.GetFromJsonAsync<JsonElement>("/api/v1/tenants/move-fails")).GetProperty("store").GetString());
         using var client = new QueueClient(null!, "move-fails", node.ClientWithToken(Authority.TenantToken("move-fails")));
