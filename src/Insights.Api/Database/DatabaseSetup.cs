@@ -93,7 +93,8 @@ internal static class DatabaseSetup
         services.AddHostedService(provider => provider.GetRequiredService<ConnectionPoolGuard>());
         services.AddSingleton<DatabaseNotifications>();
         services.AddHostedService(provider => provider.GetRequiredService<DatabaseNotifications>());
-        services.AddPooledDbContextFactory<CatalogDbContext>((provider, options) => options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>()));
+        services.AddPooledDbContextFactory<CatalogDbContext>((provider, options) =>
+            CatalogContexts.Configure(options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>())));
         services.AddSingleton<CatalogContexts>();
         services.AddSingleton<CatalogMigrator>();
         services.AddHostedService<CatalogMigrationService>();

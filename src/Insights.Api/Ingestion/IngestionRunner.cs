@@ -36,7 +36,7 @@ public sealed class IngestionRunner(
     public async Task ExecuteAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
     {
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (!await LockAsync(lockConnection, "pg_try_advisory_lock", tenantId, cancellationToken))
+        if (!await TenantLocks.TryLockAsync(lockConnection, LockNamespace, tenantId, cancellationToken))
         {
             // Another node is executing this tenant's run (a redelivered command); it records the outcome.
             return;
@@ -49,7 +49,7 @@ public sealed class IngestionRunner(
         finally
         {
             // Session locks survive the connection's return to the pool: release it explicitly.
-            await LockAsync(lockConnection, "pg_advisory_unlock", tenantId, CancellationToken.None);
+            await TenantLocks.UnlockAsync(lockConnection, LockNamespace, tenantId);
         }
     }
 
@@ -61,7 +61,7 @@ public sealed class IngestionRunner(
         Guid sweepId, TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
     {
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (!await LockAsync(lockConnection, "pg_try_advisory_lock", tenant.Id, cancellationToken))
+        if (!await TenantLocks.TryLockAsync(lockConnection, LockNamespace, tenant.Id, cancellationToken))
         {
             return null;
         }
@@ -75,7 +75,7 @@ public sealed class IngestionRunner(
         }
         finally
         {
-            await LockAsync(lockConnection, "pg_advisory_unlock", tenant.Id, CancellationToken.None);
+            await TenantLocks.UnlockAsync(lockConnection, LockNamespace, tenant.Id);
         }
     }
 
@@ -577,14 +577,6 @@ public sealed class IngestionRunner(
     {
         Parameters = { new() { Value = tenantId }, new() { Value = updatedAt }, new() { Value = id } },
     };
-
-    private static async Task<bool> LockAsync(NpgsqlConnection connection, string function, string tenantId, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand($"SELECT {function}($1, hashtext($2))", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = LockNamespace });
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
 
     /// <summary>What the admins read in the run: the source's own message where it is meant for people, never SQL.</summary>
     private static string Describe(Exception e) => e switch

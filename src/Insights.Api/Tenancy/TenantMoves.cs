@@ -130,9 +130,9 @@ public sealed class TenantMover(
         try
         {
             // Held for the whole move: it tells a starting node the move is alive, and keeps the tenant's ingestion off.
-            await LockAsync(locks, wait: true, MoveLockNamespace, move.TenantId, cancellationToken);
+            await TenantLocks.LockAsync(locks, MoveLockNamespace, move.TenantId, cancellationToken);
             await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'copying', started_at = now() WHERE id = $1", cancellationToken);
-            await LockAsync(locks, wait: true, IngestionRunner.LockNamespace, move.TenantId, cancellationToken);
+            await TenantLocks.LockAsync(locks, IngestionRunner.LockNamespace, move.TenantId, cancellationToken);
 
             var models = await CopyModelsAsync(move, schema, cancellationToken);
             await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'switching', models_copied = $2 WHERE id = $1", cancellationToken, models);
@@ -201,6 +201,7 @@ public sealed class TenantMover(
         }
 
         long messages;
+        (DateTimeOffset UpdatedAt, string Id, DateTimeOffset MovedAt)? copy = null;
         await using (var target = await connections.For(move.To, schema).OpenConnectionAsync(cancellationToken))
         await using (var transaction = await target.BeginTransactionAsync(cancellationToken))
         {
@@ -213,22 +214,26 @@ public sealed class TenantMover(
                 await sequence.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await using (var read = new NpgsqlCommand("SELECT updated_at, id, moved_at FROM insights_store.ingestion_cursors WHERE schema_name = $1", source, held))
+            await using (var cursor = new NpgsqlCommand(
+                "SELECT updated_at, id, moved_at FROM insights_store.ingestion_cursors WHERE schema_name = $1", source, held))
             {
-                read.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                cursor.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+                await using var reader = await cursor.ExecuteReaderAsync(cancellationToken);
                 if (await reader.ReadAsync(cancellationToken))
                 {
-                    var (updatedAt, id, movedAt) = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2));
-                    await reader.DisposeAsync();
-                    await using var write = new NpgsqlCommand(
-                        "INSERT INTO insights_store.ingestion_cursors (schema_name, updated_at, id, moved_at) VALUES ($1, $2, $3, $4)", target, transaction);
-                    write.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-                    write.Parameters.Add(new NpgsqlParameter { Value = updatedAt });
-                    write.Parameters.Add(new NpgsqlParameter { Value = id });
-                    write.Parameters.Add(new NpgsqlParameter { Value = movedAt });
-                    await write.ExecuteNonQueryAsync(cancellationToken);
+                    copy = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2));
                 }
+            }
+
+            if (copy is var (updatedAt, id, movedAt))
+            {
+                await using var write = new NpgsqlCommand(
+                    "INSERT INTO insights_store.ingestion_cursors (schema_name, updated_at, id, moved_at) VALUES ($1, $2, $3, $4)", target, transaction);
+                write.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+                write.Parameters.Add(new NpgsqlParameter { Value = updatedAt });
+                write.Parameters.Add(new NpgsqlParameter { Value = id });
+                write.Parameters.Add(new NpgsqlParameter { Value = movedAt });
+                await write.ExecuteNonQueryAsync(cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -256,10 +261,7 @@ public sealed class TenantMover(
                 {
                     Parameters = { new() { Value = move.TenantId }, new() { Value = move.To }, new() { Value = move.From } },
                 });
-                batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants + CASE WHEN name = $2 THEN 1 ELSE -1 END WHERE name IN ($1, $2)")
-                {
-                    Parameters = { new() { Value = move.From }, new() { Value = move.To } },
-                });
+                batch.BatchCommands.Add(TenantStores.CountMoved(move.From, move.To));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(
                     "UPDATE catalog.tenant_moves SET switched_at = now(), messages_copied = $2, switch_ms = $3 WHERE id = $1")
                 {
@@ -404,16 +406,6 @@ public sealed class TenantMover(
             },
         };
 
-    /// <summary>Takes a session lock of the tenant, waiting for it, or only if it is free (<paramref name="wait"/> false).</summary>
-    private static async Task<bool> LockAsync(NpgsqlConnection connection, bool wait, int space, string tenantId, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(
-            wait ? "SELECT true FROM (SELECT pg_advisory_lock($1, hashtext($2))) AS locked" : "SELECT pg_try_advisory_lock($1, hashtext($2))", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = space });
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
     /// <summary>Session locks outlive the connection's return to the pool: released explicitly.</summary>
     private static async Task UnlockAllAsync(NpgsqlConnection connection)
     {
@@ -461,7 +453,7 @@ public sealed class TenantMover(
     private async Task RecoverAsync(TenantMoveResponse move, CancellationToken cancellationToken)
     {
         await using var locks = await catalog.OpenConnectionAsync(cancellationToken);
-        if (!await LockAsync(locks, wait: false, MoveLockNamespace, move.TenantId, cancellationToken))
+        if (!await TenantLocks.TryLockAsync(locks, MoveLockNamespace, move.TenantId, cancellationToken))
         {
             return;
         }

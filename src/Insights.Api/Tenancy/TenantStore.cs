@@ -61,12 +61,7 @@ public sealed class TenantStore(
         var schema = SchemaName.ForTenant(id);
         // The catalog's steps run on the connection that holds the id's lock: one catalog connection per provisioning.
         await using var catalog = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_lock($1, hashtext($2))", catalog))
-        {
-            serialize.Parameters.Add(new NpgsqlParameter { Value = ProvisionLockNamespace });
-            serialize.Parameters.Add(new NpgsqlParameter { Value = id });
-            await serialize.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await TenantLocks.LockAsync(catalog, ProvisionLockNamespace, id, cancellationToken);
 
         var step = "catalog";
         try
@@ -109,10 +104,7 @@ public sealed class TenantStore(
         }
         finally
         {
-            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock($1, hashtext($2))", catalog);
-            release.Parameters.Add(new NpgsqlParameter { Value = ProvisionLockNamespace });
-            release.Parameters.Add(new NpgsqlParameter { Value = id });
-            await release.ExecuteNonQueryAsync(CancellationToken.None);
+            await TenantLocks.UnlockAsync(catalog, ProvisionLockNamespace, id);
         }
     }
 
@@ -172,18 +164,7 @@ public sealed class TenantStore(
             // A store counts the catalog's tenants placed on it, which placement reads.
             if (existingStore != store)
             {
-                upsert.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants + 1 WHERE name = $1")
-                {
-                    Parameters = { new() { Value = store } },
-                });
-            }
-
-            if (existingStore is not null && existingStore != store)
-            {
-                upsert.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE catalog.stores SET tenants = tenants - 1 WHERE name = $1")
-                {
-                    Parameters = { new() { Value = existingStore } },
-                });
+                upsert.BatchCommands.Add(TenantStores.CountMoved(existingStore, store));
             }
 
             await upsert.ExecuteNonQueryAsync(cancellationToken);

@@ -44,6 +44,16 @@ public sealed class TenantStores(CatalogContexts catalog, TenantConnections conn
         return stores;
     }
 
+    /// <summary>
+    /// A tenant's count moved from one store to another: <paramref name="from"/> null for a tenant placed for the first
+    /// time. The two must differ.
+    /// </summary>
+    internal static NpgsqlBatchCommand CountMoved(string? from, string to) =>
+        new("UPDATE catalog.stores SET tenants = tenants + CASE WHEN name = $2 THEN 1 ELSE -1 END WHERE name IN ($1, $2)")
+        {
+            Parameters = { new() { Value = (object?)from ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text }, new() { Value = to } },
+        };
+
     /// <summary>Tenants per store, from the catalog's count (one row per store).</summary>
     private async Task<Dictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
     {
