@@ -73,7 +73,7 @@ internal static class FleetScenario
         using var http = new HttpClient(handler) { BaseAddress = bench.Host.BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
         var api = new Api(http, bench);
         await using var catalog = NpgsqlDataSource.Create(bench.ConnectionString);
-        await using var connections = new TenantConnections(catalog, bench.ConnectionString, laneCount: 1, lanePoolSize: 4);
+        await using var connections = new TenantDatabases(new CatalogDatabase(catalog), bench.ConnectionString, laneCount: 1, lanePoolSize: 4);
 
         var tenants = await ProvisionFleetAsync(api, catalog, options.Tenants);
         var changed = tenants.Where((_, i) => i % 100 == 0).ToList();
@@ -269,7 +269,7 @@ internal static class FleetScenario
     /// sample of tenants gets one message each at random moments, enqueued straight in PostgreSQL (with the notification).
     /// </summary>
     private static async Task<Polls> LongPollsAsync(
-        Api api, BenchHost bench, NpgsqlDataSource catalog, TenantConnections connections, List<string> tenants, Options options)
+        Api api, BenchHost bench, NpgsqlDataSource catalog, TenantDatabases connections, List<string> tenants, Options options)
     {
         var latencies = new ConcurrentBag<double>();
         var deliveries = new ConcurrentBag<(string Tenant, double Latency, double PollAge)>();

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Insights.Database;
 using Insights.Tenancy;
 using Npgsql;
 using NpgsqlTypes;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using Insights.Database;
 using Insights.Messaging;
 using Insights.OnlineInsights;
 using Insights.Tenancy;
@@ -71,7 +72,10 @@ internal static class OnlineScenario
             await SeedAsync(dataSource);
             var load = BenchHost.LoadAverage();
 
-            var sql = await MeasureSqlAsync(dataSource, Math.Max(2000, seconds * 200));
+            // A lane over a plain data source's settings (no auto-prepare, reset on close), as the baseline always was.
+            await using var lanes = new TenantDatabases(
+                new CatalogDatabase(dataSource), bench.ConnectionString + ";Max Auto Prepare=0;No Reset On Close=false", laneCount: 1, lanePoolSize: 100);
+            var sql = await MeasureSqlAsync(lanes.For(TenantStoreSettings.Main, SchemaName.ForTenant(TenantId)), Math.Max(2000, seconds * 200));
             Console.Error.WriteLine($"online: SQL lookup p50 {sql.P50:F3} ms");
 
             var pingBus = Bus.Factory.CreateUsingRabbitMq(cfg =>
@@ -239,9 +243,8 @@ internal static class OnlineScenario
     }
 
     /// <summary>The worker's statement, straight on PostgreSQL from one client.</summary>
-    private static async Task<Latency> MeasureSqlAsync(NpgsqlDataSource dataSource, int count)
+    private static async Task<Latency> MeasureSqlAsync(TenantDatabase database, int count)
     {
-        var schema = SchemaName.ForTenant(TenantId);
         var random = new Random(7);
         var samples = new double[count];
         var misses = 0;
@@ -252,7 +255,7 @@ internal static class OnlineScenario
             var request = new GetOnlineInsight(
                 TenantId, Insights[random.Next(Insights.Length)], "k" + random.Next(Keys).ToString("D4", CultureInfo.InvariantCulture),
                 "E1_FILIAL = '01'", new DateOnly(2026, month, 5), new DateOnly(2026, month, 20), null);
-            await using (var command = OnlineInsightAnswerer.LookupCommand(dataSource, schema, request))
+            await using (var command = OnlineInsightAnswerer.LookupCommand(database, request))
             {
                 await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow);
                 if (!await reader.ReadAsync())

@@ -37,7 +37,7 @@ internal static class QueueScenario
                 ["SmartLink__RateLimitBurst"] = "1000000",
             }, BenchHost.Argument(args, "--connection"));
             await using var dataSource = NpgsqlDataSource.Create(bench.ConnectionString);
-            await using var connections = new TenantConnections(dataSource, bench.ConnectionString, laneCount: 1, lanePoolSize: 64);
+            await using var connections = new TenantDatabases(new CatalogDatabase(dataSource), bench.ConnectionString, laneCount: 1, lanePoolSize: 64);
             using var admin = bench.Client(bench.AdminToken);
             var load = BenchHost.LoadAverage();
 
@@ -88,7 +88,7 @@ internal static class QueueScenario
     }
 
     private static async Task<Result> MeasureAsync(
-        string name, BenchHost bench, HttpClient admin, TenantConnections connections, string tenantId, int messages, int clients,
+        string name, BenchHost bench, HttpClient admin, TenantDatabases connections, string tenantId, int messages, int clients,
         Func<string, Task<long>> consumer)
     {
         // Steady state, not start-up: the first thousands of requests still run code the JIT is compiling.
@@ -117,7 +117,7 @@ internal static class QueueScenario
         return result;
     }
 
-    private static async Task EnqueueAsync(TenantConnections connections, string tenantId, int count)
+    private static async Task EnqueueAsync(TenantDatabases connections, string tenantId, int count)
     {
         var tenant = new TenantInfo(tenantId, tenantId, TenantStatus.Active, SchemaName.ForTenant(tenantId));
         var writer = new QueueWriter();
@@ -156,7 +156,7 @@ internal static class QueueScenario
     };
 
     /// <summary>The same statements the service runs, straight on PostgreSQL, with the same batch of 10.</summary>
-    private static Func<string, Task<long>> RawConsumer(TenantConnections connections) => async tenantId =>
+    private static Func<string, Task<long>> RawConsumer(TenantDatabases connections) => async tenantId =>
     {
         var store = new QueueStore(connections, Options.Create(new SmartLinkOptions()));
         var tenant = new TenantInfo(tenantId, tenantId, TenantStatus.Active, SchemaName.ForTenant(tenantId));

@@ -14,7 +14,7 @@ namespace Insights.Database;
 /// lock on each database makes two instances that start together apply each script once. Nothing here visits a tenant
 /// schema: the work is per database, whatever the number of tenants.
 /// </summary>
-public sealed class CatalogMigrator(NpgsqlDataSource dataSource, TenantConnections connections, ILogger<CatalogMigrator> logger)
+public sealed class CatalogMigrator(CatalogDatabase dataSource, TenantDatabases connections, ILogger<CatalogMigrator> logger)
 {
     /// <summary>Advisory lock key of catalog migrations ("insights catalog").</summary>
     private const long LockKey = 0x696E73_6361746CL;
@@ -40,7 +40,7 @@ public sealed class CatalogMigrator(NpgsqlDataSource dataSource, TenantConnectio
     }
 
     private async Task ApplyAsync(
-        NpgsqlDataSource database, string schema, string resourcePrefix, long lockKey, string what, CancellationToken cancellationToken)
+        PostgresDatabase database, string schema, string resourcePrefix, long lockKey, string what, CancellationToken cancellationToken)
     {
         await using var lockConnection = await database.OpenConnectionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", lockConnection))
@@ -58,7 +58,7 @@ public sealed class CatalogMigrator(NpgsqlDataSource dataSource, TenantConnectio
 
             var upgrader = DeployChanges.To
                 // The data source itself, not its ConnectionString: that one omits the password (Persist Security Info).
-                .PostgresqlDatabase(new PostgresqlConnectionManager(database))
+                .PostgresqlDatabase(new PostgresqlConnectionManager(database.DataSource))
                 .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(resourcePrefix, StringComparison.Ordinal))
                 .JournalToPostgresqlTable(schema, "schema_migrations")
                 .WithTransactionPerScript()

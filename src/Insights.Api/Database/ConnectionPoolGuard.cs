@@ -32,7 +32,7 @@ internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
     private readonly ActivityListener listener;
     private long downSince;
 
-    public ConnectionPoolGuard(TenantConnections connections, ILogger<ConnectionPoolGuard> logger)
+    public ConnectionPoolGuard(TenantDatabases connections, ILogger<ConnectionPoolGuard> logger)
     {
         listener = new ActivityListener
         {

@@ -10,7 +10,7 @@ namespace Insights.Database;
 /// on its store). When a connection is lost, notifications sent meanwhile are lost with it: every subscriber hears of
 /// the gap once the node listens again.
 /// </summary>
-public sealed class DatabaseNotifications(TenantConnections connections, ILogger<DatabaseNotifications> logger) : BackgroundService
+public sealed class DatabaseNotifications(TenantDatabases connections, ILogger<DatabaseNotifications> logger) : BackgroundService
 {
     /// <summary>The channel of tenants' queues, sent on the tenant's store.</summary>
     public const string QueueChannel = "insights_queue";
@@ -92,7 +92,7 @@ public sealed class DatabaseNotifications(TenantConnections connections, ILogger
             : ListenAsync(store, connections.StoreWide(store), [QueueChannel], stoppingToken)));
     }
 
-    private async Task ListenAsync(string store, NpgsqlDataSource dataSource, string[] channels, CancellationToken stoppingToken)
+    private async Task ListenAsync(string store, PostgresDatabase dataSource, string[] channels, CancellationToken stoppingToken)
     {
         DateTimeOffset? lostAt = null;
         var delay = TimeSpan.FromMilliseconds(250);

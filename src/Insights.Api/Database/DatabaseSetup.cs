@@ -64,14 +64,7 @@ internal static class DatabaseSetup
                 throw new OptionsValidationException(DatabaseOptions.ConnectionStringName, typeof(ConnectionStringCheck), [failure]);
             }
 
-            var dataSource = new NpgsqlDataSourceBuilder(connectionString);
-            ApplyDefaults(dataSource.ConnectionStringBuilder, connectionString!);
-            dataSource.ConnectionStringBuilder.ApplicationName = CatalogName(connectionString!);
-            dataSource.Name = "insights-catalog";
-            LoadSystemTypesOnly(dataSource);
-
-            dataSource.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
-            return dataSource.Build();
+            return CatalogDatabase.Create(connectionString!, provider.GetRequiredService<ILoggerFactory>());
         });
 
         // Catalog work keeps taking the data source above; tenant work takes its connections from here.
@@ -84,8 +77,8 @@ internal static class DatabaseSetup
                 throw new OptionsValidationException(TenantStoreSettings.Section, typeof(ConnectionStringCheck), [failure]);
             }
 
-            return new TenantConnections(
-                provider.GetRequiredService<NpgsqlDataSource>(), stores, options.Lanes, options.LanePoolSize,
+            return new TenantDatabases(
+                provider.GetRequiredService<CatalogDatabase>(), stores, options.Lanes, options.LanePoolSize,
                 provider.GetRequiredService<ILoggerFactory>());
         });
 
@@ -94,7 +87,7 @@ internal static class DatabaseSetup
         services.AddSingleton<DatabaseNotifications>();
         services.AddHostedService(provider => provider.GetRequiredService<DatabaseNotifications>());
         services.AddPooledDbContextFactory<CatalogDbContext>((provider, options) =>
-            CatalogContexts.Configure(options.UseNpgsql(provider.GetRequiredService<NpgsqlDataSource>())));
+            CatalogContexts.Configure(options.UseNpgsql(provider.GetRequiredService<CatalogDatabase>().DataSource)));
         services.AddSingleton<CatalogContexts>();
         services.AddSingleton<CatalogMigrator>();
         services.AddHostedService<CatalogMigrationService>();

@@ -1,3 +1,4 @@
+using Insights.Database;
 using Npgsql;
 
 namespace Insights.FleetHealth;
@@ -41,7 +42,7 @@ public enum FleetHealthSort
 /// <c>ingestion_cursors</c> (migration 0011), each stopping after a page: tenants not riding by their own read, riders
 /// whose own read is later than the sweep by it, and riders read at the sweep by tenant id.
 /// </summary>
-public sealed class FleetHealthView(NpgsqlDataSource dataSource)
+public sealed class FleetHealthView(CatalogDatabase dataSource)
 {
     private const string Sweep = "(SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded')";
 

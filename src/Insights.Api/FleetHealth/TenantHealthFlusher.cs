@@ -1,3 +1,4 @@
+using Insights.Database;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -25,7 +26,7 @@ namespace Insights.FleetHealth;
 /// not per poll.</para>
 /// </remarks>
 public sealed class TenantHealthFlusher(
-    NpgsqlDataSource dataSource, TenantActivity activity, IOptions<FleetHealthOptions> options, ILogger<TenantHealthFlusher> logger) : BackgroundService
+    CatalogDatabase dataSource, TenantActivity activity, IOptions<FleetHealthOptions> options, ILogger<TenantHealthFlusher> logger) : BackgroundService
 {
     private const string Sql =
         """

@@ -15,7 +15,7 @@ namespace Insights.FleetHealth;
 /// than a day, subtracting them from the tenants' counts in the same statement.
 /// </summary>
 public sealed class TenantHealthReconciler(
-    NpgsqlDataSource dataSource, TenantConnections connections, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
+    CatalogDatabase dataSource, TenantDatabases connections, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
     : BackgroundService
 {
     /// <summary>Failures reported before the start of the hour a day ago are out of the view's day.</summary>
@@ -94,10 +94,11 @@ public sealed class TenantHealthReconciler(
         long ready, leased, dead;
         DateTimeOffset? oldestVisible;
         DateTimeOffset countedAt;
-        var table = schema.Quoted + ".queue_messages";
+        var database = connections.For(store, schema);
+        var table = database.Table("queue_messages");
         // On the deliverable index (ready and leased) and the dead-letter index; acked messages are not read. A message
         // is visible since its visible_at: its enqueue, requeue, redrive, or the end of a lease that ran out.
-        await using (var count = connections.For(store, schema).CreateCommand(
+        await using (var count = database.CreateCommand(
             $"""
             SELECT count(*) FILTER (WHERE status = 'ready'), count(*) FILTER (WHERE status = 'leased'),
                    min(visible_at) FILTER (WHERE status = 'ready' OR visible_at <= now()),

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Insights.BigQuery;
+using Insights.Database;
 using Insights.Messaging;
 using Insights.Observability;
 using Insights.Tenancy;
@@ -24,7 +25,7 @@ public sealed record IngestionSweep(
 }
 
 /// <summary>The catalog's record of sweeps, for the admins.</summary>
-public sealed class FleetSweeps(NpgsqlDataSource dataSource)
+public sealed class FleetSweeps(CatalogDatabase dataSource)
 {
     /// <summary>Newest first.</summary>
     public async Task<(List<IngestionSweep> Items, bool More)> ListAsync(Guid? before, int limit, CancellationToken cancellationToken)
@@ -62,7 +63,7 @@ public sealed class FleetSweeps(NpgsqlDataSource dataSource)
 /// asked again, the trigger returns it, and sends its command again when it waited too long for a worker or its worker
 /// died (a worker that still runs it holds the sweep's lock, and the copy is a no-op there).
 /// </summary>
-public sealed class FleetSweepTrigger(NpgsqlDataSource dataSource, Outbox outbox, IOptions<IngestionRunOptions> options)
+public sealed class FleetSweepTrigger(CatalogDatabase dataSource, Outbox outbox, IOptions<IngestionRunOptions> options)
 {
     public static string CommandKey(Guid sweepId) => "StartSweep:" + sweepId.ToString("N");
 
@@ -207,7 +208,7 @@ public sealed class StartSweepConsumerDefinition : ConsumerDefinition<StartSweep
 /// requested for an active tenant; rows of no known tenant are counted.
 /// </remarks>
 public sealed class FleetSweepRunner(
-    NpgsqlDataSource dataSource,
+    CatalogDatabase dataSource,
     IInsightSource source,
     InsightDefinitionStore definitions,
     IngestionRunner runner,

@@ -1,3 +1,4 @@
+using Insights.Database;
 using Insights.Messaging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -14,7 +15,7 @@ namespace Insights.Ingestion;
 /// finished longer ago than <see cref="IngestionRunOptions.RunRetention"/> are deleted (<see cref="IngestionRunRetention"/>).
 /// </summary>
 internal sealed class IngestionRunReaper(
-    NpgsqlDataSource dataSource, Outbox outbox, IngestionRunRetention retention, FleetSweepTrigger sweeps, IOptions<IngestionRunOptions> options,
+    CatalogDatabase dataSource, Outbox outbox, IngestionRunRetention retention, FleetSweepTrigger sweeps, IOptions<IngestionRunOptions> options,
     ILogger<IngestionRunReaper> logger)
     : BackgroundService
 {

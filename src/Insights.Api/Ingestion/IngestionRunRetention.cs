@@ -1,3 +1,4 @@
+using Insights.Database;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -8,7 +9,7 @@ namespace Insights.Ingestion;
 /// (scheduler role, on the reaper's timer). Queued and running runs are never deleted, however old. Nodes that trim at
 /// the same time share the rows (<c>FOR UPDATE SKIP LOCKED</c>). The look is one probe of a partial index.
 /// </summary>
-public sealed class IngestionRunRetention(NpgsqlDataSource dataSource, IOptions<IngestionRunOptions> options, ILogger<IngestionRunRetention> logger)
+public sealed class IngestionRunRetention(CatalogDatabase dataSource, IOptions<IngestionRunOptions> options, ILogger<IngestionRunRetention> logger)
 {
     private const int BatchSize = 1000;
 

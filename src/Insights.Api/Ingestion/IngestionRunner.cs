@@ -18,8 +18,8 @@ namespace Insights.Ingestion;
 /// hand, which the next run reads again; nothing is enqueued twice.
 /// </summary>
 public sealed class IngestionRunner(
-    NpgsqlDataSource dataSource,
-    TenantConnections connections,
+    CatalogDatabase dataSource,
+    TenantDatabases connections,
     IInsightSource source,
     InsightDefinitionStore definitions,
     TenantDirectory directory,
@@ -211,10 +211,11 @@ public sealed class IngestionRunner(
 
     /// <summary>A page copied into a temporary table of its own open transaction, waiting for its turn to be applied.</summary>
     private sealed class PreparedPage(
-        SourcePage page, double readMs, NpgsqlConnection connection, NpgsqlTransaction transaction, Dictionary<string, SourceModel> byId,
-        Dictionary<string, int> skippedTypes, double copyMs) : IAsyncDisposable
+        SourcePage page, double readMs, TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Dictionary<string, SourceModel> byId, Dictionary<string, int> skippedTypes, double copyMs) : IAsyncDisposable
     {
         public SourcePage Page => page;
+        public TenantDatabase Database => database;
         public double ReadMs => readMs;
         public NpgsqlConnection Connection => connection;
         public NpgsqlTransaction Transaction => transaction;
@@ -250,7 +251,8 @@ public sealed class IngestionRunner(
 
         var phase = Stopwatch.StartNew();
         // The page's transaction (models, messages, cursor) runs on the tenant's lane.
-        var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
+        var database = connections.For(tenant);
+        var connection = await database.OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
         try
         {
@@ -260,7 +262,7 @@ public sealed class IngestionRunner(
                 await CopyToTemporaryTableAsync(connection, transaction, byId.Values, cancellationToken);
             }
 
-            return new PreparedPage(page, readMs, connection, transaction, byId, skippedTypes, phase.Elapsed.TotalMilliseconds);
+            return new PreparedPage(page, readMs, database, connection, transaction, byId, skippedTypes, phase.Elapsed.TotalMilliseconds);
         }
         catch
         {
@@ -334,7 +336,7 @@ public sealed class IngestionRunner(
         var connection = prepared.Connection;
         var transaction = prepared.Transaction;
         var last = page.Models.MaxBy(m => (m.UpdatedAt, m.Id), CursorComparer.Instance)!;
-        var schema = tenant.Schema.Quoted;
+        var models = prepared.Database.Table("insight_models");
 
         var timings = new double[4];
         timings[0] = prepared.CopyMs;
@@ -345,7 +347,7 @@ public sealed class IngestionRunner(
             // Only rows whose content differs are written; RETURNING names the inserted and changed ones.
             await using var upsert = new NpgsqlCommand(
                 $"""
-                INSERT INTO {schema}.insight_models AS m (id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted)
+                INSERT INTO {models} AS m (id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted)
                 SELECT id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted FROM ingest_page
                 ON CONFLICT (id) DO UPDATE SET
                     insight = EXCLUDED.insight, module = EXCLUDED.module, key = EXCLUDED.key, filter = EXCLUDED.filter,
@@ -378,7 +380,7 @@ public sealed class IngestionRunner(
                 }
             }
 
-            await queue.EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
+            await queue.EnqueueAsync(prepared.Database, connection, transaction, tenant, messages, cancellationToken);
             timings[2] = phase.Elapsed.TotalMilliseconds;
             phase.Restart();
         }

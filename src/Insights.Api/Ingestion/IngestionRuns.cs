@@ -28,7 +28,7 @@ public sealed record IngestionTotals(
 }
 
 /// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
-public sealed class IngestionRuns(NpgsqlDataSource dataSource, CatalogContexts catalog)
+public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts catalog)
 {
     private const string Columns =
         "id, tenant_id, status, trigger, requested_at, started_at, finished_at, pages, rows_read, rows_changed, messages_enqueued, " +

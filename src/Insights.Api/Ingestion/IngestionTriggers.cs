@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Insights.Database;
 using Insights.Messaging;
 using Insights.SmartLink;
 using Insights.Tenancy;
@@ -112,7 +113,7 @@ public sealed class FirstIngestionConsumer(IngestionTrigger trigger) : IConsumer
 /// command through the outbox), so a request answers without waiting for the broker and a queued run always has a
 /// command on its way. A tenant with a run queued or running gets that run back.
 /// </summary>
-public sealed class IngestionTrigger(NpgsqlDataSource dataSource, Outbox outbox, IOptions<IngestionRunOptions> options)
+public sealed class IngestionTrigger(CatalogDatabase dataSource, Outbox outbox, IOptions<IngestionRunOptions> options)
 {
     public static string CommandKey(Guid runId) => "StartIngestion:" + runId.ToString("N");
 

@@ -81,7 +81,7 @@ public static class InsightModelsApi
     }
 }
 
-public sealed class InsightModelReader(TenantConnections connections)
+public sealed class InsightModelReader(TenantDatabases connections)
 {
     /// <summary>Where a page ends: newest first, by (updated_at, id).</summary>
     public sealed record Position(DateTimeOffset UpdatedAt, string Id)
@@ -106,10 +106,10 @@ public sealed class InsightModelReader(TenantConnections connections)
     public async Task<Page<InsightModelResponse>> ListAsync(
         TenantInfo tenant, string? insight, string? key, DateTimeOffset? updatedSince, Position? after, int limit, CancellationToken ct)
     {
-        var schema = tenant.Schema;
+        var database = connections.For(tenant);
         // Only the filters given are in the statement: on connections that serve hundreds of tenants it is parsed and
         // planned at each request, and optional predicates (`$1 IS NULL OR …`) make both slower for nothing.
-        await using var command = connections.For(tenant).CreateCommand();
+        await using var command = database.CreateCommand();
         var filters = new List<string>(4);
         if (insight is not null)
         {
@@ -134,7 +134,7 @@ public sealed class InsightModelReader(TenantConnections connections)
         command.CommandText =
             $"""
             SELECT id, insight, module, key, filter, date_from, date_to, version, updated_at, deleted, payload::text
-            FROM {schema.Quoted}.insight_models
+            FROM {database.Table("insight_models")}
             {(filters.Count > 0 ? "WHERE " + string.Join(" AND ", filters) : "")}
             ORDER BY updated_at DESC, id DESC
             LIMIT {Parameter(limit + 1, NpgsqlDbType.Integer)}

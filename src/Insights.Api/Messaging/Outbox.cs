@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Database;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -48,7 +49,7 @@ public sealed class Outbox
 
     /// <summary>Adds <paramref name="message"/> on its own (a statement that commits by itself).</summary>
     public async Task<bool> AddAsync<T>(
-        NpgsqlDataSource dataSource, T message, CancellationToken cancellationToken, Guid? messageId = null, string? dedupeKey = null)
+        CatalogDatabase dataSource, T message, CancellationToken cancellationToken, Guid? messageId = null, string? dedupeKey = null)
         where T : class
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

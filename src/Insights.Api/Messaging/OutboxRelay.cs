@@ -20,7 +20,7 @@ public sealed class OutboxRelay : BackgroundService
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MinPause = TimeSpan.FromMilliseconds(200);
 
-    private readonly NpgsqlDataSource dataSource;
+    private readonly CatalogDatabase dataSource;
     private readonly IBus bus;
     private readonly BusMonitor monitor;
     private readonly ILogger<OutboxRelay> logger;
@@ -31,7 +31,7 @@ public sealed class OutboxRelay : BackgroundService
     private TaskCompletionSource wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public OutboxRelay(
-        NpgsqlDataSource dataSource, DatabaseNotifications notifications, IBus bus, BusMonitor monitor, IEnumerable<OutboxMessageType> types,
+        CatalogDatabase dataSource, DatabaseNotifications notifications, IBus bus, BusMonitor monitor, IEnumerable<OutboxMessageType> types,
         Outbox outbox, Microsoft.Extensions.Options.IOptions<BusOptions> busOptions, ILogger<OutboxRelay> logger)
     {
         onlyFrom = busOptions.Value.UsesRabbitMq ? null : outbox.NodeId;

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Insights.Database;
 using Insights.Ingestion;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -58,7 +59,7 @@ internal sealed class CatalogGauges
             AS stale(name, tenants)
         """;
 
-    private readonly NpgsqlDataSource dataSource;
+    private readonly CatalogDatabase dataSource;
     private readonly TimeProvider time;
     private readonly TimeSpan maxAge;
     private readonly TimeSpan lagThreshold;
@@ -68,7 +69,7 @@ internal sealed class CatalogGauges
     private int reading;
 
     public CatalogGauges(
-        InsightsMetrics metrics, NpgsqlDataSource dataSource, IOptions<TelemetryOptions> options, IOptions<IngestionRunOptions> ingestion,
+        InsightsMetrics metrics, CatalogDatabase dataSource, IOptions<TelemetryOptions> options, IOptions<IngestionRunOptions> ingestion,
         TimeProvider time, ILogger<CatalogGauges> logger)
     {
         this.dataSource = dataSource;

@@ -43,7 +43,7 @@ public sealed record OnlineInsightAnswer(OnlineInsightStatus Status, OnlineInsig
 /// definition says <c>live</c>. The tenant is resolved here from its id; its schema never comes from the request.
 /// </summary>
 public sealed partial class OnlineInsightAnswerer(
-    TenantConnections connections,
+    TenantDatabases connections,
     TenantDirectory directory,
     InsightDefinitionStore definitions,
     IServiceProvider services,
@@ -86,14 +86,14 @@ public sealed partial class OnlineInsightAnswerer(
     ];
 
     /// <summary>The lookup of <paramref name="request"/> in the tenant's stored models, with its parameters bound.</summary>
-    public static NpgsqlCommand LookupCommand(NpgsqlDataSource dataSource, SchemaName schema, GetOnlineInsight request)
+    public static NpgsqlCommand LookupCommand(TenantDatabase database, GetOnlineInsight request)
     {
         object?[] values = [request.Key, request.Filter, request.DateFrom, request.DateTo];
         NpgsqlDbType[] types = [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Date, NpgsqlDbType.Date];
         var sql = new System.Text.StringBuilder(384)
-            .Append("SELECT key, version, updated_at, payload::text FROM ").Append(schema.Quoted)
-            .Append(".insight_models WHERE insight = $1 AND NOT deleted");
-        var command = dataSource.CreateCommand();
+            .Append("SELECT key, version, updated_at, payload::text FROM ").Append(database.Table("insight_models"))
+            .Append(" WHERE insight = $1 AND NOT deleted");
+        var command = database.CreateCommand();
         command.Parameters.Add(new NpgsqlParameter { Value = request.Insight, NpgsqlDbType = NpgsqlDbType.Text });
         for (var i = 0; i < values.Length; i++)
         {
@@ -145,7 +145,7 @@ public sealed partial class OnlineInsightAnswerer(
     /// <summary>The stored lookup alone, for a tenant already resolved.</summary>
     public async Task<OnlineInsightAnswer> StoredAsync(TenantInfo tenant, GetOnlineInsight request, CancellationToken cancellationToken)
     {
-        await using var command = LookupCommand(connections.For(tenant), tenant.Schema, request);
+        await using var command = LookupCommand(connections.For(tenant), request);
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {

@@ -20,7 +20,7 @@ public sealed class OnlineInsightRequestedConsumer(
     OnlineInsightAnswerer answerer,
     TenantDirectory directory,
     QueueWriter queue,
-    TenantConnections connections,
+    TenantDatabases connections,
     ILogger<OnlineInsightRequestedConsumer> logger) : IConsumer<OnlineInsightRequested>
 {
     public const string ResponseType = "OnlineInsightResponse";

@@ -106,7 +106,7 @@ public static class MessagesApi
     }
 
     private static async Task<Results<Accepted<ResendResponse>, ProblemHttpResult>> Resend(
-        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, TenantConnections connections,
+        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, TenantDatabases connections,
         CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);

@@ -42,14 +42,15 @@ public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 /// recorded in memory for the fleet health view (<see cref="TenantActivity"/>), never written to the catalog by it.
 /// </summary>
 public sealed class QueueStore(
-    TenantConnections connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null, TenantActivity? activity = null)
+    TenantDatabases connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null, TenantActivity? activity = null)
 {
     private readonly QueueAckMarks marks = marks ?? new QueueAckMarks(TimeProvider.System);
 
     /// <summary>The tenants whose last receive on this node leased something: their next receive leases at once.</summary>
     private readonly ConcurrentDictionary<string, byte> delivering = new(StringComparer.Ordinal);
 
-    private static string Table(TenantInfo tenant) => tenant.Schema.Quoted + ".queue_messages";
+    /// <summary>The tenant table of the queue.</summary>
+    internal const string Messages = "queue_messages";
 
     /// <summary>
     /// Leases, acks and lease extensions commit without waiting for the WAL flush: a crash can lose only the last few,
@@ -57,9 +58,9 @@ public sealed class QueueStore(
     /// the envelope id). Enqueues, nacks and admin changes keep synchronous commits. The setting is transaction-local: the
     /// batch runs as one implicit transaction, and nothing outlives it on the pooled connection.
     /// </summary>
-    private NpgsqlBatch RelaxedCommitBatch(TenantInfo tenant, string sql, out NpgsqlBatchCommand command)
+    private static NpgsqlBatch RelaxedCommitBatch(TenantDatabase database, string sql, out NpgsqlBatchCommand command)
     {
-        var batch = connections.For(tenant).CreateBatch();
+        var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
         command = new NpgsqlBatchCommand(sql);
         batch.BatchCommands.Add(command);
@@ -116,14 +117,15 @@ public sealed class QueueStore(
     /// <summary>Whether a message of the tenant is visible now; if not, when the next one becomes visible (null: none waits).</summary>
     private async Task<(bool Visible, DateTimeOffset? NextVisibleAt)> LookAsync(TenantInfo tenant, CancellationToken cancellationToken)
     {
+        var database = connections.For(tenant);
         // The earliest time a waiting or leased message becomes visible, from the deliverable index: something is visible
         // when that time has come. One relation, one aggregate: on connections that serve hundreds of tenants the look is
         // planned at each receive, and this is the cheapest statement to plan that answers both questions (~30-40 % less
         // PostgreSQL time than a search for the first visible message in delivery order with the minimum beside it). It
         // reads every index entry of the waiting and leased messages, which a deep backlog makes longer; such a tenant's
         // receives lease at once after their first (see ReceiveAsync).
-        await using var command = connections.For(tenant).CreateCommand(
-            $"SELECT min(visible_at), now() FROM {Table(tenant)} WHERE status IN ('ready', 'leased')");
+        await using var command = database.CreateCommand(
+            $"SELECT min(visible_at), now() FROM {database.Table(Messages)} WHERE status IN ('ready', 'leased')");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         if (reader.IsDBNull(0))
@@ -142,10 +144,11 @@ public sealed class QueueStore(
     /// </summary>
     private async Task<(LeaseOutcome Outcome, DateTimeOffset? NewestEnqueuedAt)> LeaseVisibleAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
-        var table = Table(tenant);
+        var database = connections.For(tenant);
+        var table = database.Table(Messages);
         // The update finds the picked rows through an array of their ids: a prepared statement's generic plan cannot
         // know the LIMIT, and as a join it chose to hash the whole table (a scan per receive, ~40 ms at 30,000 rows).
-        await using var command = connections.For(tenant).CreateCommand(
+        await using var command = database.CreateCommand(
             $"""
             WITH relaxed AS MATERIALIZED (
                 SELECT set_config('synchronous_commit', 'off', true) AS setting
@@ -220,13 +223,14 @@ public sealed class QueueStore(
 
     public async Task<AckResult> AckAsync(TenantInfo tenant, IReadOnlyList<string> receipts, CancellationToken cancellationToken)
     {
+        var database = connections.For(tenant);
         var (parsed, rejected) = Parse(receipts);
         if (parsed.Count == 0)
         {
             return new AckResult(0, rejected);
         }
 
-        var table = Table(tenant);
+        var table = database.Table(Messages);
         var acked = new HashSet<Receipt>();
         // The first ack of the tenant that this node serves on a day first marks the tenant for the purge, in the catalog
         // (which may be on another server than the tenant's store), committed before the ack: a marker is never missing
@@ -245,7 +249,7 @@ public sealed class QueueStore(
 
         NpgsqlBatchCommand command;
         await using (var batch = RelaxedCommitBatch(
-            tenant,
+            database,
             $"""
             UPDATE {table} AS q SET status = 'acked', finished_at = now()
             FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
@@ -271,7 +275,7 @@ public sealed class QueueStore(
         if (missing.Count > 0)
         {
             // Acking the same delivery twice is harmless: its receipt still names the acked delivery.
-            await using var again = connections.For(tenant).CreateCommand(
+            await using var again = database.CreateCommand(
                 $"""
                 SELECT q.id, q.lease_id FROM {table} AS q JOIN unnest($1::uuid[], $2::uuid[]) AS r(id, lease)
                     ON q.id = r.id AND q.lease_id = r.lease
@@ -297,10 +301,11 @@ public sealed class QueueStore(
     /// </summary>
     public async Task<string?> NackAsync(TenantInfo tenant, Receipt receipt, string reason, bool requeue, int delaySeconds, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(tenant).CreateCommand(
+        var database = connections.For(tenant);
+        await using var command = database.CreateCommand(
             $"""
             WITH nacked AS (
-                UPDATE {Table(tenant)} AS q SET
+                UPDATE {database.Table(Messages)} AS q SET
                     status = CASE WHEN $3 THEN 'ready' ELSE 'dead' END,
                     visible_at = CASE WHEN $3 THEN now() + make_interval(secs => $4) ELSE q.visible_at END,
                     dead_reason = CASE WHEN $3 THEN q.dead_reason ELSE $5 END,
@@ -331,17 +336,18 @@ public sealed class QueueStore(
 
     public async Task<LeaseResult> ExtendAsync(TenantInfo tenant, IReadOnlyList<string> receipts, int visibilitySeconds, CancellationToken cancellationToken)
     {
+        var database = connections.For(tenant);
         var (parsed, rejected) = Parse(receipts);
         var extended = new HashSet<Receipt>();
         if (parsed.Count > 0)
         {
             // A lease cut shorter makes its message visible sooner than receivers were told: the tenant's long polls on
             // every node hear of it (a notification at the commit), as of an enqueue.
-            await using var command = connections.For(tenant).CreateCommand(
+            await using var command = database.CreateCommand(
                 $"""
                 WITH extended AS (
-                    UPDATE {Table(tenant)} AS q SET visible_at = now() + make_interval(secs => $3)
-                    FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease), {Table(tenant)} AS before
+                    UPDATE {database.Table(Messages)} AS q SET visible_at = now() + make_interval(secs => $3)
+                    FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease), {database.Table(Messages)} AS before
                     WHERE q.id = r.id AND before.id = r.id AND q.lease_id = r.lease AND q.status = 'leased' AND q.visible_at > now()
                     RETURNING q.id, q.lease_id, q.visible_at < before.visible_at AS sooner
                 ), woken AS (
@@ -368,9 +374,10 @@ public sealed class QueueStore(
     /// <summary>Records what Protheus did with a message. False when the tenant has no such message.</summary>
     public async Task<bool> RecordProcessingAsync(TenantInfo tenant, Guid messageId, string status, string? detail, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(tenant).CreateCommand(
+        var database = connections.For(tenant);
+        await using var command = database.CreateCommand(
             $"""
-            UPDATE {Table(tenant)} SET processing_status = $2, processing_detail = $3, processing_at = now(),
+            UPDATE {database.Table(Messages)} SET processing_status = $2, processing_detail = $3, processing_at = now(),
                 history = history || jsonb_build_array(jsonb_build_object('event', 'processing', 'status', $2, 'detail', $3, 'at', now()))
             WHERE id = $1
             """);
@@ -390,10 +397,11 @@ public sealed class QueueStore(
     public async Task<(List<MessageSummary> Items, bool More)> ListAsync(
         TenantInfo tenant, string? status, string? type, Guid? afterId, int limit, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(tenant).CreateCommand(
+        var database = connections.For(tenant);
+        await using var command = database.CreateCommand(
             $"""
             SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, dead_reason, processing_status
-            FROM {Table(tenant)}
+            FROM {database.Table(Messages)}
             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::uuid IS NULL OR id > $3)
             ORDER BY id LIMIT $4
             """);
@@ -416,11 +424,12 @@ public sealed class QueueStore(
 
     public async Task<MessageDetail?> GetAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(tenant).CreateCommand(
+        var database = connections.For(tenant);
+        await using var command = database.CreateCommand(
             $"""
             SELECT id, type, priority, status, delivery_count, enqueued_at, visible_at, finished_at, dead_reason,
                    processing_status, processing_detail, processing_at, history::text, envelope::text, leased_at
-            FROM {Table(tenant)} WHERE id = $1
+            FROM {database.Table(Messages)} WHERE id = $1
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -443,7 +452,8 @@ public sealed class QueueStore(
     /// <summary>The type, priority and data of a message, to enqueue a fresh copy of it.</summary>
     public async Task<OutgoingMessage?> CopyAsync(TenantInfo tenant, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(tenant).CreateCommand($"SELECT type, priority, (envelope::json -> 'data')::text FROM {Table(tenant)} WHERE id = $1");
+        var database = connections.For(tenant);
+        await using var command = database.CreateCommand($"SELECT type, priority, (envelope::json -> 'data')::text FROM {database.Table(Messages)} WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
@@ -454,12 +464,13 @@ public sealed class QueueStore(
     /// <summary>Moves dead messages (all, or those named) back to ready, with a fresh delivery count.</summary>
     public async Task<int> RedriveAsync(TenantInfo tenant, IReadOnlyList<Guid>? messageIds, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
+        var database = connections.For(tenant);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         int redriven;
         await using (var command = new NpgsqlCommand(
             $"""
-            UPDATE {Table(tenant)} SET status = 'ready', visible_at = now(), delivery_count = 0, lease_id = NULL,
+            UPDATE {database.Table(Messages)} SET status = 'ready', visible_at = now(), delivery_count = 0, lease_id = NULL,
                 dead_reason = NULL, finished_at = NULL,
                 history = history || jsonb_build_array(jsonb_build_object('event', 'redriven', 'deadReason', dead_reason, 'at', now()))
             WHERE status = 'dead' AND ($1::uuid[] IS NULL OR id = ANY($1))
@@ -481,7 +492,8 @@ public sealed class QueueStore(
 
     public async Task<QueueDepth> DepthAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var command = connections.For(store, schema).CreateCommand($"SELECT status, count(*) FROM {schema.Quoted}.queue_messages GROUP BY status");
+        var database = connections.For(store, schema);
+        await using var command = database.CreateCommand($"SELECT status, count(*) FROM {database.Table(Messages)} GROUP BY status");
         long ready = 0, leased = 0, acked = 0, dead = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -506,12 +518,13 @@ public sealed class QueueStore(
     public async Task<(long Purged, DateTimeOffset? OldestAcked)> PurgeAckedAsync(string store, SchemaName schema, TimeSpan retention, CancellationToken cancellationToken)
     {
         const int batchSize = 5000;
-        var table = schema.Quoted + ".queue_messages";
+        var database = connections.For(store, schema);
+        var table = database.Table(Messages);
         long total = 0;
         while (true)
         {
             // The oldest acked message left is looked up (a scan: acked messages have no index) only with the last batch.
-            await using var command = connections.For(store, schema).CreateCommand(
+            await using var command = database.CreateCommand(
                 $"""
                 WITH purged AS (
                     DELETE FROM {table} WHERE id IN (

@@ -18,6 +18,7 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null, TenantActivity?
     private const int CopyThreshold = 32;
 
     public async Task EnqueueAsync(
+        TenantDatabase database,
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         TenantInfo tenant,
@@ -30,7 +31,7 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null, TenantActivity?
         }
 
         var now = DateTimeOffset.UtcNow;
-        var table = tenant.Schema.Quoted + ".queue_messages";
+        var table = database.Table(QueueStore.Messages);
         using var envelopes = new EnvelopeWriter(tenant.Id, now);
         if (messages.Count > CopyThreshold)
         {
@@ -80,13 +81,14 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null, TenantActivity?
     /// Enqueues one message unless a message with its id is already queued; true when this call added it. With an id
     /// derived from what caused the message, a redelivered cause enqueues nothing twice.
     /// </summary>
-    public async Task<bool> EnqueueOnceAsync(TenantConnections connections, TenantInfo tenant, OutgoingMessage message, CancellationToken cancellationToken)
+    public async Task<bool> EnqueueOnceAsync(TenantDatabases connections, TenantInfo tenant, OutgoingMessage message, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
+        var database = connections.For(tenant);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand(
-            $"INSERT INTO {tenant.Schema.Quoted}.queue_messages (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
+            $"INSERT INTO {database.Table(QueueStore.Messages)} (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
             connection,
             transaction))
         {
@@ -108,11 +110,12 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null, TenantActivity?
     }
 
     /// <summary>Enqueues in a transaction of its own.</summary>
-    public async Task EnqueueAsync(TenantConnections connections, TenantInfo tenant, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
+    public async Task EnqueueAsync(TenantDatabases connections, TenantInfo tenant, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.For(tenant).OpenConnectionAsync(cancellationToken);
+        var database = connections.For(tenant);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await EnqueueAsync(connection, transaction, tenant, messages, cancellationToken);
+        await EnqueueAsync(database, connection, transaction, tenant, messages, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         Committed(tenant.Id, messages);
     }

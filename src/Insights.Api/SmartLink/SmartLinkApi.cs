@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Insights.Auth;
+using Insights.Database;
 using Insights.Hosting;
 using Insights.Messaging;
 using Insights.Observability;
@@ -293,7 +294,7 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Accepted<SendResponse>, ValidationProblem, ProblemHttpResult>> Send(
-        SendRequest request, TenantContext tenantContext, QueueStore store, NpgsqlDataSource dataSource, Outbox outbox, IOptions<SmartLinkOptions> options,
+        SendRequest request, TenantContext tenantContext, QueueStore store, CatalogDatabase dataSource, Outbox outbox, IOptions<SmartLinkOptions> options,
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();

@@ -26,7 +26,7 @@ internal static class TenancySetup
         services.AddHostedService(provider => provider.GetRequiredService<TenantMover>());
         services.AddSingleton<TenantUsageReader>();
         services.AddSingleton(provider => new TenantMigrationRunner(
-            provider.GetRequiredService<Insights.Database.TenantConnections>(),
+            provider.GetRequiredService<Insights.Database.TenantDatabases>(),
             provider.GetRequiredService<TenantMigrator>(),
             provider.GetRequiredService<TenantDirectory>(),
             provider.GetRequiredService<ILogger<TenantMigrationRunner>>()));

@@ -1,3 +1,5 @@
+using Insights.Database;
+
 namespace Insights.Tenancy;
 
 public static class TenantStatus

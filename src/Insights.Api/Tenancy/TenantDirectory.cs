@@ -1,3 +1,4 @@
+using Insights.Database;
 using Microsoft.Extensions.Caching.Memory;
 using Npgsql;
 
@@ -8,7 +9,7 @@ namespace Insights.Tenancy;
 /// with its commit, and each node drops its entry when it hears it (everything, when its listening connection was
 /// lost meanwhile); <see cref="CacheFor"/> bounds the rest. A client's requests then cost no catalog lookup.
 /// </summary>
-public sealed class TenantDirectory(NpgsqlDataSource dataSource, IMemoryCache cache) : IDisposable
+public sealed class TenantDirectory(CatalogDatabase dataSource, IMemoryCache cache) : IDisposable
 {
     /// <summary>Cancelled to drop every cached entry at once; replaced by a fresh one each time.</summary>
     private CancellationTokenSource generation = new();

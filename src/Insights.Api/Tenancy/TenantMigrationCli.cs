@@ -39,9 +39,9 @@ internal static class TenantMigrationCli
             return 2;
         }
 
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var dataSource = CatalogDatabase.Create(connectionString);
         var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
-        await using var connections = new TenantConnections(dataSource, stores, database.Lanes, database.LanePoolSize);
+        await using var connections = new TenantDatabases(dataSource, stores, database.Lanes, database.LanePoolSize);
         await new CatalogMigrator(dataSource, connections, NullLogger<CatalogMigrator>.Instance).MigrateAsync(cancel.Token);
         var runner = new TenantMigrationRunner(connections, new TenantMigrator(), null, NullLogger<TenantMigrationRunner>.Instance);
         var progress = new ConsoleProgress();

@@ -27,14 +27,14 @@ public sealed record MigrationProgress(int Total, int Done, int Failed, string? 
 /// A session advisory lock lets one run at a time proceed across all instances; each schema is also locked on its own
 /// by <see cref="TenantMigrator"/>, so even concurrent runs never apply a script twice.
 /// </summary>
-public sealed class TenantMigrationRunner(TenantConnections connections, TenantMigrator migrator, TenantDirectory? directory, ILogger<TenantMigrationRunner> logger)
+public sealed class TenantMigrationRunner(TenantDatabases connections, TenantMigrator migrator, TenantDirectory? directory, ILogger<TenantMigrationRunner> logger)
 {
     private const long RunLockKey = 0x696E73_746D7275L;
     private const int Parallelism = 4;
 
     private const string RunColumns = "id, status, requested_by, started_at, finished_at, total, succeeded, failed, failures::text";
 
-    private readonly NpgsqlDataSource dataSource = connections.Catalog;
+    private readonly CatalogDatabase dataSource = connections.Catalog;
 
     /// <summary>
     /// Starts a run in the background and returns it; when a run is already going (here or on another instance), returns that one.
@@ -130,9 +130,10 @@ public sealed class TenantMigrationRunner(TenantConnections connections, TenantM
                 string? error = null;
                 try
                 {
-                    await using var connection = await connections.For(tenant.Store, tenant.Schema).OpenConnectionAsync(ct);
+                    var database = connections.For(tenant.Store, tenant.Schema);
+                    await using var connection = await database.OpenConnectionAsync(ct);
                     await using var transaction = await connection.BeginTransactionAsync(ct);
-                    await migrator.MigrateAsync(connection, transaction, tenant.Schema, createSchema: false, ct);
+                    await migrator.MigrateAsync(database, connection, transaction, createSchema: false, ct);
                     await transaction.CommitAsync(ct);
                     await migrator.RecordVersionAsync(connections.Catalog, tenant.Id, ct);
                     directory?.Evict(tenant.Id);

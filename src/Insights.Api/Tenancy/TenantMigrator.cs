@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Insights.Database;
 using Npgsql;
 
 namespace Insights.Tenancy;
@@ -24,7 +25,6 @@ public sealed partial class TenantMigrator
 {
     private const string ResourcePrefix = "migrations/tenant/";
     private const string BaselineName = "baseline.sql";
-    private const string SchemaVariable = "$schema$";
 
     /// <summary>First key of the per-schema advisory locks ("tenant migrations").</summary>
     private const int LockNamespace = 0x746D6967;
@@ -72,8 +72,10 @@ public sealed partial class TenantMigrator
     /// the baseline and the scripts after it, and journaled exactly as if every script had run. Returns how many scripts
     /// were journaled.
     /// </summary>
-    public async Task<int> MigrateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, bool createSchema, CancellationToken cancellationToken)
+    public async Task<int> MigrateAsync(
+        TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction, bool createSchema, CancellationToken cancellationToken)
     {
+        var schema = database.Schema;
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch)
         {
@@ -83,7 +85,7 @@ public sealed partial class TenantMigrator
             });
             if (createSchema)
             {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand($"CREATE SCHEMA {schema.Quoted}"));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(database.CreateSchemaSql));
             }
 
             await batch.ExecuteNonQueryAsync(cancellationToken);
@@ -121,7 +123,7 @@ public sealed partial class TenantMigrator
         foreach (var script in sql)
         {
             // A plain command: a script may hold several statements.
-            await using var command = new NpgsqlCommand(script.Replace(SchemaVariable, schema.Quoted, StringComparison.Ordinal), connection, transaction);
+            await using var command = new NpgsqlCommand(database.Script(script), connection, transaction);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -142,7 +144,7 @@ public sealed partial class TenantMigrator
     /// Records in the catalog that the tenant's schema is at <see cref="LatestVersion"/>, after the store's migration
     /// committed. Lost with a crash in between, it is written by the next run, which finds nothing pending.
     /// </summary>
-    public async Task RecordVersionAsync(NpgsqlDataSource catalog, string tenantId, CancellationToken cancellationToken)
+    public async Task RecordVersionAsync(CatalogDatabase catalog, string tenantId, CancellationToken cancellationToken)
     {
         await using var command = catalog.CreateCommand(
             "UPDATE catalog.tenants SET schema_version = $2, updated_at = now() WHERE id = $1 AND schema_version IS DISTINCT FROM $2");

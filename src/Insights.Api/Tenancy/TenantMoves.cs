@@ -41,9 +41,9 @@ public enum MoveOutcome
 /// partial copy; a node that dies mid-move leaves it to the next node that starts, which completes or undoes it.
 /// </summary>
 public sealed class TenantMover(
-    NpgsqlDataSource catalog,
+    CatalogDatabase catalog,
     CatalogContexts catalogContexts,
-    TenantConnections connections,
+    TenantDatabases connections,
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
@@ -172,16 +172,18 @@ public sealed class TenantMover(
     /// <summary>The new store's schema (from the baseline, journaled) with every model, in one transaction there.</summary>
     private async Task<long> CopyModelsAsync(TenantMoveResponse move, SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var target = await connections.For(move.To, schema).OpenConnectionAsync(cancellationToken);
+        var to = connections.For(move.To, schema);
+        await using var target = await to.OpenConnectionAsync(cancellationToken);
         await using var transaction = await target.BeginTransactionAsync(cancellationToken);
-        await ClearAsync(target, transaction, schema, cancellationToken);
-        await migrator.MigrateAsync(target, transaction, schema, createSchema: true, cancellationToken);
-        await using (var source = await connections.For(move.From, schema).OpenConnectionAsync(cancellationToken))
+        await ClearAsync(to, target, transaction, cancellationToken);
+        await migrator.MigrateAsync(to, target, transaction, createSchema: true, cancellationToken);
+        var from = connections.For(move.From, schema);
+        await using (var source = await from.OpenConnectionAsync(cancellationToken))
         {
-            await CopyTableAsync(source, target, schema, "insight_models", cancellationToken);
+            await CopyTableAsync(source, from, target, to, "insight_models", cancellationToken);
         }
 
-        var count = await CountAsync(target, transaction, $"SELECT count(*) FROM {schema.Quoted}.insight_models", cancellationToken);
+        var count = await CountAsync(target, transaction, $"SELECT count(*) FROM {to.Table("insight_models")}", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return count;
     }
@@ -192,25 +194,27 @@ public sealed class TenantMover(
     /// </summary>
     private async Task<long> SwitchStoresAsync(TenantMoveResponse move, SchemaName schema, string parked, CancellationToken cancellationToken)
     {
-        await using var source = await connections.For(move.From, schema).OpenConnectionAsync(cancellationToken);
+        var from = connections.For(move.From, schema);
+        var to = connections.For(move.To, schema);
+        await using var source = await from.OpenConnectionAsync(cancellationToken);
         await using var held = await source.BeginTransactionAsync(cancellationToken);
         await using (var hold = new NpgsqlCommand(
-            $"SET LOCAL lock_timeout = '30s'; LOCK TABLE {schema.Quoted}.insight_models, {schema.Quoted}.queue_messages IN EXCLUSIVE MODE", source, held))
+            $"SET LOCAL lock_timeout = '30s'; LOCK TABLE {from.Table("insight_models")}, {from.Table("queue_messages")} IN EXCLUSIVE MODE", source, held))
         {
             await hold.ExecuteNonQueryAsync(cancellationToken);
         }
 
         long messages;
         (DateTimeOffset UpdatedAt, string Id, DateTimeOffset MovedAt)? copy = null;
-        await using (var target = await connections.For(move.To, schema).OpenConnectionAsync(cancellationToken))
+        await using (var target = await to.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await target.BeginTransactionAsync(cancellationToken))
         {
-            await CopyTableAsync(source, target, schema, "queue_messages", cancellationToken);
-            messages = await CountAsync(target, transaction, $"SELECT count(*) FROM {schema.Quoted}.queue_messages", cancellationToken);
+            await CopyTableAsync(source, from, target, to, "queue_messages", cancellationToken);
+            messages = await CountAsync(target, transaction, $"SELECT count(*) FROM {to.Table("queue_messages")}", cancellationToken);
             await using (var sequence = new NpgsqlCommand(
-                $"SELECT setval(pg_get_serial_sequence($1, 'seq'), coalesce((SELECT max(seq) FROM {schema.Quoted}.queue_messages), 0) + 1, false)", target, transaction))
+                $"SELECT setval(pg_get_serial_sequence($1, 'seq'), coalesce((SELECT max(seq) FROM {to.Table("queue_messages")}), 0) + 1, false)", target, transaction))
             {
-                sequence.Parameters.Add(new NpgsqlParameter { Value = $"{schema.Quoted}.queue_messages" });
+                sequence.Parameters.Add(new NpgsqlParameter { Value = to.Table("queue_messages") });
                 await sequence.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -239,7 +243,7 @@ public sealed class TenantMover(
             await transaction.CommitAsync(cancellationToken);
         }
 
-        await using (var park = new NpgsqlCommand($"ALTER SCHEMA {schema.Quoted} RENAME TO {parked}", source, held))
+        await using (var park = new NpgsqlCommand(from.ParkSchemaSql(parked), source, held))
         {
             await park.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -290,21 +294,16 @@ public sealed class TenantMover(
     {
         try
         {
-            await using (var source = connections.For(move.From, schema).CreateCommand(
-                $"""
-                DO $$ BEGIN
-                    IF EXISTS (SELECT FROM pg_namespace WHERE nspname = '{parked}') AND NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '{schema.Value}') THEN
-                        ALTER SCHEMA {parked} RENAME TO {schema.Quoted};
-                    END IF;
-                END $$
-                """))
+            var from = connections.For(move.From, schema);
+            await using (var source = from.CreateCommand(from.UnparkSchemaSql(parked)))
             {
                 await source.ExecuteNonQueryAsync(CancellationToken.None);
             }
 
-            await using var target = await connections.For(move.To, schema).OpenConnectionAsync(CancellationToken.None);
+            var to = connections.For(move.To, schema);
+            await using var target = await to.OpenConnectionAsync(CancellationToken.None);
             await using var transaction = await target.BeginTransactionAsync(CancellationToken.None);
-            await ClearAsync(target, transaction, schema, CancellationToken.None);
+            await ClearAsync(to, target, transaction, CancellationToken.None);
             await transaction.CommitAsync(CancellationToken.None);
         }
         catch (NpgsqlException e)
@@ -329,14 +328,14 @@ public sealed class TenantMover(
     }
 
     /// <summary>A store without the tenant: its schema dropped and its journal and cursor rows deleted.</summary>
-    private static async Task ClearAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
+    private static async Task ClearAsync(TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        await using (var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE", connection, transaction))
+        await using (var drop = new NpgsqlCommand(database.DropSchemaSql, connection, transaction))
         {
             await drop.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await ForgetAsync(connection, transaction, schema, cancellationToken);
+        await ForgetAsync(connection, transaction, database.Schema, cancellationToken);
     }
 
     private static async Task ForgetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
@@ -348,11 +347,12 @@ public sealed class TenantMover(
     }
 
     /// <summary>One table's rows, in PostgreSQL's binary copy format, from one server to the other (identities included).</summary>
-    private static async Task CopyTableAsync(NpgsqlConnection source, NpgsqlConnection target, SchemaName schema, string table, CancellationToken cancellationToken)
+    private static async Task CopyTableAsync(
+        NpgsqlConnection source, TenantDatabase from, NpgsqlConnection target, TenantDatabase to, string table, CancellationToken cancellationToken)
     {
-        await using var from = await source.BeginRawBinaryCopyAsync($"COPY {schema.Quoted}.{table} TO STDOUT (FORMAT BINARY)", cancellationToken);
-        await using var to = await target.BeginRawBinaryCopyAsync($"COPY {schema.Quoted}.{table} FROM STDIN (FORMAT BINARY)", cancellationToken);
-        await from.CopyToAsync(to, cancellationToken);
+        await using var reading = await source.BeginRawBinaryCopyAsync($"COPY {from.Table(table)} TO STDOUT (FORMAT BINARY)", cancellationToken);
+        await using var writing = await target.BeginRawBinaryCopyAsync($"COPY {to.Table(table)} FROM STDIN (FORMAT BINARY)", cancellationToken);
+        await reading.CopyToAsync(writing, cancellationToken);
     }
 
     private static async Task<long> CountAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)

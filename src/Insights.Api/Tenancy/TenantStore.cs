@@ -29,9 +29,9 @@ public enum ChangeOutcome
 /// The catalog of tenants and everything that changes it: real-time provisioning, edits, deprovisioning, audit.
 /// </summary>
 public sealed class TenantStore(
-    NpgsqlDataSource dataSource,
+    CatalogDatabase dataSource,
     CatalogContexts catalogContexts,
-    TenantConnections connections,
+    TenantDatabases connections,
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
@@ -180,7 +180,8 @@ public sealed class TenantStore(
     /// </summary>
     private async Task BuildSchemaAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
+        var database = connections.For(store, schema);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         bool exists;
         await using (var find = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", connection, transaction))
@@ -189,7 +190,7 @@ public sealed class TenantStore(
             exists = (bool)(await find.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        await migrator.MigrateAsync(connection, transaction, schema, createSchema: !exists, cancellationToken);
+        await migrator.MigrateAsync(database, connection, transaction, createSchema: !exists, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -246,11 +247,12 @@ public sealed class TenantStore(
     /// <summary>Drops a tenant's schema and what its store keeps about it, on that store only.</summary>
     private async Task DropSchemaAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.For(store, schema).OpenConnectionAsync(cancellationToken);
+        var database = connections.For(store, schema);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var drop = new NpgsqlBatch(connection, transaction))
         {
-            drop.BatchCommands.Add(new NpgsqlBatchCommand($"DROP SCHEMA IF EXISTS {schema.Quoted} CASCADE"));
+            drop.BatchCommands.Add(new NpgsqlBatchCommand(database.DropSchemaSql));
             drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1")
             {
                 Parameters = { new() { Value = schema.Value } },

@@ -14,7 +14,7 @@ namespace Insights.Tenancy;
 public sealed record StoreResponse(string Name, long Tenants, long? Bytes, bool Configured);
 
 /// <summary>The tenant stores: which ones there are, how full, and where a new tenant goes.</summary>
-public sealed class TenantStores(CatalogContexts catalog, TenantConnections connections, ILogger<TenantStores> logger)
+public sealed class TenantStores(CatalogContexts catalog, TenantDatabases connections, ILogger<TenantStores> logger)
 {
     /// <summary>Every store this node names or that the catalog counts tenants on, <c>main</c> first.</summary>
     public async Task<IReadOnlyList<StoreResponse>> ListAsync(CancellationToken cancellationToken)

@@ -221,7 +221,7 @@ public static class TenantsApi
 
 internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTenantRequest>
 {
-    public CreateTenantRequestValidator(TenantConnections connections)
+    public CreateTenantRequestValidator(TenantDatabases connections)
     {
         RuleFor(r => r.Store).Must(s => s is null || (TenantStoreSettings.IsValidName(s) && connections.HasStore(s)))
             .WithMessage(r => $"store must be one of this service's tenant stores: {string.Join(", ", connections.StoreNames)} (GET /api/v1/stores).");
@@ -235,7 +235,7 @@ internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTen
 
 internal sealed class MoveTenantRequestValidator : AbstractValidator<MoveTenantRequest>
 {
-    public MoveTenantRequestValidator(TenantConnections connections)
+    public MoveTenantRequestValidator(TenantDatabases connections)
     {
         RuleFor(r => r.Store).NotEmpty().WithMessage("store is required.")
             .Must(s => s is null || (TenantStoreSettings.IsValidName(s) && connections.HasStore(s)))

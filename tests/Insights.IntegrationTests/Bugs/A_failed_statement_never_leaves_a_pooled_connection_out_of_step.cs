@@ -30,7 +30,7 @@ public sealed class A_failed_statement_never_leaves_a_pooled_connection_out_of_s
         var builder = new NpgsqlDataSourceBuilder(given);
         DatabaseSetup.ApplyDefaults(builder.ConnectionStringBuilder, given);
         await using var dataSource = builder.Build();
-        await using var connections = new TenantConnections(dataSource, given, laneCount: 1, lanePoolSize: 1);
+        await using var connections = new TenantDatabases(new CatalogDatabase(dataSource), given, laneCount: 1, lanePoolSize: 1);
         using var guard = new ConnectionPoolGuard(connections, NullLogger<ConnectionPoolGuard>.Instance);
 
         // Each physical connection runs the statement up to the run on which Npgsql prepares it, which fails.

@@ -65,7 +65,7 @@ public sealed class FleetHealthTests : OwnDatabaseTests
         var messages = Enumerable.Range(0, count)
             .Select(i => OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = $"m{i}" })))
             .ToList();
-        await services.GetRequiredService<QueueWriter>().EnqueueAsync(services.GetRequiredService<TenantConnections>(), tenant, messages, CancellationToken.None);
+        await services.GetRequiredService<QueueWriter>().EnqueueAsync(services.GetRequiredService<TenantDatabases>(), tenant, messages, CancellationToken.None);
     }
 
     private static async Task<List<(string Receipt, Guid Id)>> ReceiveAsync(HttpClient client, int max)

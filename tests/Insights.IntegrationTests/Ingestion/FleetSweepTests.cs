@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.Ingestion;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.IntegrationTests.SmartLink;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.Ingestion;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.IntegrationTests.SmartLink;
@@ -458,7 +459,7 @@ public sealed class IngestionTests(IngestionFixture host)
         Assert.Equal(4, (await DrainAsync(tenant)).Count);
 
         // The page's transaction wrote the cursor on the tenant's store, and the catalog's copy followed it.
-        var schema = Insights.Tenancy.SchemaName.ForTenant(tenant).Value;
+        var schema = Insights.Database.SchemaName.ForTenant(tenant).Value;
         await using var store = host.Store2.CreateDataSource();
         await using (var position = store.CreateCommand("SELECT id FROM insights_store.ingestion_cursors WHERE schema_name = $1"))
         {

@@ -87,7 +87,7 @@ public sealed partial class TelemetryTests : OwnDatabaseTests
         var services = factory.Services;
         var tenantInfo = (await services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         await services.GetRequiredService<QueueWriter>().EnqueueAsync(
-            services.GetRequiredService<TenantConnections>(), tenantInfo,
+            services.GetRequiredService<TenantDatabases>(), tenantInfo,
             [OutgoingMessage.Create("InsightModel", MessagePriority.Normal, "{}"), OutgoingMessage.Create("InsightModel", MessagePriority.Normal, "{}")],
             CancellationToken.None);
         using var client = factory.ClientWithToken(Authority.TenantToken(tenantId));

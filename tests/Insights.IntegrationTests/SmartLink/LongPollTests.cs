@@ -118,7 +118,7 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
         var tenant = (await other.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "wake up" }));
         var enqueuedAt = clock.Elapsed;
-        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantDatabases>(), tenant, [message], CancellationToken.None);
         var delivered = await MessagesAsync(poll);
         output.WriteLine($"Delivered {(clock.Elapsed - enqueuedAt).TotalMilliseconds:0} ms after the enqueue on the other node; {statements.Count} statements in all.");
         Assert.Equal(message.Id, Assert.Single(delivered).GetProperty("message").GetProperty("id").GetGuid());
@@ -134,7 +134,7 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/tenants", new { id = tenantId, name = tenantId })).StatusCode);
         var tenant = (await waiting.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "leased, never acked" }));
-        await waiting.Services.GetRequiredService<QueueWriter>().EnqueueAsync(waiting.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        await waiting.Services.GetRequiredService<QueueWriter>().EnqueueAsync(waiting.Services.GetRequiredService<TenantDatabases>(), tenant, [message], CancellationToken.None);
         using var client = waiting.ClientWithToken(Authority.TenantToken(tenantId));
         Assert.Single(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { visibilityTimeoutSeconds = 3 })));
 
@@ -169,7 +169,7 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
         var poll = client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20, visibilityTimeoutSeconds = 2 });
         var tenant = (await other.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "wake up" }));
-        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantDatabases>(), tenant, [message], CancellationToken.None);
         Assert.Equal(message.Id, Assert.Single(await MessagesAsync(poll)).GetProperty("message").GetProperty("id").GetGuid());
 
         // Leased for 2 s and never acked: a receive finds nothing visible and learns when the lease expires; the long poll
@@ -184,7 +184,7 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
         // A receive that does not wait always looks: it sees what was enqueued before it on any node.
         Assert.Empty(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 })));
         var second = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "right away" }));
-        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [second], CancellationToken.None);
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantDatabases>(), tenant, [second], CancellationToken.None);
         Assert.Equal(second.Id, Assert.Single(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 0 }))).GetProperty("message").GetProperty("id").GetGuid());
     }
 
@@ -195,7 +195,7 @@ public sealed class LongPollTests(ITestOutputHelper output) : OwnDatabaseTests
         var (other, tenantId, client) = (nodes.Other, nodes.TenantId, nodes.Client);
         var tenant = (await other.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "leased for an hour" }));
-        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        await other.Services.GetRequiredService<QueueWriter>().EnqueueAsync(other.Services.GetRequiredService<TenantDatabases>(), tenant, [message], CancellationToken.None);
         var leased = Assert.Single(await MessagesAsync(client.PostAsJsonAsync("/api/v1/smartlink/receive", new { waitSeconds = 20, visibilityTimeoutSeconds = 3600 })));
 
         // The waiting node learns that nothing is visible for an hour; the lease is then cut to a second through the other.

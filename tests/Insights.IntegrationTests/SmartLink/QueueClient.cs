@@ -29,7 +29,7 @@ public sealed class QueueClient(InsightsFixture host, string tenantId, HttpClien
         var services = host.Factory.Services;
         var tenant = (await services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var outgoing = messages.Select(m => OutgoingMessage.Create("InsightModel", m.Priority, JsonSerializer.Serialize(new { text = m.Text }))).ToList();
-        await services.GetRequiredService<QueueWriter>().EnqueueAsync(services.GetRequiredService<TenantConnections>(), tenant, outgoing, CancellationToken.None);
+        await services.GetRequiredService<QueueWriter>().EnqueueAsync(services.GetRequiredService<TenantDatabases>(), tenant, outgoing, CancellationToken.None);
         return outgoing.Select(o => o.Id).ToList();
     }
 

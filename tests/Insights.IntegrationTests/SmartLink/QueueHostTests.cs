@@ -32,7 +32,7 @@ public sealed class QueueHostTests : OwnDatabaseTests
     {
         var tenant = (await factory.Services.GetRequiredService<TenantDirectory>().FindAsync(tenantId, CancellationToken.None))!;
         var message = OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text }));
-        await factory.Services.GetRequiredService<QueueWriter>().EnqueueAsync(factory.Services.GetRequiredService<TenantConnections>(), tenant, [message], CancellationToken.None);
+        await factory.Services.GetRequiredService<QueueWriter>().EnqueueAsync(factory.Services.GetRequiredService<TenantDatabases>(), tenant, [message], CancellationToken.None);
         return message.Id;
     }
 

@@ -47,7 +47,7 @@ public sealed class QueuePurgeTests : OwnDatabaseTests
         var messages = Enumerable.Range(1, count)
             .Select(i => OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = "m" + i })))
             .ToList();
-        await node.Services.GetRequiredService<QueueWriter>().EnqueueAsync(node.Services.GetRequiredService<TenantConnections>(), tenant, messages, CancellationToken.None);
+        await node.Services.GetRequiredService<QueueWriter>().EnqueueAsync(node.Services.GetRequiredService<TenantDatabases>(), tenant, messages, CancellationToken.None);
     }
 
     private static async Task<List<(Guid Id, string Receipt)>> ReceiveAsync(HttpClient client)
@@ -129,8 +129,8 @@ public sealed class QueuePurgeTests : OwnDatabaseTests
         using var log = new StatementLog();
         await purge.PurgeOnceAsync(CancellationToken.None);
 
-        var connections = node.Services.GetRequiredService<TenantConnections>();
-        var lane = TenantConnections.LaneName("insights", connections.LaneOf(SchemaName.ForTenant(expired)));
+        var connections = node.Services.GetRequiredService<TenantDatabases>();
+        var lane = TenantDatabases.LaneName("insights", connections.LaneOf(SchemaName.ForTenant(expired)));
         var visits = log.Naming(SchemaName.ForTenant(expired));
         Assert.NotEmpty(visits);
         Assert.All(visits, statement => Assert.Equal(lane, statement.DataSource));

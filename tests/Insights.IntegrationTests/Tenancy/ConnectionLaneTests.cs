@@ -27,15 +27,15 @@ public sealed partial class ConnectionLaneTests : OwnDatabaseTests
     public void The_lane_of_a_tenant_is_the_same_everywhere_and_lanes_share_the_fleet_evenly()
     {
         // Fixed values: a node that computed another lane for these would not share the others' backends.
-        Assert.Equal(1, TenantConnections.LaneOf(SchemaName.ForTenant("acme"), 16));
-        Assert.Equal(10, TenantConnections.LaneOf(SchemaName.ForTenant("contoso"), 16));
-        Assert.Equal(4, TenantConnections.LaneOf(SchemaName.ForTenant("totvs-0002"), 16));
-        Assert.Equal(7, TenantConnections.LaneOf(SchemaName.ForTenant("fabrikam"), 16));
+        Assert.Equal(1, TenantDatabases.LaneOf(SchemaName.ForTenant("acme"), 16));
+        Assert.Equal(10, TenantDatabases.LaneOf(SchemaName.ForTenant("contoso"), 16));
+        Assert.Equal(4, TenantDatabases.LaneOf(SchemaName.ForTenant("totvs-0002"), 16));
+        Assert.Equal(7, TenantDatabases.LaneOf(SchemaName.ForTenant("fabrikam"), 16));
 
         var counts = new int[16];
         for (var i = 0; i < 10_000; i++)
         {
-            counts[TenantConnections.LaneOf(SchemaName.ForTenant("tenant-" + i), 16)]++;
+            counts[TenantDatabases.LaneOf(SchemaName.ForTenant("tenant-" + i), 16)]++;
         }
 
         Assert.All(counts, count => Assert.InRange(count, 625 * 0.85, 625 * 1.15));
@@ -132,7 +132,7 @@ public sealed partial class ConnectionLaneTests : OwnDatabaseTests
         var statements = seen.ToList();
         foreach (var (tenant, schema) in schemas)
         {
-            var lane = TenantConnections.LaneName("insights", TenantConnections.LaneOf(schema, Lanes));
+            var lane = TenantDatabases.LaneName("insights", TenantDatabases.LaneOf(schema, Lanes));
             var own = statements.Where(s => s.Schema == schema.Value).ToList();
             Assert.True(own.Count >= 10, $"Only {own.Count} statements of tenant {tenant} were seen.");
             var astray = own.Where(s => s.Pool != lane).ToList();
@@ -153,7 +153,7 @@ public sealed partial class ConnectionLaneTests : OwnDatabaseTests
         while (true)
         {
             var b = InsightsFixture.NewTenantId("ln");
-            if (TenantConnections.LaneOf(SchemaName.ForTenant(a), Lanes) != TenantConnections.LaneOf(SchemaName.ForTenant(b), Lanes))
+            if (TenantDatabases.LaneOf(SchemaName.ForTenant(a), Lanes) != TenantDatabases.LaneOf(SchemaName.ForTenant(b), Lanes))
             {
                 return (a, b);
             }

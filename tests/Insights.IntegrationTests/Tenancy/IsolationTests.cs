@@ -92,7 +92,7 @@ public sealed class IsolationTests(InsightsFixture host) : IAsyncLifetime
         var single = new NpgsqlConnectionStringBuilder(host.Database.ConnectionString) { MaxPoolSize = 1, MinPoolSize = 0 };
         await using var catalog = NpgsqlDataSource.Create(single.ConnectionString);
         // One lane of one connection: both tenants' reads take the same connection, one after the other.
-        await using var connections = new TenantConnections(catalog, single.ConnectionString, laneCount: 1, lanePoolSize: 1);
+        await using var connections = new TenantDatabases(new CatalogDatabase(catalog), single.ConnectionString, laneCount: 1, lanePoolSize: 1);
         var reader = new InsightModelReader(connections);
         var tenantA = new TenantInfo(a, a, TenantStatus.Active, SchemaName.ForTenant(a));
         var tenantB = new TenantInfo(b, b, TenantStatus.Active, SchemaName.ForTenant(b));

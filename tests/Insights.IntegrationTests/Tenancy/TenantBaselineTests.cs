@@ -103,7 +103,7 @@ public sealed class TenantBaselineTests(TenantBaselineTests.TwoTenants tenants, 
                 await CreateAsync(then, old);
             }
 
-            await using var connections = new TenantConnections(Db, database.ConnectionString, laneCount: 1, lanePoolSize: 2);
+            await using var connections = new TenantDatabases(new CatalogDatabase(Db), database.ConnectionString, laneCount: 1, lanePoolSize: 2);
             for (var release = 2; release <= Current.Scripts.Count; release++)
             {
                 var runner = new TenantMigrationRunner(connections, new TenantMigrator([.. Current.Scripts.Take(release)]), null, NullLogger<TenantMigrationRunner>.Instance);

@@ -1,3 +1,4 @@
+using Insights.Database;
 using Insights.Tenancy;
 using Npgsql;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.Tenancy;
 using MassTransit;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.Tenancy;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.Ingestion;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.IntegrationTests.Ingestion;
@@ -245,7 +246,7 @@ public sealed class TenantMoveTests : OwnDatabaseTests
         directory.Evict(tenantId);
         var tenant = (await directory.FindAsync(tenantId, CancellationToken.None))!;
         var outgoing = texts.Select(t => OutgoingMessage.Create("InsightModel", MessagePriority.Normal, JsonSerializer.Serialize(new { text = t }))).ToList();
-        await node.Services.GetRequiredService<QueueWriter>().EnqueueAsync(node.Services.GetRequiredService<Insights.Database.TenantConnections>(), tenant, outgoing, CancellationToken.None);
+        await node.Services.GetRequiredService<QueueWriter>().EnqueueAsync(node.Services.GetRequiredService<Insights.Database.TenantDatabases>(), tenant, outgoing, CancellationToken.None);
         return [.. outgoing.Select(o => o.Id)];
     }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.SmartLink;
 using Insights.Tenancy;

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Insights.Database;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http;

@@ -1,3 +1,4 @@
+using Insights.Database;
 using Insights.Tenancy;
 
 namespace Insights.UnitTests.Tenancy;

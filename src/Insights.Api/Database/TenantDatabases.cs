@@ -1,14 +1,13 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using Insights.Tenancy;
 using Npgsql;
 
 namespace Insights.Database;
 
 /// <summary>
-/// The one place that chooses the PostgreSQL connection of a statement. Catalog and admin work uses the catalog's
-/// pool; a tenant's statements use the pool of the tenant's lane. Tenants map to lanes by a stable hash of their schema
+/// The one place that chooses the PostgreSQL connection of a statement: catalog work goes to <see cref="Catalog"/>,
+/// a tenant's statements to the <see cref="TenantDatabase"/> of its lane (<see cref="For(string, SchemaName)"/>). Tenants map to lanes by a stable hash of their schema
 /// name (the same on every node and across restarts, for a given number of lanes), so a PostgreSQL backend only ever
 /// meets the tenants of one lane: what a backend caches per tenant it touched (relations, plans, ~17 KB each) is
 /// bounded by the lane's share of the fleet, not by the fleet.
@@ -17,20 +16,20 @@ namespace Insights.Database;
 /// Tenants live on stores (<see cref="TenantStoreSettings"/>): each store has its lanes, and a tenant's statements run
 /// on its lane of its store; no tenant statement runs on the catalog's pool or on another lane's.
 /// </remarks>
-public sealed class TenantConnections : IAsyncDisposable
+public sealed class TenantDatabases : IAsyncDisposable
 {
     private readonly Dictionary<string, Store> stores = new(StringComparer.Ordinal);
     private readonly int laneCount;
 
     /// <summary>One store, <c>main</c>, in the catalog's database.</summary>
-    public TenantConnections(NpgsqlDataSource catalog, string connectionString, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
+    public TenantDatabases(CatalogDatabase catalog, string connectionString, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
         : this(catalog, new Dictionary<string, string> { [TenantStoreSettings.Main] = connectionString }, laneCount, lanePoolSize, loggerFactory)
     {
     }
 
     /// <summary>Lanes on every store of <paramref name="storeConnectionStrings"/> (name → connection string; <c>main</c> is the catalog's database).</summary>
-    public TenantConnections(
-        NpgsqlDataSource catalog, IReadOnlyDictionary<string, string> storeConnectionStrings, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
+    public TenantDatabases(
+        CatalogDatabase catalog, IReadOnlyDictionary<string, string> storeConnectionStrings, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(laneCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(lanePoolSize, 1);
@@ -54,7 +53,7 @@ public sealed class TenantConnections : IAsyncDisposable
 
             // Store-wide work (its size, its notifications) on the main store is catalog work; elsewhere a small pool.
             var admin = name == TenantStoreSettings.Main ? null : Build(connectionString, prefix, 4, loggerFactory);
-            stores[name] = new Store(lanes, admin);
+            stores[name] = new Store(lanes, new StoreDatabase(name, admin ?? catalog.DataSource), admin is not null);
         }
     }
 
@@ -78,8 +77,8 @@ public sealed class TenantConnections : IAsyncDisposable
         return builder.Build();
     }
 
-    /// <summary>The catalog's pool: tenants, runs, definitions, the outbox, admin work.</summary>
-    public NpgsqlDataSource Catalog { get; }
+    /// <summary>The catalog: tenants, runs, definitions, the outbox, admin work.</summary>
+    public CatalogDatabase Catalog { get; }
 
     public int LaneCount => laneCount;
 
@@ -89,12 +88,12 @@ public sealed class TenantConnections : IAsyncDisposable
 
     public bool HasStore(string store) => stores.ContainsKey(store);
 
-    /// <summary>A pool for store-wide statements (not a tenant's): the catalog's on <c>main</c>.</summary>
-    public NpgsqlDataSource StoreWide(string store) => StoreOf(store).Admin ?? Catalog;
+    /// <summary>A store, for store-wide statements (not a tenant's): on <c>main</c> through the catalog's pool.</summary>
+    public StoreDatabase StoreWide(string store) => StoreOf(store).Wide;
 
     /// <summary>The catalog's pool and every lane's, to renew them all.</summary>
-    public IEnumerable<NpgsqlDataSource> All =>
-        stores.Values.SelectMany(store => store.Admin is null ? store.Lanes : store.Lanes.Append(store.Admin)).Prepend(Catalog);
+    private IEnumerable<NpgsqlDataSource> All =>
+        stores.Values.SelectMany(store => store.OwnsWide ? store.Lanes.Append(store.Wide.DataSource) : store.Lanes).Prepend(Catalog.DataSource);
 
     /// <summary>The lane of a tenant among <paramref name="laneCount"/>: the first four bytes of the SHA-256 of its schema name.</summary>
     public static int LaneOf(SchemaName schema, int laneCount)
@@ -109,10 +108,8 @@ public sealed class TenantConnections : IAsyncDisposable
 
     public int LaneOf(SchemaName schema) => LaneOf(schema, laneCount);
 
-    /// <summary>The pool of the tenant's lane on its store, for every statement that touches the tenant's schema.</summary>
-    public NpgsqlDataSource For(string store, SchemaName schema) => StoreOf(store).Lanes[LaneOf(schema)];
-
-    public NpgsqlDataSource For(TenantInfo tenant) => For(tenant.Store, tenant.Schema);
+    /// <summary>The tenant's schema on its store, bound to the pool of its lane: every statement that touches the schema.</summary>
+    public TenantDatabase For(string store, SchemaName schema) => new(store, schema, StoreOf(store).Lanes[LaneOf(schema)]);
 
     private Store StoreOf(string store) =>
         stores.TryGetValue(store, out var found)
@@ -136,7 +133,8 @@ public sealed class TenantConnections : IAsyncDisposable
         }
     }
 
-    private sealed record Store(NpgsqlDataSource[] Lanes, NpgsqlDataSource? Admin);
+    /// <param name="OwnsWide">Whether <paramref name="Wide"/> has a pool of its own (not the catalog's).</param>
+    private sealed record Store(NpgsqlDataSource[] Lanes, StoreDatabase Wide, bool OwnsWide);
 }
 
 /// <summary>A tenant lives on a store this node's settings do not name (<c>Stores:&lt;name&gt;</c>).</summary>
