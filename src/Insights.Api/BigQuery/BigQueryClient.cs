@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Google.Apis.Auth.OAuth2;
+using Insights.Http;
 using Microsoft.Extensions.Options;
 
 namespace Insights.BigQuery;

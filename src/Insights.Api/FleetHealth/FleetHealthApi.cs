@@ -1,5 +1,6 @@
 using Insights.Auth;
-using Insights.Hosting;
+using Insights.Http;
+using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;

@@ -107,7 +107,7 @@ public sealed class FleetHealthView(CatalogDatabase dataSource)
             keys.Add(reader.GetString(15));
         }
 
-        var more = Hosting.PageRows.TrimExtra(items, limit);
+        var more = Http.PageRows.TrimExtra(items, limit);
         return (items, more, items.Count > 0 ? keys[items.Count - 1] : null);
 
         DateTimeOffset? Time(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Insights.BigQuery;
 using Insights.Database;
 using Insights.Messaging;
-using Insights.Observability;
+using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -52,7 +52,7 @@ public sealed class FleetSweeps(CatalogDatabase dataSource)
                 reader.GetBoolean(19), reader.GetInt64(20)));
         }
 
-        return (items, Hosting.PageRows.TrimExtra(items, limit));
+        return (items, Http.PageRows.TrimExtra(items, limit));
 
         DateTimeOffset? Time(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
     }

@@ -1,5 +1,5 @@
 using Insights.Database;
-using Insights.Hosting;
+using Insights.Http;
 using Insights.SmartLink;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;

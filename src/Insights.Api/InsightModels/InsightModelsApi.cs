@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Insights.Auth;
 using Insights.Database;
-using Insights.Hosting;
+using Insights.Http;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

@@ -1,4 +1,5 @@
 using Insights.Hosting;
+using Insights.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

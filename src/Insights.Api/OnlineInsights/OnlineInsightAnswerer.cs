@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Insights.BigQuery;
 using Insights.Database;
 using Insights.Ingestion;
-using Insights.Observability;
+using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;

@@ -18,7 +18,7 @@ public static partial class OnlineInsightQuery
     public const int MaxParameterLength = 1000;
 
     /// <summary>A queued request's data is read as strictly as an HTTP body (it was checked as one when it was sent).</summary>
-    public static JsonSerializerOptions DataOptions => Hosting.StrictJson.Options;
+    public static JsonSerializerOptions DataOptions => Http.StrictJson.Options;
 
     [GeneratedRegex("\\A[A-Za-z_][A-Za-z0-9_]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Insights.Database;
-using Insights.Observability;
+using Insights.ServiceDefaults;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;

@@ -1,8 +1,7 @@
 using Insights.Auth;
-using Insights.Hosting;
 using Insights.Ingestion;
 using Insights.Messaging;
-using Insights.Observability;
+using Insights.ServiceDefaults;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Insights.Database;
 using Insights.FleetHealth;
-using Insights.Hosting;
+using Insights.Http;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;

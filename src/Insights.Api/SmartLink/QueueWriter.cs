@@ -1,6 +1,6 @@
 using Insights.Database;
 using Insights.FleetHealth;
-using Insights.Observability;
+using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Npgsql;
 using NpgsqlTypes;

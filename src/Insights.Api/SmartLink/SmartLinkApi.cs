@@ -1,9 +1,8 @@
 using System.Text.Json;
 using Insights.Auth;
 using Insights.Database;
-using Insights.Hosting;
 using Insights.Messaging;
-using Insights.Observability;
+using Insights.ServiceDefaults;
 using Insights.OnlineInsights;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using Insights.Auth;
-using Insights.Hosting;
+using Insights.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Tenancy;

@@ -47,7 +47,7 @@ public sealed class TenantMover(
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
-    Observability.InsightsMetrics metrics,
+    ServiceDefaults.InsightsMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILogger<TenantMover> logger) : IHostedService
 {

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Insights.Database;
-using Insights.Hosting;
+using Insights.Http;
 using Insights.Ingestion;
 using Insights.Messaging;
 using Microsoft.EntityFrameworkCore;

@@ -1,6 +1,7 @@
 using Insights.Auth;
 using Insights.Database;
-using Insights.Hosting;
+using Insights.Http;
+using Insights.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 

@@ -3,7 +3,8 @@ using System.Text.Json;
 using FluentValidation;
 using Insights.Auth;
 using Insights.Database;
-using Insights.Hosting;
+using Insights.Http;
+using Insights.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Tenancy;

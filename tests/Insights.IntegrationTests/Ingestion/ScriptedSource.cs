@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Insights.Http;
 using Insights.Ingestion;
 
 namespace Insights.IntegrationTests.Ingestion;

@@ -106,7 +106,7 @@ public sealed class QueueHostTests : OwnDatabaseTests
     private static async Task ExpireLeaseAsync(InsightsFactory factory, string tenantId, Guid messageId)
     {
         var schema = SchemaName.ForTenant(tenantId);
-        await using var command = factory.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(
+        await using var command = factory.Services.GetRequiredService<CatalogDatabase>().CreateCommand(
             $"UPDATE {schema.Quoted}.queue_messages SET visible_at = now() WHERE id = $1 AND status = 'leased'");
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         Assert.Equal(1, await command.ExecuteNonQueryAsync());

@@ -1,6 +1,6 @@
 using Microsoft.OpenApi;
 
-namespace Insights.Hosting;
+namespace Insights.ServiceDefaults;
 
 internal static class OpenApi
 {

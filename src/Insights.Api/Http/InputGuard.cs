@@ -1,4 +1,4 @@
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>
 /// Refuses, before any endpoint runs, a query parameter or path segment that PostgreSQL could not hold (a NUL, from

@@ -1,6 +1,6 @@
 using FluentValidation;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>Runs the FluentValidation validator of a request body; failures become 400 problem details with <c>errors</c>.</summary>
 internal sealed class ValidationFilter<T> : IEndpointFilter

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Unicode;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>
 /// How every JSON body is read, in one place: values that PostgreSQL or the JSON reader cannot hold are refused as

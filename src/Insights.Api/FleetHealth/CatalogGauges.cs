@@ -1,11 +1,12 @@
 using System.Diagnostics.Metrics;
 using Insights.Database;
 using Insights.Ingestion;
+using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace Insights.Observability;
+namespace Insights.FleetHealth;
 
 /// <summary>
 /// Fleet gauges read from the catalog: tenants by status and by store, the outbox backlog, ingestion lag (a tenant riding the fleet

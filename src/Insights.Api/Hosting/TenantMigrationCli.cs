@@ -1,9 +1,9 @@
 using Insights.Database;
-using Insights.Hosting;
+using Insights.Tenancy;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace Insights.Tenancy;
+namespace Insights.Hosting;
 
 /// <summary><c>migrate --tenants</c>: catalog migrations, then every tenant schema, with a progress bar.</summary>
 internal static class TenantMigrationCli

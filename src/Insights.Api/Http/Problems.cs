@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>RFC 9457 problem details for every error the service answers, and never an internal detail in them.</summary>
 internal static class Problems

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>Settings of the HTTP surface (section <c>Http</c>).</summary>
 public sealed class HttpOptions

@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>One page of a list: the contract's <c>{ items, nextCursor }</c>.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);

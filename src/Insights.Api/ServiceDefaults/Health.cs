@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
-namespace Insights.Hosting;
+namespace Insights.ServiceDefaults;
 
 internal static class Health
 {

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Insights.Observability;
+namespace Insights.ServiceDefaults;
 
 /// <summary>
 /// Traces and metrics (section <c>Telemetry</c>). OTLP export is configured by OpenTelemetry's own variables

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>
 /// Gives a problem details body to the error responses Kestrel writes itself, before any middleware runs: a request

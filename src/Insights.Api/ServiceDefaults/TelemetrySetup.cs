@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Insights.Auth;
 using Insights.Database;
+using Insights.FleetHealth;
 using Insights.Hosting;
 using Insights.Messaging;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace Insights.Observability;
+namespace Insights.ServiceDefaults;
 
 /// <summary>
 /// OpenTelemetry, in the shape of eShop's service defaults: traces of ASP.NET Core, HttpClient (BigQuery, the identity

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Insights.Hosting;
+namespace Insights.Http;
 
 /// <summary>Timestamps leave the API in UTC with a <c>Z</c>, as the contract shows (<c>2026-11-23T10:00:00Z</c>).</summary>
 internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>

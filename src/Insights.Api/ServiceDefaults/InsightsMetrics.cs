@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Insights.Observability;
+namespace Insights.ServiceDefaults;
 
 /// <summary>
 /// The service's own meter (<c>Insights</c>): what the queue, online insights and ingestion did, counted as it happens.
