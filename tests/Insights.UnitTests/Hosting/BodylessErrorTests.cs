@@ -1,5 +1,5 @@
 using System.Text;
-using Insights.Hosting;
+using Insights.Http;
 
 namespace Insights.UnitTests.Hosting;
 

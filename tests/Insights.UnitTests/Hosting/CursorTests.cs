@@ -1,4 +1,4 @@
-using Insights.Hosting;
+using Insights.Http;
 
 namespace Insights.UnitTests.Hosting;
 
