@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Insights.Tenancy;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
@@ -73,7 +72,6 @@ internal static class AuthSetup
             });
         }
 
-        services.AddSingleton<IAuthorizationHandler, TenantAuthorizationHandler>();
         services.AddSingleton<IAuthorizationHandler, AdminAuthorizationHandler>();
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Admin, p => p
@@ -209,33 +207,3 @@ internal sealed class AdminAuthorizationHandler(IOptions<FluigIdentityOptions> o
 
 /// <summary>The caller must be a client of an existing, active tenant, named by exactly one tenant claim.</summary>
 public sealed class TenantRequirement : IAuthorizationRequirement;
-
-internal sealed class TenantAuthorizationHandler(TenantDirectory directory, IOptions<FluigIdentityOptions> options)
-    : AuthorizationHandler<TenantRequirement>
-{
-    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, TenantRequirement requirement)
-    {
-        // A tenant claim with several values (or of another type) is ambiguous: refused, never read as its first value.
-        var tenantId = StrictClaims.Single(context.User, options.Value.TenantClaim);
-        if (string.IsNullOrEmpty(tenantId) || !TenantId.IsValid(tenantId))
-        {
-            context.Fail(new AuthorizationFailureReason(this, "The token names no single valid tenant."));
-            return;
-        }
-
-        var http = context.Resource as HttpContext;
-        var tenant = await directory.FindAsync(tenantId, http?.RequestAborted ?? default);
-        if (tenant is null || tenant.Status != TenantStatus.Active)
-        {
-            context.Fail(new AuthorizationFailureReason(this, "The tenant is unknown or not active."));
-            return;
-        }
-
-        if (http is not null)
-        {
-            http.RequestServices.GetRequiredService<TenantContext>().Set(tenant);
-        }
-
-        context.Succeed(requirement);
-    }
-}

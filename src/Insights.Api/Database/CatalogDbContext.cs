@@ -1,3 +1,4 @@
+using Insights.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 

@@ -1,4 +1,4 @@
-using Insights.Hosting;
+using Insights.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Insights.FleetHealth;
@@ -11,15 +11,22 @@ internal static class FleetHealthSetup
         services.AddOptions<FleetHealthOptions>().BindConfiguration(FleetHealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TenantActivity>();
+        services.AddSingleton<SmartLink.IQueueActivity>(provider => provider.GetRequiredService<TenantActivity>());
+        services.AddSingleton<Tenancy.ITenantLifecycle, FleetHealthTenantLifecycle>();
         services.AddSingleton<FleetHealthView>();
+        services.AddSingleton<TenantUsageReader>();
 
         // Every role does queue work (receives and acks on the api, enqueues on workers and the api), so every node flushes.
         services.AddSingleton<TenantHealthFlusher>();
         services.AddHostedService(provider => provider.GetRequiredService<TenantHealthFlusher>());
         if (roles.Scheduler)
         {
+            services.AddSingleton<CatalogGauges>();
             services.AddSingleton<TenantHealthReconciler>();
             services.AddHostedService(provider => provider.GetRequiredService<TenantHealthReconciler>());
         }
     }
+
+    /// <summary>Builds the catalog gauges (on scheduler nodes) so they exist before the first collection.</summary>
+    public static void StartCatalogGauges(this WebApplication app) => app.Services.GetService<CatalogGauges>();
 }

@@ -1,4 +1,5 @@
 using Insights.Database;
+using Insights.Tenancy;
 using Npgsql;
 
 namespace Insights.FleetHealth;

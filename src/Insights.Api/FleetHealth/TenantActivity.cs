@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Insights.Tenancy;
 
 namespace Insights.FleetHealth;
 
@@ -8,7 +9,7 @@ namespace Insights.FleetHealth;
 /// tenant's own entry: no statement. <see cref="TenantHealthFlusher"/> takes the entries and writes them to
 /// <c>catalog.tenant_health</c> in one statement.
 /// </summary>
-public sealed class TenantActivity(TimeProvider time)
+public sealed class TenantActivity(TimeProvider time) : SmartLink.IQueueActivity
 {
     private ConcurrentDictionary<string, Entry> pending = new(StringComparer.Ordinal);
 

@@ -77,11 +77,13 @@ public static class InsightsExtensions
         app.UseMiddleware<TenantLogScopeMiddleware>();
 
         app.MapInsightsHealth();
+        app.StartCatalogGauges();
         app.MapInsightsTelemetry();
         if (roles.Api)
         {
             var api = app.MapGroup("/api/v1");
             api.MapTenantsApi();
+            api.MapTenantUsageApi();
             api.MapStoresApi();
             api.MapTenantMigrationsApi();
             api.MapInsightModelsApi();

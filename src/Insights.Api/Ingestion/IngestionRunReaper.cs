@@ -1,5 +1,6 @@
 using Insights.Database;
 using Insights.Messaging;
+using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

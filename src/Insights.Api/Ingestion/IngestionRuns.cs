@@ -1,6 +1,7 @@
 using Insights.Database;
 using Insights.Http;
 using Insights.SmartLink;
+using Insights.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,5 +1,5 @@
-using Insights.Hosting;
 using Insights.Messaging;
+using Insights.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -14,6 +14,7 @@ internal static class IngestionSetup
         services.AddSingleton<InsightDefinitionStore>();
         services.AddSingleton<IngestionRuns>();
         services.AddSingleton<IngestionTrigger>();
+        services.AddSingleton<Tenancy.ITenantLifecycle, IngestionTenantLifecycle>();
         services.AddSingleton<IngestionRunRetention>();
         services.AddSingleton(new OutboxMessageType(typeof(StartIngestion)));
         services.AddSingleton(new OutboxMessageType(typeof(StartSweep)));

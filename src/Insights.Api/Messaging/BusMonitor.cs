@@ -7,7 +7,7 @@ namespace Insights.Messaging;
 /// relay waits on it instead of failing publish after publish, online insights answer 503 at once without it, and an
 /// outage is logged as one warning when it starts and one line when it ends.
 /// </summary>
-public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : BackgroundService
+public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : BackgroundService, ServiceDefaults.IDependencyProbe
 {
 
     private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
@@ -25,6 +25,11 @@ public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : Ba
     /// endpoints, so only healthy counts.
     /// </summary>
     public bool IsConnected => bus.CheckHealth().Status == BusHealthStatus.Healthy;
+
+    /// <summary>The bus's broker (always up on the in-memory bus).</summary>
+    public string Dependency => "rabbitmq";
+
+    public bool IsUp => IsConnected;
 
     /// <summary>Completes when the bus is connected: at once when it is, else when this monitor sees it come back.</summary>
     public Task WhenConnectedAsync(CancellationToken cancellationToken)

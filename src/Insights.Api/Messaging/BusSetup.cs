@@ -1,4 +1,3 @@
-using Insights.Hosting;
 using Insights.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,6 +28,7 @@ internal static class BusSetup
         builder.Services.AddSingleton<Outbox>();
         builder.Services.AddSingleton<BusMonitor>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<BusMonitor>());
+        builder.Services.AddSingleton<ServiceDefaults.IDependencyProbe>(provider => provider.GetRequiredService<BusMonitor>());
         builder.Services.AddHostedService<OutboxRelay>();
         builder.Services.AddHealthChecks().AddCheck<BusHealthCheck>("bus", tags: [Health.Ready]);
 

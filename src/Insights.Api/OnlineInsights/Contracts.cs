@@ -1,3 +1,5 @@
+using Insights.Tenancy;
+
 namespace Insights.OnlineInsights;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using Insights.Auth;
+using Insights.Http;
 using Insights.Ingestion;
 using Insights.Messaging;
 using Insights.ServiceDefaults;

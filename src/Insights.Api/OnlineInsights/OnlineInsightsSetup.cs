@@ -1,4 +1,4 @@
-using Insights.Hosting;
+using Insights.ServiceDefaults;
 using MassTransit;
 
 namespace Insights.OnlineInsights;
@@ -8,6 +8,7 @@ internal static class OnlineInsightsSetup
     public static void AddOnlineInsights(this WebApplicationBuilder builder, RoleOptions roles)
     {
         builder.Services.AddOptions<OnlineInsightsOptions>().BindConfiguration(OnlineInsightsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SmartLink.IOnlineInsightRequestCheck, OnlineInsightRequestCheck>();
         if (roles.Worker)
         {
             // Scoped: a live answer resolves the BigQuery client from the consumer's scope.

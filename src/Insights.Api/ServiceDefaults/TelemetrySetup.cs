@@ -2,9 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Insights.Auth;
 using Insights.Database;
-using Insights.FleetHealth;
-using Insights.Hosting;
-using Insights.Messaging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
@@ -32,10 +29,6 @@ public static class TelemetrySetup
         var services = builder.Services;
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<InsightsMetrics>();
-        if (roles.Scheduler)
-        {
-            services.AddSingleton<CatalogGauges>();
-        }
 
         var settings = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
@@ -105,8 +98,6 @@ public static class TelemetrySetup
     /// <summary>On the service's port, <c>/metrics</c> is an admin endpoint: a tenant token gets 403.</summary>
     public static void MapInsightsTelemetry(this WebApplication app)
     {
-        // Built now so the catalog gauges exist before the first collection.
-        app.Services.GetService<CatalogGauges>();
         AddDependencyGauge(app.Services);
 
         var settings = app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value;
@@ -127,16 +118,12 @@ public static class TelemetrySetup
     private static void AddDependencyGauge(IServiceProvider services)
     {
         var guard = services.GetRequiredService<ConnectionPoolGuard>();
-        var bus = services.GetRequiredService<BusMonitor>();
+        var probes = services.GetServices<IDependencyProbe>().ToArray();
         var postgres = new KeyValuePair<string, object?>("dependency", "postgresql");
-        var broker = new KeyValuePair<string, object?>("dependency", "rabbitmq");
         services.GetRequiredService<InsightsMetrics>().Meter.CreateObservableGauge(
             "insights.dependency.up",
-            () => new Measurement<int>[]
-            {
-                new(guard.DatabaseReachable ? 1 : 0, postgres),
-                new(bus.IsConnected ? 1 : 0, broker),
-            },
+            () => probes.Select(p => new Measurement<int>(p.IsUp ? 1 : 0, new KeyValuePair<string, object?>("dependency", p.Dependency)))
+                .Prepend(new Measurement<int>(guard.DatabaseReachable ? 1 : 0, postgres)),
             description: "1 while this node reaches the dependency (postgresql, rabbitmq: the bus's broker, always 1 on the in-memory bus), else 0.");
     }
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Insights.Database;
-using Insights.FleetHealth;
 using Insights.Http;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -39,10 +38,10 @@ public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 /// The tenant's queue: leases with <c>FOR UPDATE SKIP LOCKED</c> (concurrent receivers never share a message), acks
 /// and nacks by receipt, lease extension, dead letters, and the admin views. Every statement names the tenant's
 /// schema through <see cref="SchemaName"/>; nothing here reads a schema from input. What each statement did is also
-/// recorded in memory for the fleet health view (<see cref="TenantActivity"/>), never written to the catalog by it.
+/// recorded in memory for the fleet health view (<see cref="IQueueActivity"/>), never written to the catalog by it.
 /// </summary>
 public sealed class QueueStore(
-    TenantDatabases connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null, TenantActivity? activity = null)
+    TenantDatabases connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null, IQueueActivity? activity = null)
 {
     private readonly QueueAckMarks marks = marks ?? new QueueAckMarks(TimeProvider.System);
 
@@ -571,20 +570,4 @@ public sealed class QueueStore(
 
         return (parsed, rejected);
     }
-}
-
-/// <summary>JSON text passed through to the response as it is stored.</summary>
-[System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
-public sealed record RawJson(string Text);
-
-internal sealed class RawJsonConverter : System.Text.Json.Serialization.JsonConverter<RawJson>
-{
-    public override RawJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        using var document = JsonDocument.ParseValue(ref reader);
-        return new RawJson(document.RootElement.GetRawText());
-    }
-
-    public override void Write(Utf8JsonWriter writer, RawJson value, JsonSerializerOptions options) =>
-        writer.WriteRawValue(value.Text, skipInputValidation: true);
 }

@@ -1,5 +1,4 @@
 using Insights.Database;
-using Insights.FleetHealth;
 using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Npgsql;
@@ -10,9 +9,9 @@ namespace Insights.SmartLink;
 /// <summary>
 /// The internal enqueue API. Callers pass their own connection and transaction, so the messages commit (or not) with
 /// the rest of their work, and count them (<see cref="Committed"/>) after it; waiting receivers on every node are woken
-/// by a notification sent at commit. The count also goes to the tenant's health (<see cref="TenantActivity"/>, in memory).
+/// by a notification sent at commit. The count also goes to the tenant's health (<see cref="IQueueActivity"/>, in memory).
 /// </summary>
-public sealed class QueueWriter(InsightsMetrics? metrics = null, TenantActivity? activity = null)
+public sealed class QueueWriter(InsightsMetrics? metrics = null, IQueueActivity? activity = null)
 {
     /// <summary>Batches larger than this go through binary COPY.</summary>
     private const int CopyThreshold = 32;

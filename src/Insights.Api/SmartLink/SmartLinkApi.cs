@@ -3,7 +3,6 @@ using Insights.Auth;
 using Insights.Database;
 using Insights.Messaging;
 using Insights.ServiceDefaults;
-using Insights.OnlineInsights;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -294,7 +293,7 @@ public static class SmartLinkApi
 
     private static async Task<Results<Accepted<SendResponse>, ValidationProblem, ProblemHttpResult>> Send(
         SendRequest request, TenantContext tenantContext, QueueStore store, CatalogDatabase dataSource, Outbox outbox, IOptions<SmartLinkOptions> options,
-        CancellationToken cancellationToken)
+        IOnlineInsightRequestCheck onlineRequests, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (request.Id is not null)
@@ -369,7 +368,7 @@ public static class SmartLinkApi
         {
             // A request that could never be answered is refused here, field by field, as the HTTP endpoint does; whether
             // its insight exists and is online is the worker's to answer (status error), as definitions may change.
-            if (OnlineInsightQuery.CheckData(tenant.Id, dataJson, out _) is { } invalid)
+            if (onlineRequests.Check(tenant.Id, dataJson) is { } invalid)
             {
                 foreach (var (field, messages) in invalid)
                 {

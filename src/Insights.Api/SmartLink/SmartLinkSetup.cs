@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Insights.Auth;
-using Insights.Hosting;
-using Insights.Tenancy;
+using Insights.ServiceDefaults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +19,7 @@ internal static class SmartLinkSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<QueueAckMarks>();
         services.AddSingleton<QueueStore>();
+        services.AddSingleton<Tenancy.ITenantLifecycle, QueueTenantLifecycle>();
         services.AddSingleton<QueueSignals>();
         services.AddSingleton(new Messaging.OutboxMessageType(typeof(OnlineInsightRequested)));
         if (roles.Worker)

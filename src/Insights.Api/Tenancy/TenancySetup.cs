@@ -1,5 +1,5 @@
 using Insights.Database;
-using Insights.Hosting;
+using Insights.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -18,13 +18,13 @@ internal static class TenancySetup
         services.AddSingleton(new Messaging.OutboxMessageType(typeof(TenantChanged)));
         services.AddSingleton(new Messaging.OutboxMessageType(typeof(TenantProvisioned)));
         services.AddScoped<TenantContext>();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, TenantAuthorizationHandler>();
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton<TenantMigrator>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<TenantStores>();
         services.AddSingleton<TenantMover>();
         services.AddHostedService(provider => provider.GetRequiredService<TenantMover>());
-        services.AddSingleton<TenantUsageReader>();
         services.AddSingleton(provider => new TenantMigrationRunner(
             provider.GetRequiredService<Insights.Database.TenantDatabases>(),
             provider.GetRequiredService<TenantMigrator>(),

@@ -48,6 +48,7 @@ public sealed class TenantMover(
     TenantDirectory directory,
     Outbox outbox,
     ServiceDefaults.InsightsMetrics metrics,
+    IEnumerable<ITenantLifecycle> participants,
     IHostApplicationLifetime lifetime,
     ILogger<TenantMover> logger) : IHostedService
 {
@@ -328,7 +329,7 @@ public sealed class TenantMover(
     }
 
     /// <summary>A store without the tenant: its schema dropped and its journal and cursor rows deleted.</summary>
-    private static async Task ClearAsync(TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    private async Task ClearAsync(TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using (var drop = new NpgsqlCommand(database.DropSchemaSql, connection, transaction))
         {
@@ -338,11 +339,10 @@ public sealed class TenantMover(
         await ForgetAsync(connection, transaction, database.Schema, cancellationToken);
     }
 
-    private static async Task ForgetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
+    private async Task ForgetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
     {
         await using var forget = new NpgsqlBatch(connection, transaction);
-        forget.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1") { Parameters = { new() { Value = schema.Value } } });
-        forget.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.ingestion_cursors WHERE schema_name = $1") { Parameters = { new() { Value = schema.Value } } });
+        TenantStore.ForgetSchema(forget, schema, participants);
         await forget.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Insights.Database;
 using Insights.Http;
-using Insights.Ingestion;
 using Insights.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -35,12 +34,9 @@ public sealed class TenantStore(
     TenantMigrator migrator,
     TenantDirectory directory,
     Outbox outbox,
-    IngestionTrigger ingestion,
+    IEnumerable<ITenantLifecycle> participants,
     ILogger<TenantStore> logger)
 {
-    /// <summary>The trigger of the run that catches a resumed tenant up.</summary>
-    public const string ResumedTrigger = "resumed";
-
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store";
 
     /// <summary>First key of the per-tenant advisory locks of provisioning ("tprv").</summary>
@@ -206,26 +202,23 @@ public sealed class TenantStore(
             {
                 Parameters = { new() { Value = id }, new() { Value = migrator.LatestVersion } },
             });
-            // Listed in the fleet health view from the start; its empty queue is counted exactly.
-            activate.BatchCommands.Add(new NpgsqlBatchCommand(
-                "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
-            {
-                Parameters = { new() { Value = id } },
-            });
-
-            // Its ingestion lag counts from its creation until its first run reads its source.
-            activate.BatchCommands.Add(new NpgsqlBatchCommand(
-                """
-                INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at)
-                SELECT id, NULL, created_at FROM catalog.tenants WHERE id = $1
-                ON CONFLICT (tenant_id) DO NOTHING
-                """)
-            {
-                Parameters = { new() { Value = id } },
-            });
             await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             tenant = Read(reader);
+        }
+
+        // What the other capabilities keep of a tenant starts with it, in this transaction.
+        await using (var started = new NpgsqlBatch(catalog, transaction))
+        {
+            foreach (var participant in participants)
+            {
+                participant.Activating(started, id, tenant.CreatedAt);
+            }
+
+            if (started.BatchCommands.Count > 0)
+            {
+                await started.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
         // The audit record commits with the tenant, through the catalog's context on this connection and transaction: one
@@ -253,18 +246,24 @@ public sealed class TenantStore(
         await using (var drop = new NpgsqlBatch(connection, transaction))
         {
             drop.BatchCommands.Add(new NpgsqlBatchCommand(database.DropSchemaSql));
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1")
-            {
-                Parameters = { new() { Value = schema.Value } },
-            });
-            drop.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.ingestion_cursors WHERE schema_name = $1")
-            {
-                Parameters = { new() { Value = schema.Value } },
-            });
+            ForgetSchema(drop, schema, participants);
             await drop.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Adds to <paramref name="store"/> the commands that remove what a store keeps about a schema it no longer holds.</summary>
+    internal static void ForgetSchema(NpgsqlBatch store, SchemaName schema, IEnumerable<ITenantLifecycle> participants)
+    {
+        store.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1")
+        {
+            Parameters = { new() { Value = schema.Value } },
+        });
+        foreach (var participant in participants)
+        {
+            participant.DroppingSchema(store, schema);
+        }
     }
 
     public async Task<TenantResponse?> GetAsync(string id, CancellationToken cancellationToken)
@@ -329,8 +328,10 @@ public sealed class TenantStore(
             await AnnounceChangeAsync(connection, transaction, id, cancellationToken);
             if (string.Equals(status, TenantStatus.Active, StringComparison.Ordinal))
             {
-                // Rows the fleet sweep left aside while the tenant was suspended are read by a run of its own.
-                await ingestion.RequestAsync(connection, transaction, id, ResumedTrigger, cancellationToken);
+                foreach (var participant in participants)
+                {
+                    await participant.ResumingAsync(connection, transaction, id, cancellationToken);
+                }
             }
         }
 
@@ -402,10 +403,12 @@ public sealed class TenantStore(
         await using var transaction = await catalog.BeginTransactionAsync(cancellationToken);
         await using (var forget = new NpgsqlBatch(catalog, transaction))
         {
+            foreach (var participant in participants)
+            {
+                participant.Forgetting(forget, id);
+            }
+
             foreach (var sql in (string[])[
-                "DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1",
-                "DELETE FROM catalog.ingestion_runs WHERE tenant_id = $1",
-                "DELETE FROM catalog.queue_ack_days WHERE tenant_id = $1",
                 "UPDATE catalog.stores s SET tenants = tenants - 1 FROM catalog.tenants t WHERE t.id = $1 AND s.name = t.store",
                 "DELETE FROM catalog.tenants WHERE id = $1"])
             {

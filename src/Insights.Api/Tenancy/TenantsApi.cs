@@ -63,11 +63,6 @@ public static class TenantsApi
             .WithSummary("A move of the tenant: status, models and messages copied, how long its writes were held, the outcome.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        group.MapGet("/{tenantId}/usage", Usage)
-            .WithName("GetTenantUsage")
-            .WithSummary("What the tenant uses: schema bytes and rows per table.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-
         return group;
     }
 
@@ -202,13 +197,6 @@ public static class TenantsApi
         return move is null
             ? TypedResults.Problem(title: "Move not found", detail: "The tenant has no such move.", statusCode: StatusCodes.Status404NotFound)
             : TypedResults.Ok(move);
-    }
-
-    private static async Task<Results<Ok<TenantUsage>, ProblemHttpResult>> Usage(
-        string tenantId, TenantUsageReader usage, CancellationToken cancellationToken)
-    {
-        var result = TenantId.IsValid(tenantId) ? await usage.ReadAsync(tenantId, cancellationToken) : null;
-        return result is null ? NotFoundProblem(tenantId) : TypedResults.Ok(result);
     }
 
     internal static ProblemHttpResult NotFoundProblem(string tenantId) => TypedResults.Problem(

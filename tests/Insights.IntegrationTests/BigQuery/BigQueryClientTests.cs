@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Google.Apis.Auth.OAuth2;
 using Insights.BigQuery;
 using Insights.IntegrationTests.Fakes;
+using Insights.Tenancy;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using static Insights.IntegrationTests.Fakes.FakeBigQuery;

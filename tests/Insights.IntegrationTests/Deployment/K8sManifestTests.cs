@@ -4,7 +4,6 @@ using System.Reflection;
 using Insights.Auth;
 using Insights.BigQuery;
 using Insights.Database;
-using Insights.Hosting;
 using Insights.Http;
 using Insights.Ingestion;
 using Insights.IntegrationTests.Infrastructure;

@@ -6,7 +6,6 @@ using System.Text.Json;
 using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.IntegrationTests.SmartLink;
-using Insights.Tenancy;
 using Npgsql;
 using Xunit.Abstractions;
 

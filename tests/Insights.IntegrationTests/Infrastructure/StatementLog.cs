@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Insights.Database;
-using Insights.Tenancy;
 
 namespace Insights.IntegrationTests.Infrastructure;
 

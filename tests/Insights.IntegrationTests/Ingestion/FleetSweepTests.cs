@@ -5,7 +5,6 @@ using Insights.Database;
 using Insights.Ingestion;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.IntegrationTests.SmartLink;
-using Insights.Tenancy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
@@ -263,7 +262,7 @@ public sealed class FleetSweepTests : OwnDatabaseTests
 
         Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { status = "active" })).StatusCode);
         var runs = await WaitRunsIdleAsync(tenant, runs: 2);
-        var resumed = Assert.Single(runs, r => r.GetProperty("trigger").GetString() == TenantStore.ResumedTrigger);
+        var resumed = Assert.Single(runs, r => r.GetProperty("trigger").GetString() == Insights.Ingestion.IngestionTenantLifecycle.ResumedTrigger);
         Assert.Equal(5, resumed.GetProperty("messagesEnqueued").GetInt64());
 
         // Riding again: the next sweep reads the rows again and changes nothing.

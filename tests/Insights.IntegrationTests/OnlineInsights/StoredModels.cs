@@ -1,5 +1,4 @@
 using Insights.Database;
-using Insights.Tenancy;
 using Npgsql;
 using NpgsqlTypes;
 

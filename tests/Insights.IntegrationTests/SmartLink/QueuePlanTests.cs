@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
-using Insights.Tenancy;
 using Npgsql;
 
 namespace Insights.IntegrationTests.SmartLink;

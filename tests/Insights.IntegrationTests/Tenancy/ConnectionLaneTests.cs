@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
-using Insights.Tenancy;
 using Npgsql;
 
 namespace Insights.IntegrationTests.Tenancy;

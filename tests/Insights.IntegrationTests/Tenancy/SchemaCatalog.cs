@@ -1,6 +1,5 @@
 using System.Text;
 using Insights.Database;
-using Insights.Tenancy;
 using Npgsql;
 
 namespace Insights.IntegrationTests.Tenancy;

@@ -6,7 +6,6 @@ using System.Text.Json;
 using Insights.Database;
 using Insights.IntegrationTests.Infrastructure;
 using Insights.SmartLink;
-using Insights.Tenancy;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

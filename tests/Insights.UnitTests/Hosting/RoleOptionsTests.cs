@@ -1,4 +1,4 @@
-using Insights.Hosting;
+using Insights.ServiceDefaults;
 
 namespace Insights.UnitTests.Hosting;
 

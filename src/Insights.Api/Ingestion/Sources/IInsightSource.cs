@@ -1,3 +1,5 @@
+using Insights.Tenancy;
+
 namespace Insights.Ingestion;
 
 /// <summary>One insight model as the source holds it; <see cref="PayloadJson"/> is the payload's JSON text.</summary>

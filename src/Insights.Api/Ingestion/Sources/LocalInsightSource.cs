@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
+using Insights.Tenancy;
 using Microsoft.Win32.SafeHandles;
 
 namespace Insights.Ingestion;

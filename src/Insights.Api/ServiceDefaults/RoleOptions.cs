@@ -1,4 +1,4 @@
-namespace Insights.Hosting;
+namespace Insights.ServiceDefaults;
 
 /// <summary>Which parts of the service this process runs (setting <c>Roles</c>: a comma list of api, worker, scheduler).</summary>
 public sealed class RoleOptions

@@ -1,35 +1,23 @@
 using Insights.Database;
 using Insights.Ingestion;
 using Insights.SmartLink;
-using Npgsql;
+using Insights.Tenancy;
 
-namespace Insights.Tenancy;
+namespace Insights.FleetHealth;
 
 /// <summary>What one tenant uses. Queue depth and ingestion totals join as those capabilities land.</summary>
 public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, QueueDepth? Queue, IngestionTotals Ingestion, DateTimeOffset MeasuredAt);
 
-public sealed class TenantUsageReader(CatalogDatabase dataSource, TenantDatabases connections, QueueStore queue, IngestionRuns runs)
+public sealed class TenantUsageReader(TenantDirectory directory, TenantDatabases connections, QueueStore queue, IngestionRuns runs)
 {
     public async Task<TenantUsage?> ReadAsync(string tenantId, CancellationToken cancellationToken)
     {
-        string? schemaName;
-        string? status;
-        string store;
-        await using (var find = dataSource.CreateCommand("SELECT schema_name, status, store FROM catalog.tenants WHERE id = $1"))
+        if (await directory.FindAsync(tenantId, cancellationToken) is not { } tenant)
         {
-            find.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return null;
-            }
-
-            schemaName = reader.GetString(0);
-            status = reader.GetString(1);
-            store = reader.GetString(2);
+            return null;
         }
 
-        var schema = SchemaName.Parse(schemaName);
+        var (status, store, schema) = (tenant.Status, tenant.Store, tenant.Schema);
         var usage = await connections.For(store, schema).TablesAsync(cancellationToken);
         // A schema that is not there (a failed provisioning) has no tables, and no queue.
         var depth = usage.Count > 0 ? await queue.DepthAsync(store, schema, cancellationToken) : null;

@@ -1,0 +1,15 @@
+using Insights.Tenancy;
+using Npgsql;
+
+namespace Insights.FleetHealth;
+
+/// <summary>A tenant is listed in the fleet health view from its provisioning; its empty queue is counted exactly.</summary>
+internal sealed class FleetHealthTenantLifecycle : ITenantLifecycle
+{
+    public void Activating(NpgsqlBatch catalog, string tenantId, DateTimeOffset createdAt) =>
+        catalog.BatchCommands.Add(new NpgsqlBatchCommand(
+            "INSERT INTO catalog.tenant_health (tenant_id, rebased_at) VALUES ($1, now()) ON CONFLICT (tenant_id) DO NOTHING")
+        {
+            Parameters = { new() { Value = tenantId } },
+        });
+}

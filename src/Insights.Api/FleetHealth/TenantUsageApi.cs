@@ -1,0 +1,32 @@
+using Insights.Auth;
+using Insights.ServiceDefaults;
+using Insights.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Insights.FleetHealth;
+
+/// <summary>Admin API of one tenant's usage: <c>/api/v1/tenants/{tenantId}/usage</c>.</summary>
+public static class TenantUsageApi
+{
+    public static RouteGroupBuilder MapTenantUsageApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/tenants")
+            .WithTags("Tenants")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems();
+
+        group.MapGet("/{tenantId}/usage", Usage)
+            .WithName("GetTenantUsage")
+            .WithSummary("What the tenant uses: schema bytes and rows per table.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    private static async Task<Results<Ok<TenantUsage>, ProblemHttpResult>> Usage(
+        string tenantId, TenantUsageReader usage, CancellationToken cancellationToken)
+    {
+        var result = TenantId.IsValid(tenantId) ? await usage.ReadAsync(tenantId, cancellationToken) : null;
+        return result is null ? TenantsApi.NotFoundProblem(tenantId) : TypedResults.Ok(result);
+    }
+}

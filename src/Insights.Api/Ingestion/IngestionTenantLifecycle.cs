@@ -1,0 +1,38 @@
+using Insights.Database;
+using Insights.Tenancy;
+using Npgsql;
+
+namespace Insights.Ingestion;
+
+/// <summary>A tenant's cursors and runs, from its provisioning to its deletion.</summary>
+internal sealed class IngestionTenantLifecycle(IngestionTrigger trigger) : ITenantLifecycle
+{
+    /// <summary>The trigger of the run that catches a resumed tenant up.</summary>
+    public const string ResumedTrigger = "resumed";
+
+    // Its ingestion lag counts from its creation until its first run reads its source.
+    public void Activating(NpgsqlBatch catalog, string tenantId, DateTimeOffset createdAt) =>
+        catalog.BatchCommands.Add(new NpgsqlBatchCommand(
+            "INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at) VALUES ($1, NULL, $2) ON CONFLICT (tenant_id) DO NOTHING")
+        {
+            Parameters = { new() { Value = tenantId }, new() { Value = createdAt } },
+        });
+
+    // Rows the fleet sweep left aside while the tenant was suspended are read by a run of its own.
+    public async Task ResumingAsync(NpgsqlConnection catalog, NpgsqlTransaction transaction, string tenantId, CancellationToken cancellationToken) =>
+        await trigger.RequestAsync(catalog, transaction, tenantId, ResumedTrigger, cancellationToken);
+
+    public void Forgetting(NpgsqlBatch catalog, string tenantId)
+    {
+        foreach (var sql in (string[])["DELETE FROM catalog.ingestion_cursors WHERE tenant_id = $1", "DELETE FROM catalog.ingestion_runs WHERE tenant_id = $1"])
+        {
+            catalog.BatchCommands.Add(new NpgsqlBatchCommand(sql) { Parameters = { new() { Value = tenantId } } });
+        }
+    }
+
+    public void DroppingSchema(NpgsqlBatch store, SchemaName schema) =>
+        store.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.ingestion_cursors WHERE schema_name = $1")
+        {
+            Parameters = { new() { Value = schema.Value } },
+        });
+}

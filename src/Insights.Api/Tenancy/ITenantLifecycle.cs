@@ -1,0 +1,30 @@
+using Insights.Database;
+using Npgsql;
+
+namespace Insights.Tenancy;
+
+/// <summary>
+/// What another capability does, on the tables it owns, inside the transactions that create, resume and remove a tenant:
+/// provisioning and deletion call every registered participant, so the tenant catalog names no table of theirs.
+/// </summary>
+public interface ITenantLifecycle
+{
+    /// <summary>Commands for the catalog transaction that makes a new tenant active.</summary>
+    void Activating(NpgsqlBatch catalog, string tenantId, DateTimeOffset createdAt)
+    {
+    }
+
+    /// <summary>Work in the catalog transaction that makes a suspended tenant active again.</summary>
+    Task ResumingAsync(NpgsqlConnection catalog, NpgsqlTransaction transaction, string tenantId, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>Commands for the catalog transaction that forgets a deleted tenant (the audit trail stays).</summary>
+    void Forgetting(NpgsqlBatch catalog, string tenantId)
+    {
+    }
+
+    /// <summary>Commands for the store transaction that drops the tenant's schema there (a deletion, or a move's old copy).</summary>
+    void DroppingSchema(NpgsqlBatch store, SchemaName schema)
+    {
+    }
+}
