@@ -1,5 +1,3 @@
-using Insights.Auth;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -8,19 +6,15 @@ namespace Insights.FleetHealth;
 /// <summary>Admin API of one tenant's usage: <c>/api/v1/tenants/{tenantId}/usage</c>.</summary>
 public static class TenantUsageApi
 {
-    public static RouteGroupBuilder MapTenantUsageApi(this IEndpointRouteBuilder routes)
+    /// <summary>Maps the usage of a tenant on the tenants' route group (its tags, policy and common problems).</summary>
+    public static RouteGroupBuilder MapTenantUsageApi(this RouteGroupBuilder tenants)
     {
-        var group = routes.MapGroup("/tenants")
-            .WithTags("Tenants")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
-
-        group.MapGet("/{tenantId}/usage", Usage)
+        tenants.MapGet("/{tenantId}/usage", Usage)
             .WithName("GetTenantUsage")
             .WithSummary("What the tenant uses: schema bytes and rows per table.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        return group;
+        return tenants;
     }
 
     private static async Task<Results<Ok<TenantUsage>, ProblemHttpResult>> Usage(

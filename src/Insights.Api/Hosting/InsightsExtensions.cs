@@ -82,8 +82,7 @@ public static class InsightsExtensions
         if (roles.Api)
         {
             var api = app.MapGroup("/api/v1");
-            api.MapTenantsApi();
-            api.MapTenantUsageApi();
+            api.MapTenantsApi().MapTenantUsageApi();
             api.MapStoresApi();
             api.MapTenantMigrationsApi();
             api.MapInsightModelsApi();

@@ -21,8 +21,8 @@ internal static class TenancySetup
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, TenantAuthorizationHandler>();
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton<TenantMigrator>();
-        services.AddSingleton<TenantStore>();
-        services.AddSingleton<TenantStores>();
+        services.AddSingleton<TenantCatalog>();
+        services.AddSingleton<StoreCatalog>();
         services.AddSingleton<TenantMover>();
         services.AddHostedService(provider => provider.GetRequiredService<TenantMover>());
         services.AddSingleton(provider => new TenantMigrationRunner(

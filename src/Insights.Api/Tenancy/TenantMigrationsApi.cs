@@ -27,7 +27,7 @@ public static class TenantMigrationsApi
     }
 
     private static async Task<Accepted<TenantMigrationRun>> Start(
-        TenantMigrationRunner runner, TenantStore store, ClaimsPrincipal user, IHostApplicationLifetime lifetime)
+        TenantMigrationRunner runner, TenantCatalog store, ClaimsPrincipal user, IHostApplicationLifetime lifetime)
     {
         var subject = TenantsApi.Subject(user);
         var run = await runner.StartAsync(subject, lifetime.ApplicationStopping);

@@ -266,7 +266,7 @@ public sealed class TenantMover(
                 {
                     Parameters = { new() { Value = move.TenantId }, new() { Value = move.To }, new() { Value = move.From } },
                 });
-                batch.BatchCommands.Add(TenantStores.CountMoved(move.From, move.To));
+                batch.BatchCommands.Add(StoreCatalog.CountMoved(move.From, move.To));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(
                     "UPDATE catalog.tenant_moves SET switched_at = now(), messages_copied = $2, switch_ms = $3 WHERE id = $1")
                 {
@@ -342,7 +342,7 @@ public sealed class TenantMover(
     private async Task ForgetAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SchemaName schema, CancellationToken cancellationToken)
     {
         await using var forget = new NpgsqlBatch(connection, transaction);
-        TenantStore.ForgetSchema(forget, schema, participants);
+        TenantCatalog.ForgetSchema(forget, schema, participants);
         await forget.ExecuteNonQueryAsync(cancellationToken);
     }
 

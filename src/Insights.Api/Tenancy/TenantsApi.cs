@@ -67,7 +67,7 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Created<TenantResponse>, ProblemHttpResult>> Create(
-        CreateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        CreateTenantRequest request, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : "{}";
         var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, request.Store, Subject(user), cancellationToken);
@@ -94,7 +94,7 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Ok<Page<TenantResponse>>, ValidationProblem>> List(
-        TenantStore store, string? status, int? limit, string? cursor, CancellationToken cancellationToken)
+        TenantCatalog store, string? status, int? limit, string? cursor, CancellationToken cancellationToken)
     {
         var errors = Cursor.Check(limit, cursor, out var pageSize, out var after);
         if (status is not null && !TenantStatus.All.Contains(status))
@@ -113,14 +113,14 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Get(
-        string tenantId, TenantStore store, CancellationToken cancellationToken)
+        string tenantId, TenantCatalog store, CancellationToken cancellationToken)
     {
         var tenant = TenantId.IsValid(tenantId) ? await store.GetAsync(tenantId, cancellationToken) : null;
         return tenant is null ? NotFoundProblem(tenantId) : TypedResults.Ok(tenant);
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Update(
-        string tenantId, UpdateTenantRequest request, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string tenantId, UpdateTenantRequest request, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
         {
@@ -149,7 +149,7 @@ public static class TenantsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
-        string tenantId, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string tenantId, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var outcome = TenantId.IsValid(tenantId) ? await store.DeleteAsync(tenantId, cancellationToken) : ChangeOutcome.NotFound;
         if (outcome == ChangeOutcome.NotFound)
@@ -169,7 +169,7 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Accepted<MoveStarted>, ProblemHttpResult>> Move(
-        string tenantId, MoveTenantRequest request, TenantMover mover, TenantStore store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string tenantId, MoveTenantRequest request, TenantMover mover, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
         {

@@ -15,7 +15,7 @@ namespace Insights.Tenancy;
 public sealed record StoreResponse(string Name, long Tenants, long? Bytes, bool Configured);
 
 /// <summary>The tenant stores: which ones there are, how full, and where a new tenant goes.</summary>
-public sealed class TenantStores(CatalogContexts catalog, TenantDatabases connections, ILogger<TenantStores> logger)
+public sealed class StoreCatalog(CatalogContexts catalog, TenantDatabases connections, ILogger<StoreCatalog> logger)
 {
     /// <summary>Every store this node names or that the catalog counts tenants on, <c>main</c> first.</summary>
     public async Task<IReadOnlyList<StoreResponse>> ListAsync(CancellationToken cancellationToken)
@@ -73,7 +73,7 @@ public static class StoresApi
             .RequireAuthorization(Policies.Admin)
             .WithCommonProblems();
 
-        group.MapGet("/", async (TenantStores stores, CancellationToken ct) => TypedResults.Ok(new Page<StoreResponse>(await stores.ListAsync(ct), null)))
+        group.MapGet("/", async (StoreCatalog stores, CancellationToken ct) => TypedResults.Ok(new Page<StoreResponse>(await stores.ListAsync(ct), null)))
             .WithName("ListStores")
             .WithSummary("The PostgreSQL databases that hold tenant schemas: name, tenants, bytes.");
 

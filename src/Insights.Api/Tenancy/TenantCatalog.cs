@@ -27,7 +27,7 @@ public enum ChangeOutcome
 /// <summary>
 /// The catalog of tenants and everything that changes it: real-time provisioning, edits, deprovisioning, audit.
 /// </summary>
-public sealed class TenantStore(
+public sealed class TenantCatalog(
     CatalogDatabase dataSource,
     CatalogContexts catalogContexts,
     TenantDatabases connections,
@@ -35,7 +35,7 @@ public sealed class TenantStore(
     TenantDirectory directory,
     Outbox outbox,
     IEnumerable<ITenantLifecycle> participants,
-    ILogger<TenantStore> logger)
+    ILogger<TenantCatalog> logger)
 {
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store";
 
@@ -160,7 +160,7 @@ public sealed class TenantStore(
             // A store counts the catalog's tenants placed on it, which placement reads.
             if (existingStore != store)
             {
-                upsert.BatchCommands.Add(TenantStores.CountMoved(existingStore, store));
+                upsert.BatchCommands.Add(StoreCatalog.CountMoved(existingStore, store));
             }
 
             await upsert.ExecuteNonQueryAsync(cancellationToken);
