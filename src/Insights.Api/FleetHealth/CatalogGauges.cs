@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Insights.Database;
 using Insights.Ingestion;
+using Insights.Messaging;
 using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -23,28 +24,28 @@ namespace Insights.FleetHealth;
 internal sealed class CatalogGauges
 {
     private const string Sql =
-        """
-        SELECT status, count(*), NULL::double precision FROM catalog.tenants GROUP BY status
+        $"""
+        SELECT status, count(*), NULL::double precision FROM {TenantRows.Tenants} GROUP BY status
         UNION ALL
-        SELECT 'store:' || name, tenants, NULL::double precision FROM catalog.stores
+        SELECT 'store:' || name, tenants, NULL::double precision FROM {TenantRows.Stores}
         UNION ALL
-        SELECT 'outbox', count(*), extract(epoch FROM now() - min(created_at))::double precision FROM catalog.outbox
+        SELECT 'outbox', count(*), extract(epoch FROM now() - min(created_at))::double precision FROM {OutboxRows.Outbox}
         UNION ALL
         SELECT 'lagging',
-               (SELECT count(*) FROM catalog.ingestion_cursors c JOIN catalog.tenants t ON t.id = c.tenant_id AND t.status = 'active'
+               (SELECT count(*) FROM {IngestionRows.Cursors} c JOIN {TenantRows.Tenants} t ON t.id = c.tenant_id AND t.status = 'active'
                 WHERE c.riding_since IS NULL AND coalesce(c.checked_at, c.created_at) < now() - make_interval(secs => $1))
-             + (SELECT count(*) FROM catalog.ingestion_cursors c JOIN catalog.tenants t ON t.id = c.tenant_id AND t.status = 'active'
+             + (SELECT count(*) FROM {IngestionRows.Cursors} c JOIN {TenantRows.Tenants} t ON t.id = c.tenant_id AND t.status = 'active'
                 WHERE c.riding_since IS NOT NULL AND coalesce(c.checked_at, c.created_at) < now() - make_interval(secs => $1)
                   AND coalesce(sweep.read_at, '-infinity') < now() - make_interval(secs => $1)),
                extract(epoch FROM now() - LEAST(
-                   (SELECT coalesce(c.checked_at, c.created_at) FROM catalog.ingestion_cursors c
-                    WHERE c.riding_since IS NULL AND EXISTS (SELECT FROM catalog.tenants t WHERE t.id = c.tenant_id AND t.status = 'active')
+                   (SELECT coalesce(c.checked_at, c.created_at) FROM {IngestionRows.Cursors} c
+                    WHERE c.riding_since IS NULL AND EXISTS (SELECT FROM {TenantRows.Tenants} t WHERE t.id = c.tenant_id AND t.status = 'active')
                     ORDER BY coalesce(c.checked_at, c.created_at) LIMIT 1),
-                   GREATEST((SELECT coalesce(c.checked_at, c.created_at) FROM catalog.ingestion_cursors c
-                             WHERE c.riding_since IS NOT NULL AND EXISTS (SELECT FROM catalog.tenants t WHERE t.id = c.tenant_id AND t.status = 'active')
+                   GREATEST((SELECT coalesce(c.checked_at, c.created_at) FROM {IngestionRows.Cursors} c
+                             WHERE c.riding_since IS NOT NULL AND EXISTS (SELECT FROM {TenantRows.Tenants} t WHERE t.id = c.tenant_id AND t.status = 'active')
                              ORDER BY coalesce(c.checked_at, c.created_at) LIMIT 1),
                             sweep.read_at)))::double precision
-        FROM (SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded') AS sweep
+        FROM {IngestionRows.LastSweep} AS sweep
         UNION ALL
         SELECT stale.name, stale.tenants, NULL::double precision
         FROM (SELECT (SELECT count(*) FROM catalog.tenant_health h
@@ -53,7 +54,7 @@ internal sealed class CatalogGauges
                       WHERE coalesce(h.oldest_visible_at, 'infinity'::timestamptz) < now() - interval '1 hour') AS h1,
                      (SELECT count(*) FROM catalog.tenant_health h
                       WHERE coalesce(h.oldest_visible_at, 'infinity'::timestamptz) < now() - interval '1 day') AS d1,
-                     (SELECT count(*) FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id
+                     (SELECT count(*) FROM catalog.tenant_health h JOIN {TenantRows.Tenants} t ON t.id = h.tenant_id
                       WHERE coalesce(h.last_receive_at, '-infinity'::timestamptz) < now() - interval '1 hour'
                         AND t.status = 'active' AND coalesce(h.last_receive_at, t.created_at) < now() - interval '1 hour') AS silent) AS fleet
         CROSS JOIN LATERAL (VALUES ('visible_5m', fleet.m5), ('visible_1h', fleet.h1), ('visible_1d', fleet.d1), ('silent', fleet.silent))

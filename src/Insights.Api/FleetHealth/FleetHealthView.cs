@@ -1,4 +1,5 @@
 using Insights.Database;
+using Insights.Ingestion;
 using Insights.Tenancy;
 using Npgsql;
 
@@ -35,7 +36,7 @@ public enum FleetHealthSort
 
 /// <summary>
 /// Reads the fleet health view from the catalog alone: <c>catalog.tenant_health</c> (kept by the nodes' flushes) for the
-/// queue, <c>catalog.ingestion_cursors</c>, <c>ingestion_sweeps</c> and <c>ingestion_runs</c> for ingestion. No tenant
+/// queue, ingestion's cursors, sweeps and runs (<see cref="IngestionRows"/>). No tenant
 /// schema is read. Each queue sort walks an index of <c>tenant_health</c> from the cursor. The ingestion-lag sort orders
 /// tenants by the time their source was last read to its end: their own runs' last read, or for a tenant riding the fleet
 /// sweep the later of that and the fleet's last successful sweep, one time shared by thousands of tenants that no index
@@ -45,7 +46,7 @@ public enum FleetHealthSort
 /// </summary>
 public sealed class FleetHealthView(CatalogDatabase dataSource)
 {
-    private const string Sweep = "(SELECT max(started_at) AS read_at FROM catalog.ingestion_sweeps WHERE status = 'succeeded')";
+    private const string Sweep = IngestionRows.LastSweep;
 
     private const string OwnRead = "coalesce(c.checked_at, c.created_at)";
 
@@ -83,11 +84,11 @@ public sealed class FleetHealthView(CatalogDatabase dataSource)
                    extract(epoch FROM now() - {ReadAt})::double precision
             FROM page p
             JOIN catalog.tenant_health h ON h.tenant_id = p.tenant_id
-            JOIN catalog.tenants t ON t.id = p.tenant_id
-            LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = p.tenant_id
+            JOIN {TenantRows.Tenants} t ON t.id = p.tenant_id
+            LEFT JOIN {IngestionRows.Cursors} c ON c.tenant_id = p.tenant_id
             CROSS JOIN {Sweep} AS sweep
             LEFT JOIN LATERAL (
-                SELECT r.error, r.finished_at FROM catalog.ingestion_runs r
+                SELECT r.error, r.finished_at FROM {IngestionRows.Runs} r
                 WHERE r.tenant_id = p.tenant_id AND r.error IS NOT NULL
                 ORDER BY r.requested_at DESC LIMIT 1) AS e ON true
             ORDER BY p.position
@@ -128,7 +129,7 @@ public sealed class FleetHealthView(CatalogDatabase dataSource)
     private static string LagPage(bool after)
     {
         // The last sweep's time as a scalar subquery: computed once, before the walks, so that it bounds their index scans.
-        const string swept = "(SELECT max(started_at) FROM catalog.ingestion_sweeps WHERE status = 'succeeded')";
+        const string swept = IngestionRows.LastSweep;
         var afterOwn = after ? $"AND ({OwnRead}, c.tenant_id) > ($1::timestamptz, $2)" : "";
         var afterSweep = after
             ? $"AND {swept} >= $1::timestamptz AND c.tenant_id > CASE WHEN {swept} > $1::timestamptz THEN '' ELSE $2 END "
@@ -138,17 +139,17 @@ public sealed class FleetHealthView(CatalogDatabase dataSource)
             SELECT p.tenant_id, p.read_at::text AS sort_key, row_number() OVER (ORDER BY p.read_at, p.tenant_id) AS position
             FROM (
                 (SELECT c.tenant_id, {OwnRead} AS read_at
-                 FROM catalog.ingestion_cursors c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
+                 FROM {IngestionRows.Cursors} c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
                  WHERE c.riding_since IS NULL {afterOwn}
                  ORDER BY {OwnRead}, c.tenant_id LIMIT $3)
                 UNION ALL
                 (SELECT c.tenant_id, {OwnRead}
-                 FROM catalog.ingestion_cursors c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
+                 FROM {IngestionRows.Cursors} c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
                  WHERE c.riding_since IS NOT NULL AND {OwnRead} > coalesce({swept}, '-infinity') {afterOwn}
                  ORDER BY {OwnRead}, c.tenant_id LIMIT $3)
                 UNION ALL
                 (SELECT c.tenant_id, {swept}
-                 FROM catalog.ingestion_cursors c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
+                 FROM {IngestionRows.Cursors} c JOIN catalog.tenant_health h ON h.tenant_id = c.tenant_id
                  WHERE c.riding_since IS NOT NULL AND {OwnRead} <= {swept} {afterSweep}
                  ORDER BY c.tenant_id LIMIT $3)
             ) AS p

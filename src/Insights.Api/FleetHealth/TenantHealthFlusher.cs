@@ -1,4 +1,5 @@
 using Insights.Database;
+using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -29,7 +30,7 @@ public sealed class TenantHealthFlusher(
     CatalogDatabase dataSource, TenantActivity activity, IOptions<FleetHealthOptions> options, ILogger<TenantHealthFlusher> logger) : BackgroundService
 {
     private const string Sql =
-        """
+        $"""
         WITH n AS (
             SELECT n.*,
                    CASE WHEN n.visible_min > coalesce(n.drained_at, '-infinity') THEN n.visible_min
@@ -38,7 +39,7 @@ public sealed class TenantHealthFlusher(
                         $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::timestamptz[])
                 AS n(tenant_id, ready, leased, dead, visible_min, visible_max, drained_at, cleared_through, last_receive_at, last_ack_at,
                      failures, last_at)
-            WHERE EXISTS (SELECT FROM catalog.tenants t WHERE t.id = n.tenant_id)
+            WHERE EXISTS (SELECT FROM {TenantRows.Tenants} t WHERE t.id = n.tenant_id)
         ), buckets AS (
             INSERT INTO catalog.tenant_processing_failures AS f (tenant_id, hour, failures)
             SELECT b.tenant_id, b.hour, b.failures FROM unnest($13::text[], $14::timestamptz[], $15::bigint[]) AS b(tenant_id, hour, failures)

@@ -1,4 +1,6 @@
 using Insights.Database;
+using Insights.SmartLink;
+using Insights.Tenancy;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -14,7 +16,7 @@ namespace Insights.FleetHealth;
 /// than a day, subtracting them from the tenants' counts in the same statement.
 /// </summary>
 public sealed class TenantHealthReconciler(
-    CatalogDatabase dataSource, TenantDatabases connections, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
+    CatalogDatabase dataSource, QueueStore queue, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
     : BackgroundService
 {
     /// <summary>Failures reported before the start of the hour a day ago are out of the view's day.</summary>
@@ -62,9 +64,9 @@ public sealed class TenantHealthReconciler(
 
         var due = new List<(string Id, string Store, SchemaName Schema)>();
         await using (var select = dataSource.CreateCommand(
-            """
+            $"""
             SELECT h.tenant_id, t.store, t.schema_name
-            FROM catalog.tenant_health h JOIN catalog.tenants t ON t.id = h.tenant_id
+            FROM catalog.tenant_health h JOIN {TenantRows.Tenants} t ON t.id = h.tenant_id
             WHERE (h.rebased_at IS NULL OR h.touched_at > h.rebased_at) AND h.touched_at < now() - $1
               AND t.status IN ('active', 'suspended')
             ORDER BY h.touched_at LIMIT $2
@@ -90,28 +92,7 @@ public sealed class TenantHealthReconciler(
     /// <summary>Counts one tenant's queue exactly and writes it, with the time of the count.</summary>
     public async Task ReconcileAsync(string tenantId, string store, SchemaName schema, CancellationToken cancellationToken)
     {
-        long ready, leased, dead;
-        DateTimeOffset? oldestVisible;
-        DateTimeOffset countedAt;
-        var database = connections.For(store, schema);
-        var table = database.Table("queue_messages");
-        // On the deliverable index (ready and leased) and the dead-letter index; acked messages are not read. A message
-        // is visible since its visible_at: its enqueue, requeue, redrive, or the end of a lease that ran out.
-        await using (var count = database.CreateCommand(
-            $"""
-            SELECT count(*) FILTER (WHERE status = 'ready'), count(*) FILTER (WHERE status = 'leased'),
-                   min(visible_at) FILTER (WHERE status = 'ready' OR visible_at <= now()),
-                   (SELECT count(*) FROM {table} WHERE status = 'dead'), now()
-            FROM {table} WHERE status IN ('ready', 'leased')
-            """))
-        {
-            await using var reader = await count.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            (ready, leased, dead) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(3));
-            oldestVisible = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
-            countedAt = reader.GetFieldValue<DateTimeOffset>(4);
-        }
-
+        var (ready, leased, dead, oldestVisible, countedAt) = await queue.CountAsync(store, schema, cancellationToken);
         await using var write = dataSource.CreateCommand(
             """
             UPDATE catalog.tenant_health SET ready = $2, leased = $3, dead = $4, oldest_visible_at = $5, rebased_at = $6

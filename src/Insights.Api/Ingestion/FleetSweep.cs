@@ -80,7 +80,7 @@ public sealed class FleetSweepTrigger(CatalogDatabase dataSource, Outbox outbox,
             $"""
             SELECT s.id FROM catalog.ingestion_sweeps s
             WHERE s.status IN ('queued', 'running') AND {Stalled}
-              AND NOT EXISTS (SELECT FROM catalog.outbox o WHERE o.dedupe_key = 'StartSweep:' || replace(s.id::text, '-', ''))
+              AND NOT EXISTS (SELECT FROM {OutboxRows.Outbox} o WHERE o.dedupe_key = 'StartSweep:' || replace(s.id::text, '-', ''))
             FOR UPDATE OF s SKIP LOCKED
             """, connection, transaction))
         {
@@ -403,9 +403,9 @@ public sealed class FleetSweepRunner(
     private async Task<Dictionary<string, TenantState>> LoadStatesAsync(IEnumerable<string> tenantIds, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
             SELECT t.id, t.name, t.status, t.schema_name, c.riding_since IS NOT NULL, t.store
-            FROM catalog.tenants t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
+            FROM {TenantRows.Tenants} t LEFT JOIN catalog.ingestion_cursors c ON c.tenant_id = t.id
             WHERE t.id = ANY($1)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = tenantIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -529,10 +529,10 @@ public sealed class FleetSweepRunner(
             if (tenants.Length > 0)
             {
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                    """
+                    $"""
                     INSERT INTO catalog.ingestion_cursors AS c (tenant_id, moved_at, swept_rows, swept_bytes_billed, swept_cost_usd)
                     SELECT s.tenant_id, NULL, s.rows, s.bytes, s.cost FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::numeric[]) AS s(tenant_id, rows, bytes, cost)
-                    WHERE EXISTS (SELECT FROM catalog.tenants t WHERE t.id = s.tenant_id)
+                    WHERE EXISTS (SELECT FROM {TenantRows.Tenants} t WHERE t.id = s.tenant_id)
                     ON CONFLICT (tenant_id) DO UPDATE SET swept_rows = c.swept_rows + EXCLUDED.swept_rows,
                         swept_bytes_billed = c.swept_bytes_billed + EXCLUDED.swept_bytes_billed, swept_cost_usd = c.swept_cost_usd + EXCLUDED.swept_cost_usd
                     """)

@@ -59,10 +59,10 @@ internal sealed class IngestionRunReaper(
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var stalled = new List<(Guid Id, string TenantId, string Status, int Resends)>();
         await using (var find = new NpgsqlCommand(
-            """
+            $"""
             SELECT r.id, r.tenant_id, r.status, r.resends FROM catalog.ingestion_runs r
             WHERE r.status IN ('queued', 'running')
-              AND NOT EXISTS (SELECT 1 FROM catalog.outbox o WHERE o.dedupe_key = 'StartIngestion:' || replace(r.id::text, '-', ''))
+              AND NOT EXISTS (SELECT 1 FROM {OutboxRows.Outbox} o WHERE o.dedupe_key = 'StartIngestion:' || replace(r.id::text, '-', ''))
               AND CASE r.status
                   WHEN 'queued' THEN r.requested_at < now() - $1 * (r.resends + 1)
                   ELSE NOT EXISTS (

@@ -495,7 +495,7 @@ public sealed class IngestionRunner(
     private async Task<bool> SucceedAsync(Guid runId, string tenantId)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
             WITH empty AS (
                 DELETE FROM catalog.ingestion_runs
                 WHERE id = $1 AND trigger = $3 AND rows_read = 0 AND bytes_billed = 0
@@ -507,7 +507,7 @@ public sealed class IngestionRunner(
                 SELECT coalesce((SELECT started_at FROM catalog.ingestion_runs WHERE id = $1), now()) AS started_at
             ), cursor AS (
                 INSERT INTO catalog.ingestion_cursors AS c (tenant_id, checked_at, moved_at, riding_since)
-                SELECT $2, now(), NULL, run.started_at FROM run WHERE EXISTS (SELECT FROM catalog.tenants WHERE id = $2)
+                SELECT $2, now(), NULL, run.started_at FROM run WHERE EXISTS (SELECT FROM {TenantRows.Tenants} WHERE id = $2)
                 ON CONFLICT (tenant_id) DO UPDATE SET checked_at = EXCLUDED.checked_at,
                     riding_since = CASE WHEN c.deferred_at IS NULL OR c.deferred_at < EXCLUDED.riding_since THEN EXCLUDED.riding_since END
                 RETURNING riding_since

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Insights.BigQuery;
 using Insights.Database;
 using Insights.Ingestion;
+using Insights.InsightModels;
 using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.Extensions.Options;
@@ -76,43 +77,9 @@ public sealed partial class OnlineInsightAnswerer(
     public static readonly IReadOnlySet<string> ReservedParameters =
         new HashSet<string>(["tenantId", "insight", "key", "filter", "dateFrom", "dateTo"], StringComparer.OrdinalIgnoreCase);
 
-    // "Latest version wins": among the stored, non-deleted models of the insight that match key and filter (when
-    // asked) and whose [date_from, date_to] overlaps [dateFrom, dateTo] (NULL = open-ended), the highest version, then
-    // the newest. The statement names only the conditions asked for (one text per combination, at most 16), so its
-    // prepared plan is the right one for every value: the lookup index serves insight and key, and nothing is re-planned.
-    private static readonly string[] LookupConditions =
-    [
-        " AND key = $", " AND filter = $", " AND (date_to IS NULL OR date_to >= $", " AND (date_from IS NULL OR date_from <= $",
-    ];
-
     /// <summary>The lookup of <paramref name="request"/> in the tenant's stored models, with its parameters bound.</summary>
-    public static NpgsqlCommand LookupCommand(TenantDatabase database, GetOnlineInsight request)
-    {
-        object?[] values = [request.Key, request.Filter, request.DateFrom, request.DateTo];
-        NpgsqlDbType[] types = [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Date, NpgsqlDbType.Date];
-        var sql = new System.Text.StringBuilder(384)
-            .Append("SELECT key, version, updated_at, payload::text FROM ").Append(database.Table("insight_models"))
-            .Append(" WHERE insight = $1 AND NOT deleted");
-        var command = database.CreateCommand();
-        command.Parameters.Add(new NpgsqlParameter { Value = request.Insight, NpgsqlDbType = NpgsqlDbType.Text });
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (values[i] is null)
-            {
-                continue;
-            }
-
-            command.Parameters.Add(new NpgsqlParameter { Value = values[i], NpgsqlDbType = types[i] });
-            sql.Append(LookupConditions[i]).Append(command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (i >= 2)
-            {
-                sql.Append(')');
-            }
-        }
-
-        command.CommandText = sql.Append(" ORDER BY version DESC, updated_at DESC LIMIT 1").ToString();
-        return command;
-    }
+    public static NpgsqlCommand LookupCommand(TenantDatabase database, GetOnlineInsight request) =>
+        InsightModelLookup.Command(database, request.Insight, request.Key, request.Filter, request.DateFrom, request.DateTo);
 
     [GeneratedRegex("@([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterReference();

@@ -96,12 +96,12 @@ public sealed class QueuePurgeService(
     private static async Task<List<DueTenant>> DueTenantsAsync(NpgsqlConnection connection, string? after, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            """
+            $"""
             SELECT d.tenant_id, t.schema_name, t.status, t.store
             FROM (SELECT DISTINCT tenant_id FROM catalog.queue_ack_days
                   WHERE due_at <= now() AND ($1::text IS NULL OR tenant_id > $1)
                   ORDER BY tenant_id LIMIT $2) AS d
-            LEFT JOIN catalog.tenants t ON t.id = d.tenant_id
+            LEFT JOIN {TenantRows.Tenants} t ON t.id = d.tenant_id
             ORDER BY d.tenant_id
             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });

@@ -489,6 +489,30 @@ public sealed class QueueStore(
         return redriven;
     }
 
+    /// <summary>
+    /// The tenant's queue counted exactly, for its health row: ready, leased and dead messages, since when the oldest
+    /// visible one waits, and the time of the count. On the deliverable index (ready and leased) and the dead-letter
+    /// index; acked messages are not read. A message is visible since its visible_at: its enqueue, requeue, redrive, or
+    /// the end of a lease that ran out.
+    /// </summary>
+    public async Task<QueueCount> CountAsync(string store, SchemaName schema, CancellationToken cancellationToken)
+    {
+        var database = connections.For(store, schema);
+        var table = database.Table(Messages);
+        await using var count = database.CreateCommand(
+            $"""
+            SELECT count(*) FILTER (WHERE status = 'ready'), count(*) FILTER (WHERE status = 'leased'),
+                   min(visible_at) FILTER (WHERE status = 'ready' OR visible_at <= now()),
+                   (SELECT count(*) FROM {table} WHERE status = 'dead'), now()
+            FROM {table} WHERE status IN ('ready', 'leased')
+            """);
+        await using var reader = await count.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new QueueCount(
+            reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(3),
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<DateTimeOffset>(4));
+    }
+
     public async Task<QueueDepth> DepthAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
         var database = connections.For(store, schema);
