@@ -9,6 +9,9 @@ namespace Insights.Database;
 /// </summary>
 public static class TenantLocks
 {
+    /// <summary>A tenant's ingestion: its runs, and a move that keeps them off ("ings").</summary>
+    public const int Ingestion = 0x696E6773;
+
     /// <summary>Waits for the lock.</summary>
     public static async Task LockAsync(NpgsqlConnection connection, int space, string tenantId, CancellationToken cancellationToken)
     {

@@ -54,7 +54,7 @@ public static class InsightsExtensions
         builder.AddFleetHealth(roles);
         builder.AddIngestion(roles);
         builder.AddInsightSource();
-        builder.Services.AddSingleton<InsightModelReader>();
+        builder.AddInsightModels();
         builder.AddOnlineInsights(roles);
         builder.AddInsightsBus(roles, TenancySetup.AddNodeConsumers, IngestionSetup.AddConsumers, OnlineInsightsSetup.AddConsumers);
         return builder;

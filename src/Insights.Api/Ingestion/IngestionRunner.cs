@@ -32,7 +32,7 @@ public sealed class IngestionRunner(
     ILogger<IngestionRunner> logger)
 {
     /// <summary>First key of the per-tenant advisory locks of ingestion ("ingest").</summary>
-    internal const int LockNamespace = 0x696E6773;
+    internal const int LockNamespace = TenantLocks.Ingestion;
 
     public async Task ExecuteAsync(Guid runId, string tenantId, CancellationToken cancellationToken)
     {

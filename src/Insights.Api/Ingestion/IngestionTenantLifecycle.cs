@@ -30,6 +30,35 @@ internal sealed class IngestionTenantLifecycle(IngestionTrigger trigger) : ITena
         }
     }
 
+    // The cursor moves with the schema, read while the tenant's writes are held.
+    public async Task SwitchingStoresAsync(
+        NpgsqlConnection source, NpgsqlTransaction held, NpgsqlConnection target, NpgsqlTransaction transaction, SchemaName schema,
+        CancellationToken cancellationToken)
+    {
+        (DateTimeOffset UpdatedAt, string Id, DateTimeOffset MovedAt)? copy = null;
+        await using (var cursor = new NpgsqlCommand(
+            "SELECT updated_at, id, moved_at FROM insights_store.ingestion_cursors WHERE schema_name = $1", source, held))
+        {
+            cursor.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+            await using var reader = await cursor.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                copy = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2));
+            }
+        }
+
+        if (copy is var (updatedAt, id, movedAt))
+        {
+            await using var write = new NpgsqlCommand(
+                "INSERT INTO insights_store.ingestion_cursors (schema_name, updated_at, id, moved_at) VALUES ($1, $2, $3, $4)", target, transaction);
+            write.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
+            write.Parameters.Add(new NpgsqlParameter { Value = updatedAt });
+            write.Parameters.Add(new NpgsqlParameter { Value = id });
+            write.Parameters.Add(new NpgsqlParameter { Value = movedAt });
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
     public void DroppingSchema(NpgsqlBatch store, SchemaName schema) =>
         store.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.ingestion_cursors WHERE schema_name = $1")
         {

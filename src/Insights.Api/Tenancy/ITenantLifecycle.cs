@@ -23,6 +23,17 @@ public interface ITenantLifecycle
     {
     }
 
+    /// <summary>The tables of the tenant's schema this capability owns, for a move between stores to copy.</summary>
+    IEnumerable<TenantTable> Tables => [];
+
+    /// <summary>
+    /// Work in a move's switch: what the old store keeps about the schema (read under <paramref name="held"/>, while the
+    /// tenant's writes are held) copied to the new store in <paramref name="transaction"/>.
+    /// </summary>
+    Task SwitchingStoresAsync(
+        NpgsqlConnection source, NpgsqlTransaction held, NpgsqlConnection target, NpgsqlTransaction transaction, SchemaName schema,
+        CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Commands for the store transaction that drops the tenant's schema there (a deletion, or a move's old copy).</summary>
     void DroppingSchema(NpgsqlBatch store, SchemaName schema)
     {

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Insights.Database;
-using Insights.Ingestion;
 using Insights.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -133,7 +132,7 @@ public sealed class TenantMover(
             // Held for the whole move: it tells a starting node the move is alive, and keeps the tenant's ingestion off.
             await TenantLocks.LockAsync(locks, MoveLockNamespace, move.TenantId, cancellationToken);
             await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'copying', started_at = now() WHERE id = $1", cancellationToken);
-            await TenantLocks.LockAsync(locks, IngestionRunner.LockNamespace, move.TenantId, cancellationToken);
+            await TenantLocks.LockAsync(locks, TenantLocks.Ingestion, move.TenantId, cancellationToken);
 
             var models = await CopyModelsAsync(move, schema, cancellationToken);
             await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'switching', models_copied = $2 WHERE id = $1", cancellationToken, models);
@@ -181,10 +180,13 @@ public sealed class TenantMover(
         var from = connections.For(move.From, schema);
         await using (var source = await from.OpenConnectionAsync(cancellationToken))
         {
-            await CopyTableAsync(source, from, target, to, "insight_models", cancellationToken);
+            foreach (var table in Tables.Where(t => !t.CopiedAtSwitch))
+            {
+                await CopyTableAsync(source, from, target, to, table.Name, cancellationToken);
+            }
         }
 
-        var count = await CountAsync(target, transaction, $"SELECT count(*) FROM {to.Table("insight_models")}", cancellationToken);
+        var count = await CountAsync(target, transaction, to, Tables.Where(t => !t.CopiedAtSwitch), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return count;
     }
@@ -200,45 +202,32 @@ public sealed class TenantMover(
         await using var source = await from.OpenConnectionAsync(cancellationToken);
         await using var held = await source.BeginTransactionAsync(cancellationToken);
         await using (var hold = new NpgsqlCommand(
-            $"SET LOCAL lock_timeout = '30s'; LOCK TABLE {from.Table("insight_models")}, {from.Table("queue_messages")} IN EXCLUSIVE MODE", source, held))
+            $"SET LOCAL lock_timeout = '30s'; LOCK TABLE {string.Join(", ", Tables.OrderBy(t => t.CopiedAtSwitch).Select(t => from.Table(t.Name)))} IN EXCLUSIVE MODE", source, held))
         {
             await hold.ExecuteNonQueryAsync(cancellationToken);
         }
 
         long messages;
-        (DateTimeOffset UpdatedAt, string Id, DateTimeOffset MovedAt)? copy = null;
         await using (var target = await to.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await target.BeginTransactionAsync(cancellationToken))
         {
-            await CopyTableAsync(source, from, target, to, "queue_messages", cancellationToken);
-            messages = await CountAsync(target, transaction, $"SELECT count(*) FROM {to.Table("queue_messages")}", cancellationToken);
-            await using (var sequence = new NpgsqlCommand(
-                $"SELECT setval(pg_get_serial_sequence($1, 'seq'), coalesce((SELECT max(seq) FROM {to.Table("queue_messages")}), 0) + 1, false)", target, transaction))
+            foreach (var table in Tables.Where(t => t.CopiedAtSwitch))
             {
-                sequence.Parameters.Add(new NpgsqlParameter { Value = to.Table("queue_messages") });
-                await sequence.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await using (var cursor = new NpgsqlCommand(
-                "SELECT updated_at, id, moved_at FROM insights_store.ingestion_cursors WHERE schema_name = $1", source, held))
-            {
-                cursor.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-                await using var reader = await cursor.ExecuteReaderAsync(cancellationToken);
-                if (await reader.ReadAsync(cancellationToken))
+                await CopyTableAsync(source, from, target, to, table.Name, cancellationToken);
+                if (table.SerialColumn is { } serial)
                 {
-                    copy = (reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2));
+                    await using var sequence = new NpgsqlCommand(
+                        $"SELECT setval(pg_get_serial_sequence($1, '{serial}'), coalesce((SELECT max({serial}) FROM {to.Table(table.Name)}), 0) + 1, false)",
+                        target, transaction);
+                    sequence.Parameters.Add(new NpgsqlParameter { Value = to.Table(table.Name) });
+                    await sequence.ExecuteNonQueryAsync(cancellationToken);
                 }
             }
 
-            if (copy is var (updatedAt, id, movedAt))
+            messages = await CountAsync(target, transaction, to, Tables.Where(t => t.CopiedAtSwitch), cancellationToken);
+            foreach (var participant in participants)
             {
-                await using var write = new NpgsqlCommand(
-                    "INSERT INTO insights_store.ingestion_cursors (schema_name, updated_at, id, moved_at) VALUES ($1, $2, $3, $4)", target, transaction);
-                write.Parameters.Add(new NpgsqlParameter { Value = schema.Value });
-                write.Parameters.Add(new NpgsqlParameter { Value = updatedAt });
-                write.Parameters.Add(new NpgsqlParameter { Value = id });
-                write.Parameters.Add(new NpgsqlParameter { Value = movedAt });
-                await write.ExecuteNonQueryAsync(cancellationToken);
+                await participant.SwitchingStoresAsync(source, held, target, transaction, schema, cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -355,11 +344,17 @@ public sealed class TenantMover(
         await reading.CopyToAsync(writing, cancellationToken);
     }
 
-    private static async Task<long> CountAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    /// <summary>The rows of <paramref name="tables"/> on <paramref name="database"/>, all together.</summary>
+    private static async Task<long> CountAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TenantDatabase database, IEnumerable<TenantTable> tables, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        var counts = tables.Select(t => $"(SELECT count(*) FROM {database.Table(t.Name)})").DefaultIfEmpty("0");
+        await using var command = new NpgsqlCommand("SELECT " + string.Join(" + ", counts), connection, transaction);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The tables of the tenant's schema, from the capabilities that own them.</summary>
+    private IEnumerable<TenantTable> Tables => participants.SelectMany(p => p.Tables);
 
     private async Task FinishAsync(TenantMoveResponse move, string status, string? error, TimeSpan writesHeld = default)
     {

@@ -131,9 +131,6 @@ public sealed partial class ArchitectureTests
         "Database/CatalogDbContext.cs → catalog.tenants",
         "Database/CatalogMigrator.cs → catalog.stores",
         "Ingestion/IngestionRunner.cs → <tenant>.insight_models",
-        "Tenancy/TenantMoves.cs → <tenant>.insight_models",
-        "Tenancy/TenantMoves.cs → <tenant>.queue_messages",
         "Tenancy/TenantMoves.cs → catalog.audit_log",
-        "Tenancy/TenantMoves.cs → insights_store.ingestion_cursors",
     ];
 }
