@@ -3,6 +3,7 @@ using System.Text.Json;
 using Insights.BigQuery;
 using Insights.Database;
 using Insights.Http;
+using Insights.InsightModels;
 using Insights.ServiceDefaults;
 using Insights.SmartLink;
 using Insights.Tenancy;
@@ -293,17 +294,12 @@ public sealed class IngestionRunner(
     private static async Task CopyToTemporaryTableAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<SourceModel> models, CancellationToken cancellationToken)
     {
-        await using (var create = new NpgsqlCommand(
-            """
-            CREATE TEMP TABLE ingest_page (
-                id text, insight text, module text, key text, filter text, date_from date, date_to date,
-                payload jsonb, version bigint, updated_at timestamptz, deleted boolean) ON COMMIT DROP
-            """, connection, transaction))
+        await using (var create = new NpgsqlCommand(InsightModelWriter.CreateStagingSql, connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using var importer = await connection.BeginBinaryImportAsync("COPY ingest_page FROM STDIN (FORMAT BINARY)", cancellationToken);
+        await using var importer = await connection.BeginBinaryImportAsync(InsightModelWriter.StagingCopySql, cancellationToken);
         foreach (var model in models)
         {
             await importer.StartRowAsync(cancellationToken);
@@ -337,7 +333,6 @@ public sealed class IngestionRunner(
         var connection = prepared.Connection;
         var transaction = prepared.Transaction;
         var last = page.Models.MaxBy(m => (m.UpdatedAt, m.Id), CursorComparer.Instance)!;
-        var models = prepared.Database.Table("insight_models");
 
         var timings = new double[4];
         timings[0] = prepared.CopyMs;
@@ -345,29 +340,7 @@ public sealed class IngestionRunner(
         var changed = new List<string>();
         if (byId.Count > 0)
         {
-            // Only rows whose content differs are written; RETURNING names the inserted and changed ones.
-            await using var upsert = new NpgsqlCommand(
-                $"""
-                INSERT INTO {models} AS m (id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted)
-                SELECT id, insight, module, key, filter, date_from, date_to, payload, version, updated_at, deleted FROM ingest_page
-                ON CONFLICT (id) DO UPDATE SET
-                    insight = EXCLUDED.insight, module = EXCLUDED.module, key = EXCLUDED.key, filter = EXCLUDED.filter,
-                    date_from = EXCLUDED.date_from, date_to = EXCLUDED.date_to, payload = EXCLUDED.payload, version = EXCLUDED.version,
-                    updated_at = EXCLUDED.updated_at, deleted = EXCLUDED.deleted, stored_at = now()
-                WHERE (m.insight, m.module, m.key, m.filter, m.date_from, m.date_to, m.payload, m.version, m.deleted)
-                    IS DISTINCT FROM (EXCLUDED.insight, EXCLUDED.module, EXCLUDED.key, EXCLUDED.filter, EXCLUDED.date_from,
-                                      EXCLUDED.date_to, EXCLUDED.payload, EXCLUDED.version, EXCLUDED.deleted)
-                  AND EXCLUDED.updated_at >= m.updated_at
-                RETURNING m.id
-                """, connection, transaction);
-            await using (var reader = await upsert.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    changed.Add(reader.GetString(0));
-                }
-            }
-
+            await InsightModelWriter.ApplyStagedAsync(prepared.Database, connection, transaction, changed, cancellationToken);
             timings[1] = phase.Elapsed.TotalMilliseconds;
             phase.Restart();
             var messages = new List<OutgoingMessage>(changed.Count);

@@ -130,7 +130,6 @@ public sealed partial class ArchitectureTests
         "Database/CatalogDbContext.cs → catalog.tenant_moves",
         "Database/CatalogDbContext.cs → catalog.tenants",
         "Database/CatalogMigrator.cs → catalog.stores",
-        "Ingestion/IngestionRunner.cs → <tenant>.insight_models",
         "Tenancy/TenantMoves.cs → catalog.audit_log",
     ];
 }
