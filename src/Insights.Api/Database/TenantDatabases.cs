@@ -136,10 +136,3 @@ public sealed class TenantDatabases : IAsyncDisposable
     /// <param name="OwnsWide">Whether <paramref name="Wide"/> has a pool of its own (not the catalog's).</param>
     private sealed record Store(NpgsqlDataSource[] Lanes, StoreDatabase Wide, bool OwnsWide);
 }
-
-/// <summary>A tenant lives on a store this node's settings do not name (<c>Stores:&lt;name&gt;</c>).</summary>
-public sealed class TenantStoreUnknownException(string store)
-    : InvalidOperationException($"The tenant store '{store}' is not among this node's stores (setting '{TenantStoreSettings.Section}:{store}').")
-{
-    public string Store { get; } = store;
-}

@@ -136,6 +136,3 @@ public static class StrictJson
         }
     }
 }
-
-/// <summary>A JSON value that is well-formed but cannot be accepted; its message is meant for the client.</summary>
-public sealed class RejectedJsonException(string message) : JsonException(message);

@@ -43,18 +43,3 @@ public sealed class BusOptions : IValidatableObject
         }
     }
 }
-
-public static class BusTransport
-{
-    public const string InMemory = "InMemory";
-    public const string RabbitMq = "RabbitMq";
-}
-
-public sealed class RabbitMqOptions
-{
-    public string Host { get; set; } = "localhost";
-    public int Port { get; set; } = 5672;
-    public string VirtualHost { get; set; } = "/";
-    public string Username { get; set; } = "guest";
-    public string Password { get; set; } = "guest";
-}

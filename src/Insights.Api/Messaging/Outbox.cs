@@ -5,12 +5,6 @@ using NpgsqlTypes;
 
 namespace Insights.Messaging;
 
-/// <summary>A message type the outbox may carry; each capability registers its own.</summary>
-public sealed record OutboxMessageType(Type Type)
-{
-    public string Name => Type.Name;
-}
-
 /// <summary>
 /// Commands and events that must not be lost: written in the transaction of the change they announce, so they exist
 /// exactly when the change does, and handed to the bus by <see cref="OutboxRelay"/> once the broker can take them.

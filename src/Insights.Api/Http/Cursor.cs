@@ -3,24 +3,6 @@ using System.Text;
 
 namespace Insights.Http;
 
-/// <summary>One page of a list: the contract's <c>{ items, nextCursor }</c>.</summary>
-public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
-
-public static class PageRows
-{
-    /// <summary>Lists read one row more than the page holds; drops it and says whether there was one.</summary>
-    public static bool TrimExtra<T>(List<T> items, int limit)
-    {
-        if (items.Count <= limit)
-        {
-            return false;
-        }
-
-        items.RemoveRange(limit, items.Count - limit);
-        return true;
-    }
-}
-
 /// <summary>Opaque cursors: the sort key of the last item, base64url-encoded. A cursor that does not decode is a 400.</summary>
 public static class Cursor
 {

@@ -2,5 +2,3 @@ namespace Insights.Messaging;
 
 /// <summary>A round trip through the bus and a worker, with no other work: the floor of every request/reply.</summary>
 public sealed record Ping(DateTimeOffset SentAt);
-
-public sealed record Pong(DateTimeOffset SentAt, string Node);

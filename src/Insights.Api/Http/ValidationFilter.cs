@@ -29,10 +29,3 @@ internal sealed class ValidationFilter<T> : IEndpointFilter
     private static string CamelCase(string path) =>
         string.Join('.', path.Split('.').Select(p => p.Length == 0 ? p : char.ToLowerInvariant(p[0]) + p[1..]));
 }
-
-internal static class ValidationExtensions
-{
-    /// <summary>Validates the body of type <typeparamref name="T"/> before the handler runs.</summary>
-    public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter<ValidationFilter<T>>().ProducesValidationProblem();
-}

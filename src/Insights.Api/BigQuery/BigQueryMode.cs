@@ -1,0 +1,8 @@
+namespace Insights.BigQuery;
+
+public enum BigQueryMode
+{
+    Nullable,
+    Required,
+    Repeated,
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Insights.Http;
+
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    private const string DatabaseRetryAfterSeconds = "5";
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+            httpContext.Response.StatusCode = 499;
+            return true;
+        }
+
+        if (exception is BadHttpRequestException bad400 && FieldError(bad400) is var (field, message))
+        {
+            // A well-formed body with a field that cannot be accepted: named like any validation failure.
+            httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Detail = "One or more fields are not valid.",
+                },
+            });
+        }
+
+        if (Database.ConnectionPoolGuard.IsUnavailable(exception))
+        {
+            // The database is away (the pool guard logs the outage once): the client retries, nothing was changed.
+            logger.LogDebug(exception, "PostgreSQL unavailable on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+            return await UnavailableAsync(httpContext, exception, DatabaseRetryAfterSeconds,
+                "The database cannot be reached; retry after the time in the Retry-After header.");
+        }
+
+        if (exception is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName })
+        {
+            // A tenant's schema went away under the request: its move to another store switched, or it is being deleted.
+            // Nothing was changed; the retry finds the tenant where it is now.
+            logger.LogInformation("A tenant's tables were not where {Method} {Path} looked (moved or deleted); answered 503", httpContext.Request.Method, httpContext.Request.Path);
+            return await UnavailableAsync(httpContext, exception, "1",
+                "The tenant's data is moving between databases; retry after the time in the Retry-After header.");
+        }
+
+        var (status, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, DescribeBadRequest(bad, httpContext)),
+            // Class 22 is PostgreSQL refusing a value (out of range, not valid text): the edge checks should have caught
+            // it, and it is still the request's value, not a fault of the service.
+            Npgsql.PostgresException { SqlState: ['2', '2', _, _, _] } => (StatusCodes.Status400BadRequest, "A value in the request cannot be stored; check the values' ranges and text."),
+            _ => (StatusCodes.Status500InternalServerError, Problems.DefaultDetail(500)),
+        };
+
+        if (status >= 500)
+        {
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
+        else if (exception is Npgsql.PostgresException refused)
+        {
+            logger.LogWarning("PostgreSQL refused a value of {Method} {Path} (SQLSTATE {SqlState}) that passed the edge checks",
+                httpContext.Request.Method, httpContext.Request.Path, refused.SqlState);
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
+        });
+    }
+
+    /// <summary>A <c>503</c> the client retries after <paramref name="retryAfterSeconds"/>: nothing was changed.</summary>
+    private ValueTask<bool> UnavailableAsync(HttpContext httpContext, Exception exception, string retryAfterSeconds, string detail)
+    {
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = retryAfterSeconds;
+        return problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service unavailable", Detail = detail },
+        });
+    }
+
+    /// <summary>
+    /// The field and a message for a value the JSON reader refused on purpose (<see cref="RejectedJsonException"/>), a
+    /// property the request does not have, or a value of the wrong type; null for broken JSON, which has no field.
+    /// </summary>
+    private static (string Field, string Message)? FieldError(BadHttpRequestException exception)
+    {
+        if (exception.InnerException is JsonException json)
+        {
+            return JsonFieldError(json);
+        }
+
+        // Route and query values the binder could not convert, e.g. limit=ten: 'Failed to bind parameter "int? limit" from "ten".'
+        var match = BindFailure().Match(exception.Message);
+        return match.Success ? (match.Groups[1].Value, $"{match.Groups[1].Value} is not a value of the expected type (a whole number, a UUID, …).") : null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\AFailed to bind parameter \"[^\"]* ([A-Za-z0-9_]+)\" from", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
+
+    private static (string Field, string Message)? JsonFieldError(JsonException json)
+    {
+        if (json.Path is not { Length: > 2 } path || !path.StartsWith("$.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var field = path[2..];
+        if (json is RejectedJsonException rejected)
+        {
+            return (field, $"{field} {rejected.Message}");
+        }
+
+        // The reader's own messages name .NET types, so they are not passed on; its wording tells the cases apart.
+        if (json.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            return (field, $"{field} is not a field of this request.");
+        }
+
+        return json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+            ? (field, $"{field} has the wrong type (numbers are JSON numbers, text is a JSON string).")
+            : null;
+    }
+
+    private static string DescribeBadRequest(BadHttpRequestException exception, HttpContext context)
+    {
+        if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var limit = context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes;
+            return $"The request body is larger than the limit of {limit} bytes.";
+        }
+
+        if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return Problems.DefaultDetail(415);
+        }
+
+        if (exception.InnerException is JsonException json)
+        {
+            var where = json.Path is null or "$" ? "" : $" at '{json.Path}'";
+            return json.LineNumber is { } line
+                ? $"The request body is not valid JSON{where} (line {line + 1}, byte {json.BytePositionInLine + 1}): check the syntax and the value types."
+                : $"The request body is not valid JSON{where}: check the syntax and the value types.";
+        }
+
+        if (exception.Message.Contains("was not provided", StringComparison.Ordinal))
+        {
+            return "A JSON request body is required.";
+        }
+
+        return exception.StatusCode == 400 ? "The request could not be read: check the path, query and body." : Problems.DefaultDetail(exception.StatusCode);
+    }
+}

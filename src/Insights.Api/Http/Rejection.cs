@@ -1,0 +1,3 @@
+namespace Insights.Http;
+
+internal sealed record Rejection(int Status, string TraceId);

@@ -1,0 +1,3 @@
+namespace Insights.Messaging;
+
+public sealed record Pong(DateTimeOffset SentAt, string Node);
