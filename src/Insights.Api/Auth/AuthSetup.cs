@@ -1,5 +1,3 @@
-using System.Security.Claims;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -7,12 +5,6 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Insights.Auth;
-
-public static class Policies
-{
-    public const string Admin = "Admin";
-    public const string Tenant = "Tenant";
-}
 
 internal static class AuthSetup
 {
@@ -154,56 +146,3 @@ internal static class AuthSetup
         return FluigScheme;
     }
 }
-
-/// <summary>
-/// Claims by exact name. <see cref="ClaimsPrincipal.FindFirst(string)"/> and <c>RequireClaim</c> compare claim types
-/// ignoring case, so a token carrying <c>"ROLE"</c> or a differently cased tenant claim would be read as the
-/// configured one; an identity provider may let a client set such a claim.
-/// </summary>
-internal static class StrictClaims
-{
-    public static IEnumerable<Claim> Named(ClaimsPrincipal user, string type) =>
-        user.Claims.Where(c => string.Equals(c.Type, type, StringComparison.Ordinal));
-
-    /// <summary>The one string value of claim <paramref name="type"/>; null when it is missing, repeated, or not a string.</summary>
-    public static string? Single(ClaimsPrincipal user, string type)
-    {
-        string? value = null;
-        foreach (var claim in Named(user, type))
-        {
-            if (value is not null || claim.ValueType != ClaimValueTypes.String)
-            {
-                return null;
-            }
-
-            value = claim.Value;
-        }
-
-        return value;
-    }
-}
-
-/// <summary>The caller must hold the configured admin role in the role claim (exact name and value).</summary>
-public sealed class AdminRequirement : IAuthorizationRequirement;
-
-internal sealed class AdminAuthorizationHandler(IOptions<FluigIdentityOptions> options) : AuthorizationHandler<AdminRequirement>
-{
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, AdminRequirement requirement)
-    {
-        var settings = options.Value;
-        if (StrictClaims.Named(context.User, settings.RoleClaim)
-            .Any(c => c.ValueType == ClaimValueTypes.String && string.Equals(c.Value, settings.AdminRole, StringComparison.Ordinal)))
-        {
-            context.Succeed(requirement);
-        }
-        else
-        {
-            context.Fail(new AuthorizationFailureReason(this, "The token holds no admin role."));
-        }
-
-        return Task.CompletedTask;
-    }
-}
-
-/// <summary>The caller must be a client of an existing, active tenant, named by exactly one tenant claim.</summary>
-public sealed class TenantRequirement : IAuthorizationRequirement;

@@ -125,27 +125,3 @@ public static class InsightsExtensions
         configuration.Sources.Insert(0, source);
     }
 }
-
-/// <summary>Puts the tenant id (from the token, or the admin route) in the log scope of the request and on its span.</summary>
-internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<TenantLogScopeMiddleware> logger)
-{
-    public async Task InvokeAsync(HttpContext context, TenantContext tenant)
-    {
-        var tenantId = tenant.IsResolved ? tenant.Current.Id : context.Request.RouteValues["tenantId"] as string;
-        if (tenantId is null)
-        {
-            await next(context);
-            return;
-        }
-
-        if (TenantId.IsValid(tenantId))
-        {
-            TelemetrySetup.TagTenant(tenantId);
-        }
-
-        using (logger.BeginScope("Tenant {TenantId}", tenantId))
-        {
-            await next(context);
-        }
-    }
-}

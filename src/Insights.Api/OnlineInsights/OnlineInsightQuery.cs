@@ -5,10 +5,6 @@ using Insights.Ingestion;
 
 namespace Insights.OnlineInsights;
 
-/// <summary>What a client asks, over HTTP or in an <c>OnlineInsightRequest</c> message; dates are <c>YYYY-MM-DD</c>.</summary>
-public sealed record OnlineInsightRequestBody(
-    string? Insight, string? Key, string? Filter, string? DateFrom, string? DateTo, Dictionary<string, JsonElement>? Parameters);
-
 /// <summary>The checks of a request, shared by the HTTP endpoint and the queue.</summary>
 public static partial class OnlineInsightQuery
 {

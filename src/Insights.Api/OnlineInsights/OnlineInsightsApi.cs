@@ -3,16 +3,12 @@ using Insights.Http;
 using Insights.Ingestion;
 using Insights.Messaging;
 using Insights.ServiceDefaults;
-using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Insights.OnlineInsights;
-
-/// <summary>The answer of <c>POST /api/v1/online-insights</c>.</summary>
-public sealed record OnlineInsightResult(string Insight, string? Key, string Source, DateTimeOffset GeneratedAt, long Version, RawJson Payload);
 
 /// <summary>
 /// <c>POST /api/v1/online-insights</c>: an ERP screen asks, a worker answers through the request/reply bus. It shares

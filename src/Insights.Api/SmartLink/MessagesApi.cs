@@ -4,15 +4,8 @@ using Insights.Http;
 using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Insights.SmartLink;
-
-public sealed record ResendResponse(Guid MessageId);
-
-public sealed record RedriveRequest(IReadOnlyList<Guid>? MessageIds);
-
-public sealed record RedriveResponse(int Redriven);
 
 /// <summary>Admin view and control of a tenant's queue: <c>/api/v1/tenants/{tenantId}/messages</c>.</summary>
 public static class MessagesApi

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Insights.Database;
 using Insights.Http;
 using Insights.Tenancy;
@@ -8,31 +7,6 @@ using Npgsql;
 using NpgsqlTypes;
 
 namespace Insights.SmartLink;
-
-public sealed record LeasedMessage(string Receipt, int DeliveryCount, RawJson Message);
-
-/// <summary>
-/// What a receive leased; when it leased nothing, when the next message becomes visible (null: none waits). Also how
-/// many of the picked messages were leased before and had their lease run out (<paramref name="Expired"/>), and how many
-/// of those went to the dead-letter queue instead, past their last delivery (<paramref name="Dead"/>).
-/// </summary>
-public sealed record LeaseOutcome(List<LeasedMessage> Messages, DateTimeOffset? NextVisibleAt, int Expired = 0, int Dead = 0);
-
-public sealed record AckResult(int Acked, IReadOnlyList<string> Rejected);
-
-public sealed record LeaseResult(int Extended, IReadOnlyList<string> Rejected);
-
-public sealed record MessageSummary(
-    Guid Id, string Type, string Priority, string Status, int DeliveryCount, DateTimeOffset EnqueuedAt, DateTimeOffset VisibleAt,
-    string? DeadReason, string? ProcessingStatus);
-
-public sealed record ProcessingReport(string Status, string? Detail, DateTimeOffset At);
-
-public sealed record MessageDetail(
-    Guid Id, string Type, string Priority, string Status, int DeliveryCount, DateTimeOffset EnqueuedAt, DateTimeOffset VisibleAt,
-    DateTimeOffset? LastLeasedAt, DateTimeOffset? FinishedAt, string? DeadReason, ProcessingReport? Processing, RawJson History, RawJson Envelope);
-
-public sealed record QueueDepth(long Ready, long Leased, long Acked, long Dead);
 
 /// <summary>
 /// The tenant's queue: leases with <c>FOR UPDATE SKIP LOCKED</c> (concurrent receivers never share a message), acks

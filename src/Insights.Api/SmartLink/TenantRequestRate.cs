@@ -6,16 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Insights.SmartLink;
 
-/// <summary>Marks the endpoints whose requests count against their tenant's rate (<see cref="TenantRequestRate"/>).</summary>
-public sealed class TenantRateLimited
-{
-    public static readonly TenantRateLimited Instance = new();
-
-    private TenantRateLimited()
-    {
-    }
-}
-
 /// <summary>
 /// A token bucket per tenant for the client API and online insights (<c>SmartLink:RateLimitPermitsPerSecond</c>, burst
 /// <c>SmartLink:RateLimitBurst</c>), refilled when the tenant next asks rather than by a timer: ASP.NET Core's

@@ -1,0 +1,28 @@
+using Insights.ServiceDefaults;
+using Insights.Tenancy;
+
+namespace Insights.Hosting;
+
+/// <summary>Puts the tenant id (from the token, or the admin route) in the log scope of the request and on its span.</summary>
+internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<TenantLogScopeMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context, TenantContext tenant)
+    {
+        var tenantId = tenant.IsResolved ? tenant.Current.Id : context.Request.RouteValues["tenantId"] as string;
+        if (tenantId is null)
+        {
+            await next(context);
+            return;
+        }
+
+        if (TenantId.IsValid(tenantId))
+        {
+            TelemetrySetup.TagTenant(tenantId);
+        }
+
+        using (logger.BeginScope("Tenant {TenantId}", tenantId))
+        {
+            await next(context);
+        }
+    }
+}

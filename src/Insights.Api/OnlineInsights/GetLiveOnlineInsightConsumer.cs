@@ -1,0 +1,15 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Insights.OnlineInsights;
+
+/// <summary>Answers <see cref="GetLiveOnlineInsight"/> requests of the api nodes from the live source (worker role).</summary>
+public sealed class GetLiveOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetLiveOnlineInsight>
+{
+    public async Task Consume(ConsumeContext<GetLiveOnlineInsight> context) =>
+        await OnlineInsightMessages.RespondAsync(context, await answerer.AnswerAsync(context.Message.Request, context.CancellationToken));
+}
+
+/// <summary>The endpoint of live answers: each waits on the source for most of its time, so many run at once.</summary>
+public sealed class GetLiveOnlineInsightConsumerDefinition(IOptions<OnlineInsightsOptions> options)
+    : OnlineInsightEndpointDefinition<GetLiveOnlineInsightConsumer>(options.Value, options.Value.LiveConcurrentMessageLimit);

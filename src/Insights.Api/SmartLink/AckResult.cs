@@ -1,0 +1,3 @@
+namespace Insights.SmartLink;
+
+public sealed record AckResult(int Acked, IReadOnlyList<string> Rejected);

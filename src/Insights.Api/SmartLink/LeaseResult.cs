@@ -1,0 +1,3 @@
+namespace Insights.SmartLink;
+
+public sealed record LeaseResult(int Extended, IReadOnlyList<string> Rejected);

@@ -1,0 +1,5 @@
+using Insights.Http;
+
+namespace Insights.SmartLink;
+
+public sealed record LeasedMessage(string Receipt, int DeliveryCount, RawJson Message);

@@ -1,0 +1,3 @@
+namespace Insights.SmartLink;
+
+public sealed record ProcessingReport(string Status, string? Detail, DateTimeOffset At);
