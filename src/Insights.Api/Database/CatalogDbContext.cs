@@ -1,4 +1,3 @@
-using Insights.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -15,65 +14,13 @@ namespace Insights.Database;
 /// </summary>
 public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options)
 {
-    public DbSet<TenantRow> Tenants => Set<TenantRow>();
-
-    public DbSet<StoreRow> Stores => Set<StoreRow>();
-
-    public DbSet<InsightDefinitionRow> InsightDefinitions => Set<InsightDefinitionRow>();
-
-    public DbSet<AuditRow> Audit => Set<AuditRow>();
-
-    public DbSet<TenantMoveRow> TenantMoves => Set<TenantMoveRow>();
-
-    public DbSet<IngestionRunRow> IngestionRuns => Set<IngestionRunRow>();
-
+    /// <summary>
+    /// The entities are their owners': each capability maps its rows in an <see cref="IEntityTypeConfiguration{TEntity}"/>
+    /// beside them, found here by reflection, so this context names no table.
+    /// </summary>
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.HasDefaultSchema("catalog");
-
-        modelBuilder.Entity<TenantRow>(e =>
-        {
-            e.ToTable("tenants");
-            e.HasKey(t => t.Id);
-            e.Property(t => t.Settings).HasColumnType("jsonb");
-        });
-
-        modelBuilder.Entity<StoreRow>(e =>
-        {
-            e.ToTable("stores");
-            e.HasKey(s => s.Name);
-        });
-
-        modelBuilder.Entity<InsightDefinitionRow>(e =>
-        {
-            e.ToTable("insight_definitions");
-            e.HasKey(d => d.Name);
-            e.Property(d => d.CreatedAt).ValueGeneratedOnAdd().HasDefaultValueSql("now()");
-        });
-
-        modelBuilder.Entity<AuditRow>(e =>
-        {
-            e.ToTable("audit_log");
-            e.HasKey(a => a.Id);
-            e.Property(a => a.Id).UseIdentityAlwaysColumn();
-            e.Property(a => a.At).ValueGeneratedOnAdd().HasDefaultValueSql("now()");
-        });
-
-        modelBuilder.Entity<IngestionRunRow>(e =>
-        {
-            e.ToTable("ingestion_runs");
-            e.HasKey(r => r.Id);
-            e.Property(r => r.Id).ValueGeneratedNever();
-            e.Property(r => r.SkippedTypes).HasColumnType("jsonb");
-            e.Property(r => r.EstimatedCostUsd).HasColumnType("numeric(14, 6)");
-        });
-
-        modelBuilder.Entity<TenantMoveRow>(e =>
-        {
-            e.ToTable("tenant_moves");
-            e.HasKey(m => m.Id);
-            e.Property(m => m.Id).ValueGeneratedNever();
-            e.Property(m => m.RequestedAt).ValueGeneratedOnAdd().HasDefaultValueSql("now()");
-        });
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(CatalogDbContext).Assembly);
     }
 }

@@ -6,6 +6,7 @@ namespace Insights.Database;
 /// <summary>Brings the catalog up to date before the host serves anything, waiting a while for PostgreSQL.</summary>
 internal sealed class CatalogMigrationService(
     CatalogMigrator migrator,
+    IEnumerable<IAfterCatalogMigration> after,
     IOptions<DatabaseOptions> options,
     ILogger<CatalogMigrationService> logger) : IHostedService
 {
@@ -22,6 +23,11 @@ internal sealed class CatalogMigrationService(
             try
             {
                 await migrator.MigrateAsync(cancellationToken);
+                foreach (var work in after)
+                {
+                    await work.RunAsync(cancellationToken);
+                }
+
                 return;
             }
             catch (NpgsqlException e) when (e.IsTransient && DateTime.UtcNow < deadline)

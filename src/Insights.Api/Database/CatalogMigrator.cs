@@ -9,7 +9,7 @@ namespace Insights.Database;
 /// <summary>
 /// Applies the numbered scripts of <c>migrations/catalog</c>, journaled in <c>catalog.schema_migrations</c>, then those
 /// of <c>migrations/store</c> to every tenant store (<c>main</c> included), journaled in each store's
-/// <c>insights_store.schema_migrations</c>, and registers the stores in <c>catalog.stores</c>. A session-level advisory
+/// <c>insights_store.schema_migrations</c> (at start the host then runs every <see cref="IAfterCatalogMigration"/>). A session-level advisory
 /// lock on each database makes two instances that start together apply each script once. Nothing here visits a tenant
 /// schema: the work is per database, whatever the number of tenants.
 /// </summary>
@@ -31,11 +31,6 @@ public sealed class CatalogMigrator(CatalogDatabase dataSource, TenantDatabases 
         {
             await ApplyAsync(connections.StoreWide(store), StoreSchema, "migrations/store/", StoreLockKey, $"Migration of tenant store '{store}'", cancellationToken);
         }
-
-        // Placement counts tenants per store from these rows.
-        await using var register = dataSource.CreateCommand("INSERT INTO catalog.stores (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING");
-        register.Parameters.Add(new NpgsqlParameter { Value = connections.StoreNames.ToArray() });
-        await register.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task ApplyAsync(

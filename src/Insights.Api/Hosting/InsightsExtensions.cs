@@ -1,4 +1,5 @@
 using FluentValidation;
+using Insights.Audit;
 using Insights.Auth;
 using Insights.Database;
 using Insights.FleetHealth;
@@ -49,6 +50,7 @@ public static class InsightsExtensions
 
         builder.AddInsightsDatabase();
         builder.AddInsightsAuth();
+        builder.AddAudit();
         builder.AddTenancy(roles);
         builder.AddSmartLink(roles);
         builder.AddFleetHealth(roles);

@@ -116,7 +116,7 @@ public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts ca
     public async Task<IngestionRun?> GetAsync(string tenantId, Guid runId, CancellationToken cancellationToken)
     {
         await using var context = await catalog.CreateAsync(cancellationToken);
-        var row = await context.IngestionRuns.AsNoTracking().SingleOrDefaultAsync(r => r.TenantId == tenantId && r.Id == runId, cancellationToken);
+        var row = await context.Set<IngestionRunRow>().AsNoTracking().SingleOrDefaultAsync(r => r.TenantId == tenantId && r.Id == runId, cancellationToken);
         return row is null ? null : Run(row);
     }
 
@@ -124,7 +124,7 @@ public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts ca
     public async Task<(List<IngestionRun> Items, bool More)> ListAsync(string tenantId, Guid? before, int limit, CancellationToken cancellationToken)
     {
         await using var context = await catalog.CreateAsync(cancellationToken);
-        var query = context.IngestionRuns.AsNoTracking().Where(r => r.TenantId == tenantId);
+        var query = context.Set<IngestionRunRow>().AsNoTracking().Where(r => r.TenantId == tenantId);
         if (before is { } id)
         {
             // Run ids are UUIDv7: ordered by creation, compared as PostgreSQL compares uuids.

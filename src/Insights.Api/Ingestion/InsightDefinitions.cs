@@ -36,7 +36,7 @@ public sealed partial class InsightDefinitionStore(CatalogContexts catalog, IMem
         }
 
         await using var context = await catalog.CreateAsync(cancellationToken);
-        var all = (await context.InsightDefinitions.AsNoTracking().ToListAsync(cancellationToken))
+        var all = (await context.Set<InsightDefinitionRow>().AsNoTracking().ToListAsync(cancellationToken))
             .Select(Definition)
             .ToDictionary(d => d.Name, StringComparer.Ordinal);
         cache.Set(CacheKey, (IReadOnlyDictionary<string, InsightDefinition>)all, TimeSpan.FromSeconds(5));
@@ -49,12 +49,12 @@ public sealed partial class InsightDefinitionStore(CatalogContexts catalog, IMem
         for (var attempt = 0; ; attempt++)
         {
             await using var context = await catalog.CreateAsync(cancellationToken);
-            var row = await context.InsightDefinitions.SingleOrDefaultAsync(d => d.Name == name, cancellationToken);
+            var row = await context.Set<InsightDefinitionRow>().SingleOrDefaultAsync(d => d.Name == name, cancellationToken);
             var created = row is null;
             if (row is null)
             {
                 row = new InsightDefinitionRow { Name = name, Module = "", Priority = "", Source = "" };
-                context.InsightDefinitions.Add(row);
+                context.Set<InsightDefinitionRow>().Add(row);
             }
 
             row.Module = request.Module!.Trim();
@@ -80,7 +80,7 @@ public sealed partial class InsightDefinitionStore(CatalogContexts catalog, IMem
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
         await using var context = await catalog.CreateAsync(cancellationToken);
-        var deleted = await context.InsightDefinitions.Where(d => d.Name == name).ExecuteDeleteAsync(cancellationToken) == 1;
+        var deleted = await context.Set<InsightDefinitionRow>().Where(d => d.Name == name).ExecuteDeleteAsync(cancellationToken) == 1;
         cache.Remove(CacheKey);
         return deleted;
     }

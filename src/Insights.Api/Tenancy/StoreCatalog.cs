@@ -59,7 +59,7 @@ public sealed class StoreCatalog(CatalogContexts catalog, TenantDatabases connec
     private async Task<Dictionary<string, long>> CountsAsync(CancellationToken cancellationToken)
     {
         await using var context = await catalog.CreateAsync(cancellationToken);
-        return await context.Stores.AsNoTracking().ToDictionaryAsync(s => s.Name, s => (long)s.Tenants, StringComparer.Ordinal, cancellationToken);
+        return await context.Set<StoreRow>().AsNoTracking().ToDictionaryAsync(s => s.Name, s => (long)s.Tenants, StringComparer.Ordinal, cancellationToken);
     }
 }
 

@@ -20,6 +20,7 @@ internal static class TenancySetup
         services.AddScoped<TenantContext>();
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, TenantAuthorizationHandler>();
         services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<IAfterCatalogMigration, StoreRegistration>();
         services.AddSingleton<TenantMigrator>();
         services.AddSingleton<TenantCatalog>();
         services.AddSingleton<StoreCatalog>();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Insights.Audit;
 using Insights.Database;
 using Insights.Http;
 using Insights.Messaging;
@@ -35,6 +36,7 @@ public sealed class TenantCatalog(
     TenantDirectory directory,
     Outbox outbox,
     IEnumerable<ITenantLifecycle> participants,
+    AuditTrail audit,
     ILogger<TenantCatalog> logger)
 {
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store";
@@ -225,7 +227,7 @@ public sealed class TenantCatalog(
         // commit (a WAL flush) for both, and no tenant without it.
         await using (var context = await catalogContexts.OnAsync(catalog, transaction, cancellationToken))
         {
-            context.Audit.Add(new AuditRow { Subject = subject, Action = "tenant.provision", TenantId = id, Outcome = "succeeded" });
+            AuditTrail.Add(context, subject, "tenant.provision", id, "succeeded");
             await context.SaveChangesAsync(cancellationToken);
         }
 
@@ -269,14 +271,14 @@ public sealed class TenantCatalog(
     public async Task<TenantResponse?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var context = await catalogContexts.CreateAsync(cancellationToken);
-        var row = await context.Tenants.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var row = await context.Set<TenantRow>().AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
         return row is null ? null : Response(row);
     }
 
     public async Task<(List<TenantResponse> Items, bool More)> ListAsync(string? status, string? afterId, int limit, CancellationToken cancellationToken)
     {
         await using var context = await catalogContexts.CreateAsync(cancellationToken);
-        var query = context.Tenants.AsNoTracking();
+        var query = context.Set<TenantRow>().AsNoTracking();
         if (status is not null)
         {
             query = query.Where(t => t.Status == status);
@@ -435,19 +437,8 @@ public sealed class TenantCatalog(
     }
 
     /// <summary>Records an admin action; the audit outlives the tenant.</summary>
-    public async Task AuditAsync(string subject, string action, string? tenantId, string outcome, string? detail)
-    {
-        try
-        {
-            await using var context = await catalogContexts.CreateAsync(CancellationToken.None);
-            context.Audit.Add(new AuditRow { Subject = subject, Action = action, TenantId = tenantId, Outcome = outcome, Detail = detail });
-            await context.SaveChangesAsync(CancellationToken.None);
-        }
-        catch (Exception e) when (e is NpgsqlException or DbUpdateException)
-        {
-            logger.LogError(e, "Could not write the audit record of {Action} on {TenantId} by {Subject}", action, tenantId, subject);
-        }
-    }
+    public Task AuditAsync(string subject, string action, string? tenantId, string outcome, string? detail) =>
+        audit.RecordAsync(subject, action, tenantId, outcome, detail);
 
     /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded (or it has no row yet).</summary>
     private async Task<bool> RecordFailureAsync(string id, string reason)

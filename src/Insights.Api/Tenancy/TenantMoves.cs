@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Insights.Audit;
 using Insights.Database;
 using Insights.Messaging;
 using Microsoft.EntityFrameworkCore;
@@ -61,7 +62,7 @@ public sealed class TenantMover(
         string tenantId, string store, string subject, CancellationToken cancellationToken)
     {
         await using var context = await catalogContexts.CreateAsync(cancellationToken);
-        var tenant = await context.Tenants.AsNoTracking()
+        var tenant = await context.Set<TenantRow>().AsNoTracking()
             .Where(t => t.Id == tenantId)
             .Select(t => new { t.Store, t.Status, t.SchemaVersion })
             .SingleOrDefaultAsync(cancellationToken);
@@ -93,7 +94,7 @@ public sealed class TenantMover(
             Status = "queued",
             RequestedBy = subject,
         };
-        context.TenantMoves.Add(row);
+        context.Set<TenantMoveRow>().Add(row);
         try
         {
             await context.SaveChangesAsync(cancellationToken);
@@ -113,7 +114,7 @@ public sealed class TenantMover(
     public async Task<TenantMoveResponse?> GetAsync(string tenantId, Guid moveId, CancellationToken cancellationToken)
     {
         await using var context = await catalogContexts.CreateAsync(cancellationToken);
-        var row = await context.TenantMoves.AsNoTracking().SingleOrDefaultAsync(m => m.Id == moveId && m.TenantId == tenantId, cancellationToken);
+        var row = await context.Set<TenantMoveRow>().AsNoTracking().SingleOrDefaultAsync(m => m.Id == moveId && m.TenantId == tenantId, cancellationToken);
         return row is null ? null : Response(row);
     }
 
@@ -392,14 +393,7 @@ public sealed class TenantMover(
     }
 
     private static NpgsqlBatchCommand AuditCommand(TenantMoveResponse move, string outcome) =>
-        new("INSERT INTO catalog.audit_log (subject, action, tenant_id, outcome, detail) VALUES ($1, 'tenant.move', $2, $3, $4)")
-        {
-            Parameters =
-            {
-                new() { Value = move.RequestedBy }, new() { Value = move.TenantId }, new() { Value = outcome },
-                new() { Value = $"{move.From} → {move.To} (move {move.Id})" },
-            },
-        };
+        AuditTrail.Command(move.RequestedBy, "tenant.move", move.TenantId, outcome, $"{move.From} → {move.To} (move {move.Id})");
 
     /// <summary>Session locks outlive the connection's return to the pool: released explicitly.</summary>
     private static async Task UnlockAllAsync(NpgsqlConnection connection)
@@ -429,7 +423,7 @@ public sealed class TenantMover(
             List<TenantMoveResponse> orphans;
             await using (var context = await catalogContexts.CreateAsync(cancellationToken))
             {
-                orphans = [.. (await context.TenantMoves.AsNoTracking()
+                orphans = [.. (await context.Set<TenantMoveRow>().AsNoTracking()
                     .Where(m => m.Status == "queued" || m.Status == "copying" || m.Status == "switching")
                     .ToListAsync(cancellationToken)).Select(Response)];
             }

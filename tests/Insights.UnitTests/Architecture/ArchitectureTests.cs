@@ -31,16 +31,9 @@ public sealed partial class ArchitectureTests
     [Fact]
     public void A_table_is_named_only_by_its_owner()
     {
-        var unexpected = TableNamings().Except(KnownViolations).Order().ToList();
+        var unexpected = TableNamings().Order().ToList();
         Assert.True(unexpected.Count == 0,
             "Named outside the owner's folder (call the owner instead; the owners are in docs/architecture.md):\n" + string.Join("\n", unexpected));
-    }
-
-    [Fact]
-    public void The_list_of_tables_named_outside_their_owner_only_shrinks()
-    {
-        var stale = KnownViolations.Except(TableNamings()).Order().ToList();
-        Assert.True(stale.Count == 0, "No longer named outside the owner; remove from KnownViolations:\n" + string.Join("\n", stale));
     }
 
     [Fact]
@@ -116,20 +109,4 @@ public sealed partial class ArchitectureTests
 
     [GeneratedRegex(@"//[^\n]*")]
     private static partial Regex CommentLine();
-
-    /// <summary>
-    /// Where a table is still named outside its owner: each is to become a call of the owner. The list only shrinks
-    /// (<see cref="The_list_of_tables_named_outside_their_owner_only_shrinks"/>).
-    /// </summary>
-    private static readonly HashSet<string> KnownViolations =
-    [
-        "Database/CatalogDbContext.cs → catalog.audit_log",
-        "Database/CatalogDbContext.cs → catalog.ingestion_runs",
-        "Database/CatalogDbContext.cs → catalog.insight_definitions",
-        "Database/CatalogDbContext.cs → catalog.stores",
-        "Database/CatalogDbContext.cs → catalog.tenant_moves",
-        "Database/CatalogDbContext.cs → catalog.tenants",
-        "Database/CatalogMigrator.cs → catalog.stores",
-        "Tenancy/TenantMoves.cs → catalog.audit_log",
-    ];
 }

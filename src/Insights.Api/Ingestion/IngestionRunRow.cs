@@ -1,4 +1,7 @@
-namespace Insights.Database;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Insights.Ingestion;
 
 public sealed class IngestionRunRow
 {
@@ -20,4 +23,17 @@ public sealed class IngestionRunRow
     public decimal EstimatedCostUsd { get; set; }
     public string? Error { get; set; }
     public int Resends { get; set; }
+
+    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
+    internal sealed class Configuration : IEntityTypeConfiguration<IngestionRunRow>
+    {
+        public void Configure(EntityTypeBuilder<IngestionRunRow> builder)
+        {
+            builder.ToTable("ingestion_runs");
+            builder.HasKey(r => r.Id);
+            builder.Property(r => r.Id).ValueGeneratedNever();
+            builder.Property(r => r.SkippedTypes).HasColumnType("jsonb");
+            builder.Property(r => r.EstimatedCostUsd).HasColumnType("numeric(14, 6)");
+        }
+    }
 }

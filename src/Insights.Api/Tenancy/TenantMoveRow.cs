@@ -1,4 +1,7 @@
-namespace Insights.Database;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Insights.Tenancy;
 
 public sealed class TenantMoveRow
 {
@@ -16,4 +19,16 @@ public sealed class TenantMoveRow
     public long MessagesCopied { get; set; }
     public double? SwitchMs { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
+    internal sealed class Configuration : IEntityTypeConfiguration<TenantMoveRow>
+    {
+        public void Configure(EntityTypeBuilder<TenantMoveRow> builder)
+        {
+            builder.ToTable("tenant_moves");
+            builder.HasKey(m => m.Id);
+            builder.Property(m => m.Id).ValueGeneratedNever();
+            builder.Property(m => m.RequestedAt).ValueGeneratedOnAdd().HasDefaultValueSql("now()");
+        }
+    }
 }
