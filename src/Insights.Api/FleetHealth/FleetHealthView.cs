@@ -5,35 +5,6 @@ using Npgsql;
 
 namespace Insights.FleetHealth;
 
-/// <summary>One tenant's delivery and ingestion health, as the fleet health view shows it.</summary>
-public sealed record TenantHealth(
-    string TenantId,
-    string Name,
-    string Status,
-    long Ready,
-    long Leased,
-    long Dead,
-    double? OldestVisibleAgeSeconds,
-    DateTimeOffset? OldestVisibleSince,
-    DateTimeOffset? LastReceiveAt,
-    DateTimeOffset? LastAckAt,
-    long ProcessingFailures,
-    double IngestionLagSeconds,
-    DateTimeOffset IngestionReadAt,
-    bool RidingSweep,
-    string? LastIngestionError,
-    DateTimeOffset? LastIngestionErrorAt);
-
-/// <summary>The orders of the view, worst first.</summary>
-public enum FleetHealthSort
-{
-    OldestVisibleAge,
-    LastReceiveAt,
-    Dead,
-    ProcessingFailures,
-    IngestionLag,
-}
-
 /// <summary>
 /// Reads the fleet health view from the catalog alone: <c>catalog.tenant_health</c> (kept by the nodes' flushes) for the
 /// queue, ingestion's cursors, sweeps and runs (<see cref="IngestionRows"/>). No tenant

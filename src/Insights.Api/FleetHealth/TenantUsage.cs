@@ -1,27 +1,8 @@
 using Insights.Database;
 using Insights.Ingestion;
 using Insights.SmartLink;
-using Insights.Tenancy;
 
 namespace Insights.FleetHealth;
 
 /// <summary>What one tenant uses. Queue depth and ingestion totals join as those capabilities land.</summary>
 public sealed record TenantUsage(string TenantId, string Status, long SchemaBytes, IReadOnlyList<TableUsage> Tables, QueueDepth? Queue, IngestionTotals Ingestion, DateTimeOffset MeasuredAt);
-
-public sealed class TenantUsageReader(TenantDirectory directory, TenantDatabases connections, QueueStore queue, IngestionRuns runs)
-{
-    public async Task<TenantUsage?> ReadAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        if (await directory.FindAsync(tenantId, cancellationToken) is not { } tenant)
-        {
-            return null;
-        }
-
-        var (status, store, schema) = (tenant.Status, tenant.Store, tenant.Schema);
-        var usage = await connections.For(store, schema).TablesAsync(cancellationToken);
-        // A schema that is not there (a failed provisioning) has no tables, and no queue.
-        var depth = usage.Count > 0 ? await queue.DepthAsync(store, schema, cancellationToken) : null;
-
-        return new TenantUsage(tenantId, status, usage.Sum(t => t.Bytes), usage, depth, await runs.TotalsAsync(tenantId, cancellationToken), DateTimeOffset.UtcNow);
-    }
-}
