@@ -12,33 +12,6 @@ using NpgsqlTypes;
 
 namespace Insights.OnlineInsights;
 
-public enum OnlineInsightStatus
-{
-    Found,
-    NotFound,
-
-    /// <summary>The insight is unknown or not online-enabled, or the tenant is not active: asking again will not help.</summary>
-    Rejected,
-
-    /// <summary>The source failed or did not answer in time.</summary>
-    Failed,
-}
-
-/// <summary>
-/// The outcome of one request, and the worker's one reply to <see cref="GetOnlineInsight"/>: <see cref="Found"/> is set
-/// when <see cref="Status"/> is <c>Found</c>; otherwise <see cref="Detail"/> says why, in words safe to show the client.
-/// </summary>
-public sealed record OnlineInsightAnswer(OnlineInsightStatus Status, OnlineInsightFound? Found, string? Detail)
-{
-    public static OnlineInsightAnswer Of(OnlineInsightFound found) => new(OnlineInsightStatus.Found, found, null);
-
-    public static OnlineInsightAnswer NotFound(string detail) => new(OnlineInsightStatus.NotFound, null, detail);
-
-    public static OnlineInsightAnswer Rejected(string detail) => new(OnlineInsightStatus.Rejected, null, detail);
-
-    public static OnlineInsightAnswer Failed(string detail) => new(OnlineInsightStatus.Failed, null, detail);
-}
-
 /// <summary>
 /// Answers online requests on the worker: from the tenant's stored models, or with a live BigQuery query when the
 /// definition says <c>live</c>. The tenant is resolved here from its id; its schema never comes from the request.
