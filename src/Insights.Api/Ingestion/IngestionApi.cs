@@ -6,8 +6,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Ingestion;
 
-public sealed record StartIngestionResponse(Guid RunId, string Status);
-
 /// <summary>Admin API of ingestion runs: <c>/api/v1/tenants/{tenantId}/ingestions</c>.</summary>
 public static class IngestionApi
 {

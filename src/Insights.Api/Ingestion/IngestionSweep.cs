@@ -1,0 +1,11 @@
+namespace Insights.Ingestion;
+
+/// <summary>One fleet sweep, as the admin API shows it.</summary>
+public sealed record IngestionSweep(
+    Guid Id, string Status, DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
+    DateTimeOffset? Since, DateTimeOffset? WatermarkBefore, DateTimeOffset? WatermarkAfter, int Pages,
+    long RowsRead, long RowsRouted, long RowsChanged, long RowsDeferred, long RowsUnknown, int TenantsTouched,
+    long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error, bool Audit, long RowsLateBeyondLookBack)
+{
+    public double? DurationSeconds => StartedAt is { } started && FinishedAt is { } finished ? (finished - started).TotalSeconds : null;
+}

@@ -1,0 +1,3 @@
+namespace Insights.Ingestion;
+
+public sealed record StartIngestionResponse(Guid RunId, string Status);
