@@ -3,18 +3,18 @@ using Npgsql;
 
 namespace Insights.Database;
 
-/// <summary>Contexts of the catalog for singletons: pooled, on the catalog's data source or on a caller's connection.</summary>
+/// <summary>Catalog contexts for singletons: pooled on the catalog's data source, or on a caller's.</summary>
 public sealed class CatalogContexts(IDbContextFactory<CatalogDbContext> factory)
 {
-    /// <summary>What every catalog context shares besides its connection: tables' and columns' names in snake_case.</summary>
+    /// <summary>What every catalog context shares besides its connection: snake_case table and column names.</summary>
     internal static void Configure(DbContextOptionsBuilder options) => options.UseSnakeCaseNamingConvention();
 
     /// <summary>A context on the catalog's pool.</summary>
     public Task<CatalogDbContext> CreateAsync(CancellationToken cancellationToken) => factory.CreateDbContextAsync(cancellationToken);
 
     /// <summary>
-    /// A context on the caller's open connection and inside its transaction: what it saves commits or rolls back with the
-    /// caller's other statements.
+    /// A context on the caller's open connection and inside its transaction: what it saves commits or rolls back with
+    /// the caller's other statements.
     /// </summary>
     public async Task<CatalogDbContext> OnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {

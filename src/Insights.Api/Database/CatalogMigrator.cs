@@ -7,11 +7,10 @@ using Npgsql;
 namespace Insights.Database;
 
 /// <summary>
-/// Applies the numbered scripts of <c>migrations/catalog</c>, journaled in <c>catalog.schema_migrations</c>, then those
-/// of <c>migrations/store</c> to every tenant store (<c>main</c> included), journaled in each store's
-/// <c>insights_store.schema_migrations</c> (at start the host then runs every <see cref="IAfterCatalogMigration"/>). A session-level advisory
-/// lock on each database makes two instances that start together apply each script once. Nothing here visits a tenant
-/// schema: the work is per database, whatever the number of tenants.
+/// Applies <c>migrations/catalog</c> (journal <c>catalog.schema_migrations</c>), then <c>migrations/store</c> to every
+/// store, <c>main</c> included (journal <c>insights_store.schema_migrations</c>); the host then runs every
+/// <see cref="IAfterCatalogMigration"/>. A session advisory lock per database lets instances that start together
+/// apply each script once. No tenant schema is visited: the work is per database.
 /// </summary>
 public sealed class CatalogMigrator(CatalogDatabase dataSource, TenantDatabases connections, ILogger<CatalogMigrator> logger)
 {
@@ -51,7 +50,7 @@ public sealed class CatalogMigrator(CatalogDatabase dataSource, TenantDatabases 
             }
 
             var upgrader = DeployChanges.To
-                // The data source itself, not its ConnectionString: that one omits the password (Persist Security Info).
+                // The data source, not its ConnectionString, which omits the password (Persist Security Info).
                 .PostgresqlDatabase(new PostgresqlConnectionManager(database.DataSource))
                 .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), name => name.StartsWith(resourcePrefix, StringComparison.Ordinal))
                 .JournalToPostgresqlTable(schema, "schema_migrations")

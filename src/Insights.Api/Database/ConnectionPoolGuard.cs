@@ -9,23 +9,10 @@ namespace Insights.Database;
 /// (the server restarted, or terminated the backends), and it logs a database outage once, not once per request.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Npgsql (through 10.0.3) auto-prepares a statement on its fifth use on a connection by sending Parse with the Bind
-/// in the same round trip. When PostgreSQL accepts the Parse and then refuses a parameter at Bind (a NUL in text,
-/// invalid jsonb, an overflow), Npgsql still records the statement as prepared but without its row description, and
-/// the next run of that SQL on that connection fails with "Received unexpected backend message DataRow". The edge
-/// refuses such values before they reach SQL; should one still get through, every connection of the pool is renewed,
-/// so a half-prepared statement serves at most the commands already waiting for that connection.
-/// </para>
-/// <para>
-/// An idle pooled connection is not checked before use: after PostgreSQL restarts, each of them would fail one
-/// request before the pool learns it is gone. The first such failure renews them all, so a restart costs one failed
-/// statement, not one per pooled connection.
-/// </para>
-/// <para>
-/// Npgsql reports each failed command through its activity source, synchronously and with the SQLSTATE or the
-/// exception's type, whatever the sampling, which makes this the one place that sees every statement of every caller.
-/// </para>
+/// A value refused at Bind leaves Npgsql (through 10.0.3) with a half-prepared statement that fails the next run of
+/// that SQL on that connection; an idle connection fails one request after a server restart. Npgsql's activity source
+/// reports every failed command synchronously, so this is the one place that sees them all
+/// (docs/decisions/0008-connection-pool-guard.md).
 /// </remarks>
 internal sealed class ConnectionPoolGuard : IHostedService, IDisposable
 {

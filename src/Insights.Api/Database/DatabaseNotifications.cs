@@ -4,11 +4,9 @@ using Npgsql;
 namespace Insights.Database;
 
 /// <summary>
-/// The node's listening connections: PostgreSQL notifications of every channel the service uses (sent inside a
-/// transaction, delivered at its commit) fanned out to the subscribers of this node. One connection listens on the
-/// catalog's database for every channel, and one on each other tenant store for the queue's (a tenant's enqueue notifies
-/// on its store). When a connection is lost, notifications sent meanwhile are lost with it: every subscriber hears of
-/// the gap once the node listens again.
+/// The node's listening connections, fanning PostgreSQL notifications (delivered at the sender's commit) out to this
+/// node's subscribers: one on the catalog's database for every channel, one on each other store for the queue's.
+/// Notifications sent while a connection is lost are lost with it; every subscriber hears of the gap on reconnect.
 /// </summary>
 public sealed class DatabaseNotifications(TenantDatabases connections, ILogger<DatabaseNotifications> logger) : BackgroundService
 {
@@ -26,10 +24,10 @@ public sealed class DatabaseNotifications(TenantDatabases connections, ILogger<D
     /// <summary>Stores whose listening connection is not listening now (all of them until they first do).</summary>
     private int deaf = int.MaxValue;
 
-    /// <summary>Completes once the node listens on every store (tests use it to avoid racing the first notification).</summary>
+    /// <summary>Completes once the node listens on every store (tests wait for it before notifying).</summary>
     public Task Listening => listening.Task;
 
-    /// <summary>Whether the node listens on every store now: while it does not, notifications sent meanwhile are lost.</summary>
+    /// <summary>Whether the node listens on every store now; while it does not, notifications are lost.</summary>
     public bool Listens => Volatile.Read(ref deaf) == 0;
 
     /// <summary>
@@ -46,7 +44,7 @@ public sealed class DatabaseNotifications(TenantDatabases connections, ILogger<D
         subscribers[channel] = new Subscriber(notified, missed);
     }
 
-    /// <summary>Sends a notification on <paramref name="channel"/>; inside a transaction it is delivered at the commit.</summary>
+    /// <summary>Notifies <paramref name="channel"/>; inside a transaction it is delivered at the commit.</summary>
     public static async Task NotifyAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string channel, string payload, CancellationToken cancellationToken)
     {
@@ -64,7 +62,7 @@ public sealed class DatabaseNotifications(TenantDatabases connections, ILogger<D
         }
     }
 
-    /// <summary>Pooled connections are not reset on return: the listening one stops listening before it goes back.</summary>
+    /// <summary>Pooled connections are not reset on return, so the listener unlistens before it goes back.</summary>
     private static async Task UnlistenAsync(NpgsqlConnection connection)
     {
         if (connection.State != System.Data.ConnectionState.Open)

@@ -2,7 +2,10 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Insights.Database;
 
-/// <summary>Settings of the PostgreSQL database (section <c>Database</c>; the connection string is <c>ConnectionStrings:Insights</c>).</summary>
+/// <summary>
+/// Settings of the PostgreSQL database (section <c>Database</c>; the connection string is
+/// <c>ConnectionStrings:Insights</c>).
+/// </summary>
 public sealed class DatabaseOptions
 {
     public const string Section = "Database";
@@ -15,16 +18,15 @@ public sealed class DatabaseOptions
     public bool MigrateTenantsOnStart { get; set; } = true;
 
     /// <summary>
-    /// Connection lanes of tenant work. Each tenant's statements use the pool of its lane (a stable hash of its schema),
-    /// so each PostgreSQL backend meets only about 1/<c>Lanes</c> of the tenants. Keep it the same on every node.
+    /// Connection lanes of tenant work: a tenant's statements use its lane's pool (a stable hash of its schema), so a
+    /// backend meets about 1/<c>Lanes</c> of the tenants. The same on every node.
     /// </summary>
     [Range(1, 1024)]
     public int Lanes { get; set; } = 16;
 
     /// <summary>
-    /// Connections of each lane's pool. PostgreSQL's memory for tenant work at worst is about
-    /// nodes × <c>LanePoolSize</c> × tenants × 17 KB, whatever the number of lanes: a backend keeps what it learnt of
-    /// each tenant of its lane.
+    /// Connections of each lane's pool. PostgreSQL's memory for tenant work grows with nodes × <c>LanePoolSize</c> ×
+    /// tenants, whatever the number of lanes (docs/decisions/0011-tenant-affine-connection-lanes.md).
     /// </summary>
     [Range(1, 1000)]
     public int LanePoolSize { get; set; } = 3;

@@ -7,18 +7,17 @@ namespace Insights.Database;
 internal static class DatabaseSetup
 {
     /// <summary>
-    /// Statements a connection keeps prepared, unless the connection string says otherwise. The hot statements (lease,
-    /// ack, lookups) then skip parsing and planning, which is about a third of their database time. They are per tenant
-    /// (the schema is in the text), so this bounds the plans each backend holds, not the tenants served.
+    /// Statements a connection keeps prepared unless the connection string says otherwise, so hot statements skip
+    /// parsing and planning; it bounds the plans a backend holds, not the tenants served
+    /// (docs/decisions/0004-bounded-auto-prepare-no-reset-on-close.md).
     /// </summary>
     public const int DefaultMaxAutoPrepare = 32;
 
-    // A pooled connection is not reset when it returns (No Reset On Close), unless the connection string says otherwise:
-    // the reset is half a dozen statements before the next use, a quarter of the database time of a short lookup. Nothing
-    // here leaves session state behind: settings are transaction-local (set_config(..., true)), temporary tables drop at
-    // commit, session advisory locks are released in finally blocks, and the notification listener unlistens.
+    // No Reset On Close by default: the reset costs statements at every use. Safe only because no code leaves session
+    // state: settings are transaction-local, temporary tables drop at commit, session advisory locks are released in
+    // finally blocks, the listener unlistens (docs/decisions/0004-bounded-auto-prepare-no-reset-on-close.md).
 
-    /// <summary>Sets the defaults above on <paramref name="builder"/> where <paramref name="given"/> (the configured string) leaves them out.</summary>
+    /// <summary>Sets the defaults above where the configured <paramref name="given"/> leaves them out.</summary>
     public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, string given)
     {
         var settings = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = given };
@@ -34,16 +33,14 @@ internal static class DatabaseSetup
     }
 
     /// <summary>
-    /// Loads PostgreSQL's types from the system schemas (and <c>public</c>, where extensions usually live) only. Every
-    /// tenant table adds its row type and that type's array to <c>pg_type</c>, ~40,000 at 10,000 tenants, and a data
-    /// source loads the types on its first connection: ~0.4 s of PostgreSQL each for the catalog's pool and every lane,
-    /// at every start of a node, and the types kept in each data source's memory. The service reads and writes no type
-    /// of a tenant schema as such.
+    /// Loads PostgreSQL's types from the system schemas and <c>public</c> only: every tenant table adds types that the
+    /// service never reads, and loading them all cost each data source time at every node start
+    /// (docs/decisions/0018-load-system-types-only.md).
     /// </summary>
     public static void LoadSystemTypesOnly(NpgsqlDataSourceBuilder builder) =>
         builder.ConfigureTypeLoading(types => types.SetTypeLoadingSchemas(["public"]));
 
-    /// <summary>The <c>application_name</c> of the catalog's connections: the configured one (or <c>insights</c>) + <c>-catalog</c>.</summary>
+    /// <summary>The catalog's <c>application_name</c>: the configured one (or "insights") + "-catalog".</summary>
     public static string CatalogName(string connectionString) =>
         (new NpgsqlConnectionStringBuilder(connectionString).ApplicationName is { Length: > 0 } given ? given : "insights") + "-catalog";
 

@@ -27,7 +27,7 @@ public sealed class TenantDatabase : PostgresDatabase
     /// <summary>A table of the tenant's schema as SQL text names it: <c>"t_acme_…".queue_messages</c>.</summary>
     public string Table(string table) => prefix + table;
 
-    /// <summary>A script of <c>migrations/tenant</c> for this schema: <c>$schema$</c> stands for its quoted name.</summary>
+    /// <summary>A <c>migrations/tenant</c> script for this schema (<c>$schema$</c> is its quoted name).</summary>
     public string Script(string sql) => sql.Replace(SchemaVariable, Schema.Quoted, StringComparison.Ordinal);
 
     /// <summary>What stands for the schema's quoted name in the scripts of <c>migrations/tenant</c>.</summary>
@@ -37,7 +37,7 @@ public sealed class TenantDatabase : PostgresDatabase
 
     public string DropSchemaSql => "DROP SCHEMA IF EXISTS " + Schema.Quoted + " CASCADE";
 
-    /// <summary>Sets the schema aside under <paramref name="parked"/> (an identifier the caller made, not input).</summary>
+    /// <summary>Sets the schema aside as <paramref name="parked"/> (a name the caller made, not input).</summary>
     public string ParkSchemaSql(string parked) => $"ALTER SCHEMA {Schema.Quoted} RENAME TO {parked}";
 
     /// <summary>Brings the schema set aside under <paramref name="parked"/> back, unless it is back already.</summary>
@@ -54,7 +54,7 @@ public sealed class TenantDatabase : PostgresDatabase
     /// <summary>Tables with at most this many estimated rows are counted exactly.</summary>
     private const long ExactCountBelow = 100_000;
 
-    /// <summary>Every table of the schema with its size on disk and its rows; none when the schema is not there.</summary>
+    /// <summary>Every table of the schema with its rows and size on disk; none when the schema is not there.</summary>
     public async Task<IReadOnlyList<TableUsage>> TablesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);

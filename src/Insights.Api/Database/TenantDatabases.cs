@@ -7,10 +7,9 @@ namespace Insights.Database;
 
 /// <summary>
 /// The one place that chooses the PostgreSQL connection of a statement: catalog work goes to <see cref="Catalog"/>,
-/// a tenant's statements to the <see cref="TenantDatabase"/> of its lane (<see cref="For(string, SchemaName)"/>). Tenants map to lanes by a stable hash of their schema
-/// name (the same on every node and across restarts, for a given number of lanes), so a PostgreSQL backend only ever
-/// meets the tenants of one lane: what a backend caches per tenant it touched (relations, plans, ~17 KB each) is
-/// bounded by the lane's share of the fleet, not by the fleet.
+/// a tenant's statements to the <see cref="TenantDatabase"/> of its lane (<see cref="For(string, SchemaName)"/>).
+/// Lanes are a stable hash of the schema name, so a backend caches only its lane's share of the fleet
+/// (docs/decisions/0011-tenant-affine-connection-lanes.md).
 /// </summary>
 /// <remarks>
 /// Tenants live on stores (<see cref="TenantStoreSettings"/>): each store has its lanes, and a tenant's statements run
@@ -27,7 +26,10 @@ public sealed class TenantDatabases : IAsyncDisposable
     {
     }
 
-    /// <summary>Lanes on every store of <paramref name="storeConnectionStrings"/> (name → connection string; <c>main</c> is the catalog's database).</summary>
+    /// <summary>
+    /// Lanes on every store of <paramref name="storeConnectionStrings"/> (name → connection string; <c>main</c> is the
+    /// catalog's database).
+    /// </summary>
     public TenantDatabases(
         CatalogDatabase catalog, IReadOnlyDictionary<string, string> storeConnectionStrings, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
     {
@@ -62,9 +64,8 @@ public sealed class TenantDatabases : IAsyncDisposable
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         DatabaseSetup.ApplyDefaults(builder.ConnectionStringBuilder, connectionString);
         builder.ConnectionStringBuilder.MaxPoolSize = poolSize;
-        // Idle lane connections are pruned as usual. Keeping them all (a minimum pool of the lane's size) kept every
-        // backend warm with its lane's tenants but cost ~40 % more PostgreSQL memory at 10,000 tenants (913 MB →
-        // 1.24–1.58 GB) for 7 % less processor time per read: measured, and not worth it.
+        // Idle lane connections are pruned: keeping them warm cost more memory than the reads gained
+        // (docs/decisions/0011-tenant-affine-connection-lanes.md).
         builder.ConnectionStringBuilder.MinPoolSize = 0;
         builder.ConnectionStringBuilder.ApplicationName = name;
         builder.Name = name;
@@ -88,14 +89,14 @@ public sealed class TenantDatabases : IAsyncDisposable
 
     public bool HasStore(string store) => stores.ContainsKey(store);
 
-    /// <summary>A store, for store-wide statements (not a tenant's): on <c>main</c> through the catalog's pool.</summary>
+    /// <summary>A store, for store-wide statements (not a tenant's); <c>main</c> uses the catalog's pool.</summary>
     public StoreDatabase StoreWide(string store) => StoreOf(store).Wide;
 
     /// <summary>The catalog's pool and every lane's, to renew them all.</summary>
     private IEnumerable<NpgsqlDataSource> All =>
         stores.Values.SelectMany(store => store.OwnsWide ? store.Lanes.Append(store.Wide.DataSource) : store.Lanes).Prepend(Catalog.DataSource);
 
-    /// <summary>The lane of a tenant among <paramref name="laneCount"/>: the first four bytes of the SHA-256 of its schema name.</summary>
+    /// <summary>A tenant's lane: the first four bytes of its schema name's SHA-256, modulo the lanes.</summary>
     public static int LaneOf(SchemaName schema, int laneCount)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
@@ -103,12 +104,12 @@ public sealed class TenantDatabases : IAsyncDisposable
         return (int)(BinaryPrimitives.ReadUInt32BigEndian(hash) % (uint)laneCount);
     }
 
-    /// <summary>The <c>application_name</c> (and pool name) of a lane's connections, as <c>pg_stat_activity</c> shows them.</summary>
+    /// <summary>A lane's <c>application_name</c> and pool name, as <c>pg_stat_activity</c> shows them.</summary>
     public static string LaneName(string applicationName, int lane) => $"{applicationName}-lane-{lane:D2}";
 
     public int LaneOf(SchemaName schema) => LaneOf(schema, laneCount);
 
-    /// <summary>The tenant's schema on its store, bound to the pool of its lane: every statement that touches the schema.</summary>
+    /// <summary>The tenant's schema on its store, bound to its lane's pool: every statement on the schema.</summary>
     public TenantDatabase For(string store, SchemaName schema) => new(store, schema, StoreOf(store).Lanes[LaneOf(schema)]);
 
     private Store StoreOf(string store) =>

@@ -3,9 +3,9 @@ using Npgsql;
 namespace Insights.Database;
 
 /// <summary>
-/// Session-level advisory locks of one tenant, keyed by a namespace (what the lock guards: a run, a provisioning, a move)
-/// and the tenant's id, taken on a catalog connection so every node meets them. Session locks outlive the connection's
-/// return to the pool: whoever takes one releases it explicitly.
+/// Session-level advisory locks of one tenant, keyed by a namespace (what the lock guards) and the tenant's id, taken
+/// on a catalog connection so every node meets them. They outlive the connection's return to the pool: whoever takes
+/// one releases it explicitly.
 /// </summary>
 public static class TenantLocks
 {

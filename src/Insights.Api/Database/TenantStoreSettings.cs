@@ -15,7 +15,7 @@ public static partial class TenantStoreSettings
     /// <summary>The store in the catalog's database.</summary>
     public const string Main = "main";
 
-    /// <summary>Store names: 1–32 characters of lower-case letters, digits and <c>-</c>, starting with a letter.</summary>
+    /// <summary>Store names: 1–32 lower-case letters, digits and <c>-</c>, starting with a letter.</summary>
     public static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name);
 
     /// <summary>Every store, <c>main</c> first, with its connection string; or the settings' first fault.</summary>
