@@ -3,10 +3,10 @@ using System.Text;
 
 namespace Insights.Http;
 
-/// <summary>Recognises and rewrites Kestrel's bodyless error response: an ASCII status line and headers, nothing after.</summary>
+/// <summary>Recognises and rewrites Kestrel's bodyless error response: an ASCII status line and headers only.</summary>
 internal static class BodylessError
 {
-    /// <summary>Whether the bytes are exactly one response of this status with <c>Content-Length: 0</c> and no body.</summary>
+    /// <summary>Whether the bytes are exactly one response of this status with <c>Content-Length: 0</c>.</summary>
     public static bool Matches(ReadOnlySpan<byte> response, int status)
     {
         if (!response.StartsWith(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} ")) || response.IndexOf("\r\n\r\n"u8) != response.Length - 4)
@@ -30,7 +30,7 @@ internal static class BodylessError
         return zeroLength;
     }
 
-    /// <summary>The same status line and headers, with the problem's media type and length instead of the zero length.</summary>
+    /// <summary>The same status line and headers, with the problem's media type and length.</summary>
     public static byte[] Rewrite(ReadOnlySpan<byte> response, string contentType, int bodyLength)
     {
         var output = new ArrayBufferWriter<byte>(response.Length + 64);

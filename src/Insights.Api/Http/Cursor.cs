@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Insights.Http;
 
-/// <summary>Opaque cursors: the sort key of the last item, base64url-encoded. A cursor that does not decode is a 400.</summary>
+/// <summary>Opaque cursors: the last item's sort key in base64url. A cursor that does not decode is a 400.</summary>
 public static class Cursor
 {
     public const int DefaultLimit = 50;
@@ -28,7 +28,7 @@ public static class Cursor
 
         try
         {
-            // A cursor this API returned decodes to valid UTF-8 without NUL: anything else was made up and must not reach SQL.
+            // Our cursors decode to valid UTF-8 without NUL; anything else is made up and must not reach SQL.
             key = StrictUtf8.GetString(Base64Url.DecodeFromChars(cursor));
             if (key.Contains('\0'))
             {
@@ -45,7 +45,7 @@ public static class Cursor
         }
     }
 
-    /// <summary>Checks <c>limit</c> and <c>cursor</c>; returns the validation errors, or null when both are fine.</summary>
+    /// <summary>Checks <c>limit</c> and <c>cursor</c>: the validation errors, or null when both are fine.</summary>
     public static Dictionary<string, string[]>? Check(int? limit, string? cursor, out int pageSize, out string? after)
     {
         pageSize = limit ?? DefaultLimit;

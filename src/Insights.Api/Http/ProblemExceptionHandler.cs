@@ -44,8 +44,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
 
         if (exception is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName })
         {
-            // A tenant's schema went away under the request: its move to another store switched, or it is being deleted.
-            // Nothing was changed; the retry finds the tenant where it is now.
+            // The tenant's schema went away under the request (moved to another store, or being deleted). Nothing was
+            // changed; the retry finds the tenant where it is now.
             logger.LogInformation("A tenant's tables were not where {Method} {Path} looked (moved or deleted); answered 503", httpContext.Request.Method, httpContext.Request.Path);
             return await UnavailableAsync(httpContext, exception, "1",
                 "The tenant's data is moving between databases; retry after the time in the Retry-After header.");
@@ -54,8 +54,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var (status, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, DescribeBadRequest(bad, httpContext)),
-            // Class 22 is PostgreSQL refusing a value (out of range, not valid text): the edge checks should have caught
-            // it, and it is still the request's value, not a fault of the service.
+            // Class 22 is PostgreSQL refusing a value (out of range, not valid text): the edge should have caught
+            // it, and it is still the request's fault, not the service's.
             Npgsql.PostgresException { SqlState: ['2', '2', _, _, _] } => (StatusCodes.Status400BadRequest, "A value in the request cannot be stored; check the values' ranges and text."),
             _ => (StatusCodes.Status500InternalServerError, Problems.DefaultDetail(500)),
         };
@@ -79,7 +79,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         });
     }
 
-    /// <summary>A <c>503</c> the client retries after <paramref name="retryAfterSeconds"/>: nothing was changed.</summary>
+    /// <summary>A <c>503</c> to retry after <paramref name="retryAfterSeconds"/>: nothing was changed.</summary>
     private ValueTask<bool> UnavailableAsync(HttpContext httpContext, Exception exception, string retryAfterSeconds, string detail)
     {
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -103,7 +103,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             return JsonFieldError(json);
         }
 
-        // Route and query values the binder could not convert, e.g. limit=ten: 'Failed to bind parameter "int? limit" from "ten".'
+        // Route and query values the binder could not convert:
+        // limit=ten gives 'Failed to bind parameter "int? limit" from "ten".'
         var match = BindFailure().Match(exception.Message);
         return match.Success ? (match.Groups[1].Value, $"{match.Groups[1].Value} is not a value of the expected type (a whole number, a UUID, …).") : null;
     }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Insights.Http;
 
-/// <summary>RFC 9457 problem details for every error the service answers, and never an internal detail in them.</summary>
+/// <summary>RFC 9457 problem details for every error the service answers, never with an internal detail.</summary>
 internal static class Problems
 {
     public static void AddInsightsProblems(this IServiceCollection services)

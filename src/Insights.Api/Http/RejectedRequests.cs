@@ -13,12 +13,9 @@ namespace Insights.Http;
 /// line or headers over the limits (414, 431), malformed bytes (400), headers that do not arrive in time (408).
 /// </summary>
 /// <remarks>
-/// Kestrel offers no hook for the body of these responses: it writes the status line and headers with
-/// <c>Content-Length: 0</c> and <c>Connection: close</c>, then closes the connection. It does raise its documented
-/// <c>BadRequest</c> diagnostic event just before writing, with the request's features, which fall back to the
-/// connection's. So each connection's output goes through a <see cref="RejectionAwareOutput"/> that forwards every call
-/// untouched; only after that event does it hold back the next few bytes written and, when they are exactly such a
-/// bodyless error, write them again with the problem as their body.
+/// Kestrel has no hook for these bodies but raises its <c>BadRequest</c> diagnostic event just before writing; after
+/// that event the connection's <see cref="RejectionAwareOutput"/> rewrites the bodyless answer with the problem
+/// (docs/decisions/0009-kestrel-rejected-request-rewrite.md).
 /// </remarks>
 internal sealed class RejectedRequests : IObserver<KeyValuePair<string, object?>>, IDisposable
 {
@@ -87,7 +84,7 @@ internal sealed class RejectedRequests : IObserver<KeyValuePair<string, object?>
 
     public void Dispose() => subscription.Dispose();
 
-    /// <summary>The problem body and its media type, worded and shaped by the same service as every other error.</summary>
+    /// <summary>The problem body and its media type, worded by the same service as every other error.</summary>
     internal async Task<Problem?> ProblemAsync(Rejection rejection)
     {
         using var body = new MemoryStream();

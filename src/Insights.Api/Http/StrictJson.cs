@@ -17,7 +17,9 @@ namespace Insights.Http;
 /// </summary>
 public static class StrictJson
 {
-    /// <summary>The options of the HTTP endpoints, for reading what a client sent outside an HTTP body (e.g. a message's <c>data</c>).</summary>
+    /// <summary>
+    /// The HTTP endpoints' options, for reading what a client sent outside an HTTP body (e.g. a message's <c>data</c>).
+    /// </summary>
     public static readonly JsonSerializerOptions Options = Apply(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     public static JsonSerializerOptions Apply(JsonSerializerOptions options)
@@ -87,12 +89,12 @@ public static class StrictJson
             writer.WritePropertyName(value);
     }
 
-    /// <summary>Free-form JSON (settings, a message's data, parameters): every string and number in it is checked.</summary>
+    /// <summary>Free-form JSON (settings, a message's data, parameters): every string and number is checked.</summary>
     private sealed class StrictElementConverter : JsonConverter<JsonElement>
     {
         public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            // The serializer buffers the whole value before calling a converter, so a copy of the reader can walk it first.
+            // The serializer buffers the whole value before calling a converter, so a reader copy can walk it first.
             var scan = reader;
             Check(ref scan);
             return JsonElement.ParseValue(ref reader);
@@ -127,8 +129,8 @@ public static class StrictJson
                     ReadString(ref reader);
                     break;
                 case JsonTokenType.String or JsonTokenType.PropertyName when !Utf8.IsValid(reader.ValueSpan):
-                    // The reader checks the JSON structure, not the bytes inside strings; unescaped text holds no control
-                    // characters, so valid UTF-8 is all there is left to check.
+                    // The reader checks structure, not the bytes inside strings; unescaped text holds no control
+                    // characters, so valid UTF-8 is all that is left to check.
                     throw new RejectedJsonException(NotUnicode);
                 case JsonTokenType.Number when !reader.TryGetDouble(out var number) || !double.IsFinite(number):
                     throw new RejectedJsonException("holds a number too large to store.");

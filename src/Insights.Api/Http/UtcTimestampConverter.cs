@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace Insights.Http;
 
-/// <summary>Timestamps leave the API in UTC with a <c>Z</c>, as the contract shows (<c>2026-11-23T10:00:00Z</c>).</summary>
+/// <summary>Timestamps leave the API in UTC with a <c>Z</c>, as in the contract: <c>2026-11-23T10:00:00Z</c>.</summary>
 internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 {
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>

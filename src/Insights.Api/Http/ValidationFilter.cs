@@ -2,7 +2,7 @@ using FluentValidation;
 
 namespace Insights.Http;
 
-/// <summary>Runs the FluentValidation validator of a request body; failures become 400 problem details with <c>errors</c>.</summary>
+/// <summary>Runs a request body's FluentValidation validator; failures are 400 problems with <c>errors</c>.</summary>
 internal sealed class ValidationFilter<T> : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
