@@ -3,16 +3,15 @@ using MassTransit;
 namespace Insights.Messaging;
 
 /// <summary>
-/// Whether this node's bus is connected to its broker, watched from the bus's own health twice a second. The outbox
-/// relay waits on it instead of failing publish after publish, online insights answer 503 at once without it, and an
-/// outage is logged as one warning when it starts and one line when it ends.
+/// Whether this node's bus is connected to its broker, from the bus's own health twice a second. The outbox relay
+/// waits on it, online insights answer 503 at once without it, and an outage is logged when it starts and ends.
 /// </summary>
 public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : BackgroundService, ServiceDefaults.IDependencyProbe
 {
 
     private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How long a starting node waits for its first connection before it reports the bus unreachable.</summary>
+    /// <summary>How long a starting node waits for its first connection before reporting the bus unreachable.</summary>
     private static readonly TimeSpan StartGrace = TimeSpan.FromSeconds(10);
 
     private volatile TaskCompletionSource connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -31,7 +30,7 @@ public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : Ba
 
     public bool IsUp => IsConnected;
 
-    /// <summary>Completes when the bus is connected: at once when it is, else when this monitor sees it come back.</summary>
+    /// <summary>Completes when the bus is connected: at once if it is, else when the monitor sees it back.</summary>
     public Task WhenConnectedAsync(CancellationToken cancellationToken)
     {
         if (IsConnected)
@@ -39,7 +38,7 @@ public sealed class BusMonitor(IBusControl bus, ILogger<BusMonitor> logger) : Ba
             return Task.CompletedTask;
         }
 
-        // Lost since the monitor last looked: wait for its next sight of the bus, not on the completed signal of before.
+        // Lost since the monitor last looked: wait for its next look, not on the signal completed before.
         var current = connected;
         if (current.Task.IsCompleted)
         {

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Insights.Messaging;
 
-/// <summary>The message bus (section <c>Bus</c>): in-memory when every role runs in one process, RabbitMQ across nodes.</summary>
+/// <summary>The message bus (section <c>Bus</c>): in-memory when all roles share one process, else RabbitMQ.</summary>
 public sealed class BusOptions : IValidatableObject
 {
     public const string Section = "Bus";

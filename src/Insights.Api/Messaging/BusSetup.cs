@@ -7,9 +7,9 @@ namespace Insights.Messaging;
 internal static class BusSetup
 {
     /// <summary>
-    /// Configures MassTransit from <c>Bus</c>. Messages travel in MassTransit's envelope unless a sender picks the raw
-    /// JSON serializer (headers as transport headers, the body the message alone), which every endpoint also reads. Capabilities add their consumers through <paramref name="consumers"/>;
-    /// they are registered only when this process runs the worker role. <paramref name="nodeConsumers"/> run on every node.
+    /// Configures MassTransit from <c>Bus</c>. Messages travel in MassTransit's envelope unless a sender picks raw JSON
+    /// (headers as transport headers), which every endpoint also reads. <paramref name="consumers"/> are registered
+    /// only on the worker role; <paramref name="nodeConsumers"/> on every node.
     /// </summary>
     public static void AddInsightsBus(
         this WebApplicationBuilder builder, RoleOptions roles, Action<IBusRegistrationConfigurator> nodeConsumers, params Action<IBusRegistrationConfigurator>[] consumers)
@@ -73,9 +73,8 @@ internal static class BusSetup
             }
         });
 
-        // MassTransit reports usage to its vendor over the internet unless told not to, and an environment variable can
-        // turn that back on. A service behind a firewall makes no call it was not configured to make: the tracker that
-        // would report is replaced by one that does nothing, whatever the environment says.
+        // MassTransit reports usage to its vendor unless told not to, and an environment variable can turn that back
+        // on: the tracker is replaced so the service makes no call it was not configured to make.
         builder.Services.RemoveAll<MassTransit.UsageTracking.IUsageTracker>();
         builder.Services.AddSingleton<MassTransit.UsageTracking.IUsageTracker, NoUsageTracking>();
 

@@ -8,10 +8,8 @@ namespace Insights.Messaging;
 /// which is what a request that timed out wants.
 /// </summary>
 /// <remarks>
-/// Replies are read by one loop. The RabbitMQ client runs one loop per message a channel may work on at once, and
-/// every delivery wakes all the idle ones, of which only one gets the message; MassTransit's own reply-to endpoint
-/// asks for 1,000 of them. Handling a reply only completes the waiting request, so one loop keeps up with thousands
-/// a second and wakes nothing in vain.
+/// Replies are read by one loop: every delivery wakes all of a channel's idle loops, and handling a reply only
+/// completes a waiting request (docs/decisions/0007-online-request-reply-tuned-for-waiting-callers.md).
 /// </remarks>
 internal static class DirectReplyTo
 {

@@ -27,8 +27,8 @@ public sealed class Outbox
         """;
 
     /// <summary>
-    /// Adds <paramref name="message"/> within <paramref name="transaction"/>; the relay hears of it at the commit. With a
-    /// <paramref name="dedupeKey"/>, nothing is added while a message of that key still waits (false then).
+    /// Adds <paramref name="message"/> within <paramref name="transaction"/>; the relay hears of it at the commit.
+    /// With a <paramref name="dedupeKey"/>, nothing is added while a message of that key still waits (false then).
     /// </summary>
     public async Task<bool> AddAsync<T>(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, T message, CancellationToken cancellationToken, Guid? messageId = null, string? dedupeKey = null)

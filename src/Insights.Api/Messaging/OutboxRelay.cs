@@ -26,7 +26,9 @@ public sealed class OutboxRelay : BackgroundService
     private readonly ILogger<OutboxRelay> logger;
     private readonly Dictionary<string, Type> types;
 
-    /// <summary>With an in-memory bus, the node whose rows this relay takes (and the orphans of dead nodes); null with a broker.</summary>
+    /// <summary>
+    /// With an in-memory bus, the node whose rows this relay takes (and dead nodes' orphans); null with a broker.
+    /// </summary>
     private readonly Guid? onlyFrom;
     private TaskCompletionSource wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -90,7 +92,7 @@ public sealed class OutboxRelay : BackgroundService
         }
     }
 
-    /// <summary>Publishes up to a batch of due messages; returns how many, and when the next one not yet due is.</summary>
+    /// <summary>Publishes up to a batch of due messages: how many, and when the next one not yet due is.</summary>
     private async Task<(int Relayed, TimeSpan? NextDueIn)> RelayBatchAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
