@@ -52,8 +52,8 @@ public static class MessageIds
 
     /// <summary>
     /// The id of the message answering <paramref name="cause"/> (a UUIDv7 message id): the same for every call, so a
-    /// redelivered cause maps to the same answer. It keeps the cause's millisecond timestamp, so it still sorts by time;
-    /// the rest comes from a hash of the cause and <paramref name="purpose"/>.
+    /// redelivered cause maps to the same answer. It keeps the cause's millisecond timestamp, so it sorts by time; the
+    /// rest is a hash of the cause and <paramref name="purpose"/>.
     /// </summary>
     public static Guid DerivedFrom(Guid cause, string purpose)
     {

@@ -3,9 +3,9 @@ using System.Collections.Concurrent;
 namespace Insights.SmartLink;
 
 /// <summary>
-/// The tenants this node has marked in <c>catalog.queue_ack_days</c> on its current UTC date, so that only the first ack
-/// of a tenant each day writes the marker. A new day starts an empty set: what the node holds is bounded by the tenants
-/// it served an ack for that day. The one clock of the markers: the ack's day and the purge's cut-off both come from here.
+/// The tenants this node has marked in <c>catalog.queue_ack_days</c> on its current UTC date, so only a tenant's first
+/// ack each day writes the marker; a new day starts an empty set. The markers' one clock: the ack's day and the purge's
+/// cut-off both come from here (docs/decisions/0012-purge-visits-only-acked-tenants.md).
 /// </summary>
 public sealed class QueueAckMarks(TimeProvider clock)
 {

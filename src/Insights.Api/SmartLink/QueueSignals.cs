@@ -5,12 +5,10 @@ using Npgsql;
 namespace Insights.SmartLink;
 
 /// <summary>
-/// Wakes long-polling receivers when a message is enqueued for their tenant, on this node or any other: enqueues send a
-/// PostgreSQL notification (delivered at commit), and the node's listening connection fans it out to local waiters.
-/// Receivers also hear of the leases taken on this node meanwhile, to wake when they expire. And the node remembers, per
-/// tenant, the last receive that found nothing visible: until a notification of the tenant (or of a gap in them) arrives or
-/// the next message it knew of becomes visible, a receive needs no statement to find the queue empty again, so idle clients
-/// polling cost nothing in PostgreSQL.
+/// Wakes long-polling receivers when a message is enqueued for their tenant on any node (a notification at commit),
+/// or when a lease taken on this node expires. It also remembers, per tenant, the last receive that found nothing
+/// visible, so idle polls need no statement until a notification, a gap, or the next visible time
+/// (docs/decisions/0014-receive-looks-before-it-leases.md).
 /// </summary>
 public sealed class QueueSignals
 {
@@ -20,9 +18,8 @@ public sealed class QueueSignals
     private static readonly TimeSpan IdleKnowledgeLimit = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// How often a tenant's receives answered from that knowledge are reported to the fleet health view (its last
-    /// receive time): an idle client's shows at most this late, and 10,000 idle clients do not update their rows at
-    /// every poll.
+    /// How often receives answered from that knowledge are reported to the fleet health view: an idle client's last
+    /// receive shows at most this late, and idle clients do not write a row at every poll.
     /// </summary>
     public static readonly TimeSpan IdleReceiveReportInterval = TimeSpan.FromMinutes(1);
 
@@ -53,7 +50,9 @@ public sealed class QueueSignals
     public Task Next(string tenantId) =>
         current.GetOrAdd(tenantId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
-    /// <summary>Completes with the expiry of the next lease taken on this node for the tenant. Take it before looking, too.</summary>
+    /// <summary>
+    /// Completes with the expiry of the next lease taken on this node for the tenant. Take it before looking, too.
+    /// </summary>
     public Task<DateTimeOffset> NextLease(string tenantId) =>
         leases.GetOrAdd(tenantId, _ => new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
@@ -67,8 +66,8 @@ public sealed class QueueSignals
     }
 
     /// <summary>
-    /// A look or lease that began after <paramref name="enqueued"/> was taken (<see cref="Next"/>) found nothing visible of
-    /// the tenant; the next message becomes visible at <paramref name="nextVisibleAt"/> (null: none waits).
+    /// A look or lease that began after <paramref name="enqueued"/> was taken (<see cref="Next"/>) found nothing
+    /// visible; the next message becomes visible at <paramref name="nextVisibleAt"/> (null: none waits).
     /// </summary>
     public void FoundNothing(string tenantId, Task enqueued, DateTimeOffset? nextVisibleAt)
     {
@@ -81,7 +80,7 @@ public sealed class QueueSignals
 
     /// <summary>
     /// Whether nothing of the tenant can be visible now without a statement telling: a receive found nothing after
-    /// <paramref name="enqueued"/> was taken, no notification of the tenant (nor a gap in them) came since, and the next
+    /// <paramref name="enqueued"/> was taken, no notification of the tenant (nor a gap) came since, and the next
     /// message it knew of is not visible yet. <paramref name="nextVisibleAt"/>: when that one becomes visible;
     /// <paramref name="report"/>: whether this receive is one to report (<see cref="IdleReceiveReportInterval"/>).
     /// </summary>
@@ -135,7 +134,7 @@ public sealed class QueueSignals
 
     private sealed record Idle(Task Enqueued, DateTimeOffset? NextVisibleAt, DateTimeOffset Until)
     {
-        /// <summary>The last receive of the tenant reported to the fleet health view (under the record's lock).</summary>
+        /// <summary>The tenant's last receive reported to the fleet health view (under the record's lock).</summary>
         public DateTimeOffset ReportedAt { get; set; }
     }
 }

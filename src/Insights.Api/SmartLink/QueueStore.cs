@@ -19,17 +19,16 @@ public sealed class QueueStore(
 {
     private readonly QueueAckMarks marks = marks ?? new QueueAckMarks(TimeProvider.System);
 
-    /// <summary>The tenants whose last receive on this node leased something: their next receive leases at once.</summary>
+    /// <summary>Tenants whose last receive on this node leased something: their next receive leases at once.</summary>
     private readonly ConcurrentDictionary<string, byte> delivering = new(StringComparer.Ordinal);
 
     /// <summary>The tenant table of the queue.</summary>
     internal const string Messages = "queue_messages";
 
     /// <summary>
-    /// Leases, acks and lease extensions commit without waiting for the WAL flush: a crash can lose only the last few,
-    /// which makes those messages visible again (a redelivery, which at-least-once delivery allows and clients dedupe on
-    /// the envelope id). Enqueues, nacks and admin changes keep synchronous commits. The setting is transaction-local: the
-    /// batch runs as one implicit transaction, and nothing outlives it on the pooled connection.
+    /// Leases, acks and lease extensions commit without waiting for the WAL flush: a crash only redelivers the last few
+    /// (docs/decisions/0002-relaxed-commit-for-leases-and-acks.md). The setting is transaction-local: the batch is one
+    /// implicit transaction, so nothing outlives it on the pooled connection.
     /// </summary>
     private static NpgsqlBatch RelaxedCommitBatch(TenantDatabase database, string sql, out NpgsqlBatchCommand command)
     {
@@ -48,12 +47,9 @@ public sealed class QueueStore(
     /// becomes visible (a lease expiring, a delayed requeue), so a long poll can sleep until then without asking again.
     /// </summary>
     /// <remarks>
-    /// Most receives of a fleet find an empty queue, and a tenant's statements cannot stay prepared on connections that
-    /// serve hundreds of tenants (a prepared lease statement holds ~200 KB of the backend's memory), so each is parsed and
-    /// planned afresh: ~1 ms for the lease statement, ~0.2 ms for a look at whether anything is visible. A receive looks
-    /// first and leases only when there is something to lease, unless the tenant's last receive on this node leased
-    /// something or the caller was woken by a new message: then it leases at once. One statement either way when the
-    /// queue is empty or busy.
+    /// A cheap look comes first and the lease only when something is visible, since most receives find an empty queue
+    /// and nothing stays prepared per tenant; a tenant that just leased, or a woken caller, leases at once
+    /// (docs/decisions/0014-receive-looks-before-it-leases.md).
     /// </remarks>
     public async Task<LeaseOutcome> ReceiveAsync(
         TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken, bool expectMessages = false)
@@ -84,19 +80,18 @@ public sealed class QueueStore(
         return outcome;
     }
 
-    /// <summary>A receive that found the queue empty from what the node knows (<see cref="QueueSignals"/>), without a statement.</summary>
+    /// <summary>
+    /// A receive that found the queue empty from what the node knows (<see cref="QueueSignals"/>), without a statement.
+    /// </summary>
     public void FoundNothingKnown(TenantInfo tenant) => activity?.FoundNothing(tenant.Id, DateTimeOffset.UtcNow);
 
-    /// <summary>Whether a message of the tenant is visible now; if not, when the next one becomes visible (null: none waits).</summary>
+    /// <summary>Whether a message is visible now; if not, when the next one will be (null: none waits).</summary>
     private async Task<(bool Visible, DateTimeOffset? NextVisibleAt)> LookAsync(TenantInfo tenant, CancellationToken cancellationToken)
     {
         var database = connections.For(tenant);
-        // The earliest time a waiting or leased message becomes visible, from the deliverable index: something is visible
-        // when that time has come. One relation, one aggregate: on connections that serve hundreds of tenants the look is
-        // planned at each receive, and this is the cheapest statement to plan that answers both questions (~30-40 % less
-        // PostgreSQL time than a search for the first visible message in delivery order with the minimum beside it). It
-        // reads every index entry of the waiting and leased messages, which a deep backlog makes longer; such a tenant's
-        // receives lease at once after their first (see ReceiveAsync).
+        // The earliest visible_at of waiting and leased messages, on the deliverable index: one aggregate is the
+        // cheapest statement to plan that says both whether and when
+        // (docs/decisions/0014-receive-looks-before-it-leases.md).
         await using var command = database.CreateCommand(
             $"SELECT min(visible_at), now() FROM {database.Table(Messages)} WHERE status IN ('ready', 'leased')");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -111,16 +106,15 @@ public sealed class QueueStore(
     }
 
     /// <summary>
-    /// Leases up to <paramref name="max"/> visible messages in one statement (its commit relaxed as above); when it leases
-    /// none, the same statement tells when the next message becomes visible. The same statement counts the leases it
-    /// found expired and the messages it dead-lettered, for the metrics.
+    /// Leases up to <paramref name="max"/> visible messages in one statement (its commit relaxed as above), which also
+    /// tells when the next message becomes visible if it leased none, and counts the expired leases and dead letters.
     /// </summary>
     private async Task<(LeaseOutcome Outcome, DateTimeOffset? NewestEnqueuedAt)> LeaseVisibleAsync(TenantInfo tenant, int max, int visibilitySeconds, CancellationToken cancellationToken)
     {
         var database = connections.For(tenant);
         var table = database.Table(Messages);
-        // The update finds the picked rows through an array of their ids: a prepared statement's generic plan cannot
-        // know the LIMIT, and as a join it chose to hash the whole table (a scan per receive, ~40 ms at 30,000 rows).
+        // The update finds the picked rows by an array of ids: as a join, the generic plan hashed the whole table
+        // (docs/decisions/0013-lease-finds-picked-rows-by-id-array.md).
         await using var command = database.CreateCommand(
             $"""
             WITH relaxed AS MATERIALIZED (
@@ -205,9 +199,8 @@ public sealed class QueueStore(
 
         var table = database.Table(Messages);
         var acked = new HashSet<Receipt>();
-        // The first ack of the tenant that this node serves on a day first marks the tenant for the purge, in the catalog
-        // (which may be on another server than the tenant's store), committed before the ack: a marker is never missing
-        // for an acked message. At worst a marker stands for an ack that acked nothing, and the purge's visit finds nothing.
+        // A tenant's first ack on this node each day marks it for the purge in the catalog (maybe another server),
+        // committed before the ack: an acked message never lacks its marker; at worst the purge visits for nothing.
         var day = marks.Today;
         if (marks.NeedsMark(tenant.Id, day))
         {
@@ -269,8 +262,8 @@ public sealed class QueueStore(
     }
 
     /// <summary>
-    /// Dead-letters the delivery with the reason, or makes it visible again after a delay. Null when the receipt is stale.
-    /// A requeue wakes the tenant's long polls on every node (a notification at the commit), to learn when it is visible.
+    /// Dead-letters the delivery with the reason, or makes it visible again after a delay; null when the receipt is
+    /// stale. A requeue notifies the tenant's long polls on every node at the commit, to learn when it is visible.
     /// </summary>
     public async Task<string?> NackAsync(TenantInfo tenant, Receipt receipt, string reason, bool requeue, int delaySeconds, CancellationToken cancellationToken)
     {
@@ -465,9 +458,8 @@ public sealed class QueueStore(
 
     /// <summary>
     /// The tenant's queue counted exactly, for its health row: ready, leased and dead messages, since when the oldest
-    /// visible one waits, and the time of the count. On the deliverable index (ready and leased) and the dead-letter
-    /// index; acked messages are not read. A message is visible since its visible_at: its enqueue, requeue, redrive, or
-    /// the end of a lease that ran out.
+    /// visible one waits (its visible_at), and the time of the count. Reads the deliverable and dead-letter indexes,
+    /// never acked messages.
     /// </summary>
     public async Task<QueueCount> CountAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
@@ -520,7 +512,7 @@ public sealed class QueueStore(
         long total = 0;
         while (true)
         {
-            // The oldest acked message left is looked up (a scan: acked messages have no index) only with the last batch.
+            // Only the last batch looks up the oldest acked message left (a scan: acked messages have no index).
             await using var command = database.CreateCommand(
                 $"""
                 WITH purged AS (

@@ -6,7 +6,7 @@ namespace Insights.SmartLink;
 /// <summary>The queue moves with its tenant; a deleted tenant leaves no purge marker behind.</summary>
 internal sealed class QueueTenantLifecycle : ITenantLifecycle
 {
-    /// <summary>The queue is copied while the tenant's writes are held; its order (<c>seq</c>) continues after the copy.</summary>
+    /// <summary>Copied while the tenant's writes are held; its order (<c>seq</c>) continues after the copy.</summary>
     public IEnumerable<TenantTable> Tables { get; } = [new(QueueStore.Messages, CopiedAtSwitch: true, SerialColumn: "seq")];
 
     public void Forgetting(NpgsqlBatch catalog, string tenantId) =>

@@ -8,8 +8,8 @@ namespace Insights.SmartLink;
 
 /// <summary>
 /// The internal enqueue API. Callers pass their own connection and transaction, so the messages commit (or not) with
-/// the rest of their work, and count them (<see cref="Committed"/>) after it; waiting receivers on every node are woken
-/// by a notification sent at commit. The count also goes to the tenant's health (<see cref="IQueueActivity"/>, in memory).
+/// the rest of their work, and count them (<see cref="Committed"/>) after it, also for the tenant's health
+/// (<see cref="IQueueActivity"/>); waiting receivers on every node are woken by a notification sent at commit.
 /// </summary>
 public sealed class QueueWriter(InsightsMetrics? metrics = null, IQueueActivity? activity = null)
 {

@@ -81,11 +81,9 @@ public static class SmartLinkApi
         {
             while (true)
             {
-                // One statement per look, none while waiting: an enqueue anywhere (its notification) or the next message
-                // becoming visible (known from the look, or from a lease taken on this node since) ends the wait.
-                // A long poll runs none at all when a receive on this node found the queue empty and nothing was enqueued
-                // since: an enqueue whose notification is still on its way wakes it a moment later. (A receive that does
-                // not wait always looks: it must see what was enqueued before it, on any node.)
+                // No statement while waiting, and none at all when this node knows the queue empty (an enqueue in
+                // flight wakes it a moment later). A receive that does not wait always looks, to see earlier enqueues
+                // on any node (docs/decisions/0014-receive-looks-before-it-leases.md).
                 var enqueued = signals.Next(tenant.Id);
                 var leasedHere = signals.NextLease(tenant.Id);
                 LeaseOutcome outcome;
@@ -161,8 +159,8 @@ public static class SmartLinkApi
                 return false;
             }
 
-            // A little after the message becomes visible, as PostgreSQL's clock tells it (timers may fire a hair early).
-            // A visible message that the lease skipped is locked by another receiver for a moment: wait a little, not spin.
+            // A little after the message becomes visible by PostgreSQL's clock (timers may fire a hair early). A
+            // visible message the lease skipped is locked by another receiver for a moment: wait a little, not spin.
             var delay = (wakeAt < deadline ? wakeAt + VisibleGrace : deadline) - now;
             if (delay < MinimumPause)
             {
@@ -337,8 +335,8 @@ public static class SmartLinkApi
         }
         else if (request.Type == OnlineInsightRequest && errors.Count == 0)
         {
-            // A request that could never be answered is refused here, field by field, as the HTTP endpoint does; whether
-            // its insight exists and is online is the worker's to answer (status error), as definitions may change.
+            // A request that could never be answered is refused here, field by field, as the HTTP endpoint does;
+            // whether its insight exists and is online is the worker's to answer, as definitions may change.
             if (onlineRequests.Check(tenant.Id, dataJson) is { } invalid)
             {
                 foreach (var (field, messages) in invalid)

@@ -7,7 +7,7 @@ public sealed class SmartLinkOptions
 {
     public const string Section = "SmartLink";
 
-    /// <summary>Deliveries without an ack before a message is dead-lettered with <c>MaxDeliveriesExceeded</c>.</summary>
+    /// <summary>Deliveries without an ack before the message is dead-lettered (<c>MaxDeliveriesExceeded</c>).</summary>
     [Range(1, 1000, ErrorMessage = "Setting 'SmartLink:MaxDeliveries' must be between 1 and 1000.")]
     public int MaxDeliveries { get; set; } = 10;
 

@@ -8,12 +8,9 @@ namespace Insights.SmartLink;
 
 /// <summary>
 /// A token bucket per tenant for the client API and online insights (<c>SmartLink:RateLimitPermitsPerSecond</c>, burst
-/// <c>SmartLink:RateLimitBurst</c>), refilled when the tenant next asks rather than by a timer: ASP.NET Core's
-/// partitioned limiter keeps a timer per auto-replenishing bucket and walks every bucket ten times a second, which with
-/// thousands of tenants polling is tens of thousands of timer callbacks and a hundred thousand visits a second for
-/// nothing. A bucket that has refilled to its burst is the same as none, so full buckets are dropped whenever the
-/// buckets have doubled since the last trim: the work is proportional to the tenants that asked, the memory to the
-/// tenants that asked lately.
+/// <c>SmartLink:RateLimitBurst</c>), refilled when the tenant next asks instead of by a timer per bucket
+/// (docs/decisions/0019-per-tenant-rate-without-timers.md). A full bucket is the same as none, so full buckets are
+/// dropped whenever the buckets have doubled since the last trim.
 /// </summary>
 public sealed class TenantRequestRate : PartitionedRateLimiter<HttpContext>
 {
