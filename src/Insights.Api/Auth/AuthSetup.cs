@@ -12,7 +12,9 @@ internal static class AuthSetup
     public const string FluigScheme = "FluigIdentity";
     public const string DevelopmentScheme = "DevelopmentKey";
 
-    /// <summary>Only asymmetric signatures: a token signed with HMAC (e.g. with the public key as secret) or unsigned never passes.</summary>
+    /// <summary>
+    /// Only asymmetric signatures: an unsigned token, or one signed with HMAC (say, the public key as secret), fails.
+    /// </summary>
     private static readonly string[] AsymmetricAlgorithms =
     [
         SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,

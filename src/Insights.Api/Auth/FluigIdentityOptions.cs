@@ -5,7 +5,7 @@ public sealed class FluigIdentityOptions
 {
     public const string Section = "Authentication";
 
-    /// <summary>OIDC authority (issuer); its metadata and JWKS are fetched from it. Optional only in Development.</summary>
+    /// <summary>OIDC authority (issuer), serving the metadata and JWKS. Optional only in Development.</summary>
     public string? Authority { get; set; }
 
     public string Audience { get; set; } = "insights";

@@ -12,7 +12,9 @@ internal static class StrictClaims
     public static IEnumerable<Claim> Named(ClaimsPrincipal user, string type) =>
         user.Claims.Where(c => string.Equals(c.Type, type, StringComparison.Ordinal));
 
-    /// <summary>The one string value of claim <paramref name="type"/>; null when it is missing, repeated, or not a string.</summary>
+    /// <summary>
+    /// The one string value of claim <paramref name="type"/>; null when it is missing, repeated, or not a string.
+    /// </summary>
     public static string? Single(ClaimsPrincipal user, string type)
     {
         string? value = null;
