@@ -13,7 +13,7 @@ public sealed class AuditRow
     public required string Outcome { get; set; }
     public string? Detail { get; set; }
 
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
+    /// <summary>The row's mapping in the catalog's EF model (the migrations create the table, not the model).</summary>
     internal sealed class Configuration : IEntityTypeConfiguration<AuditRow>
     {
         public void Configure(EntityTypeBuilder<AuditRow> builder)

@@ -4,10 +4,12 @@ using Npgsql;
 
 namespace Insights.Audit;
 
-/// <summary>The admin audit trail (<c>catalog.audit_log</c>): every admin action, kept after its tenant is gone.</summary>
+/// <summary>The admin audit trail (<c>catalog.audit_log</c>): every admin action, kept after its tenant goes.</summary>
 public sealed class AuditTrail(CatalogContexts catalog, ILogger<AuditTrail> logger)
 {
-    /// <summary>Records an action on its own; a record that cannot be written is logged, never thrown: the action happened.</summary>
+    /// <summary>
+    /// Records an action on its own; a record that cannot be written is logged, never thrown: the action happened.
+    /// </summary>
     public async Task RecordAsync(string subject, string action, string? tenantId, string outcome, string? detail)
     {
         try
