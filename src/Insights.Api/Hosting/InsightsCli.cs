@@ -78,8 +78,7 @@ public static class InsightsCli
 
     /// <summary>
     /// The settings a host started from the current directory would read, in the same order (its JSON files, user
-    /// secrets in Development, environment variables), without building a web host, which took as long as all the
-    /// rest of the verb.
+    /// secrets in Development, environment variables), without building a web host: the slow part of the verb.
     /// </summary>
     private static IConfiguration HostSettings()
     {

@@ -3,7 +3,7 @@ using Insights.Tenancy;
 
 namespace Insights.Hosting;
 
-/// <summary>Puts the tenant id (from the token, or the admin route) in the log scope of the request and on its span.</summary>
+/// <summary>Puts the tenant id (from the token or admin route) in the request's log scope and on its span.</summary>
 internal sealed class TenantLogScopeMiddleware(RequestDelegate next, ILogger<TenantLogScopeMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context, TenantContext tenant)
