@@ -17,10 +17,9 @@ namespace Insights.BigQuery;
 /// BigQuery REST v2 over <see cref="HttpClient"/>: jobs.query, jobs.getQueryResults and jobs.get.
 /// </summary>
 /// <remarks>
-/// Retries are a loop here rather than a resilience handler on the HttpClient: whether a failure is transient
-/// depends on <c>error.errors[0].reason</c> in the body (a 403 is retried for <c>rateLimitExceeded</c> but not for
-/// <c>quotaExceeded</c> or <c>accessDenied</c>), every attempt of jobs.query needs a new <c>requestId</c> in its body,
-/// and a failed job (<c>jobBackendError</c>) means issuing the whole query again, not repeating the last request.
+/// Retries are a loop here, not an HttpClient resilience handler: transience depends on the body's reason (a 403 is
+/// retried for <c>rateLimitExceeded</c> only), each jobs.query attempt needs a new <c>requestId</c>, and a failed job
+/// (<c>jobBackendError</c>) means issuing the whole query again.
 /// </remarks>
 public sealed class BigQueryClient(HttpClient http, ITokenAccess tokens, IOptions<BigQueryOptions> options, ILogger<BigQueryClient> logger)
     : IBigQueryClient
@@ -79,7 +78,9 @@ public sealed class BigQueryClient(HttpClient http, ITokenAccess tokens, IOption
         };
     }
 
-    /// <summary>Issues the query (again, with a new request id, when its job fails), waits for it and reads its first page.</summary>
+    /// <summary>
+    /// Issues the query (again, with a new request id, when its job fails), waits for it and reads its first page.
+    /// </summary>
     private async Task<(Answer Answer, Totals Totals)> RunAsync(BigQueryQuery query, BigQueryOptions settings, int pageSize, CancellationToken cancellationToken)
     {
         for (var issue = 0; ; issue++)
@@ -189,7 +190,7 @@ public sealed class BigQueryClient(HttpClient http, ITokenAccess tokens, IOption
     private static string ProjectUrl(BigQueryOptions settings, string rest) =>
         $"{settings.BaseUrl.TrimEnd('/')}/bigquery/v2/projects/{Uri.EscapeDataString(settings.ProjectId ?? "")}/{rest}";
 
-    /// <summary>Sends one call, retrying transient failures with exponential backoff and jitter until the deadline.</summary>
+    /// <summary>Sends one call, retrying transient failures with backoff and jitter until the deadline.</summary>
     private async Task<Answer> SendAsync(
         Func<HttpRequestMessage> build, Operation operation, BigQueryOptions settings, IReadOnlyList<BigQueryField>? schema, CancellationToken cancellationToken)
     {
@@ -474,7 +475,9 @@ public sealed class BigQueryClient(HttpClient http, ITokenAccess tokens, IOption
             element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
     }
 
-    /// <summary>Google's error body: <c>{"error": {"code", "message", "errors": [{"reason", "message"}], "status"}}</c>.</summary>
+    /// <summary>
+    /// Google's error body: <c>{"error": {"code", "message", "errors": [{"reason", "message"}], "status"}}</c>.
+    /// </summary>
     private sealed record GoogleError(string? Reason, string Message)
     {
         public static async Task<GoogleError> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)

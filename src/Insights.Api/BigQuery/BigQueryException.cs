@@ -30,7 +30,9 @@ public sealed class BigQueryException : Exception
         IsRetryable = isRetryable;
     }
 
-    /// <summary>Google's <c>error.errors[0].reason</c> (e.g. <c>accessDenied</c>), or a transport cause such as <c>timeout</c>.</summary>
+    /// <summary>
+    /// Google's <c>error.errors[0].reason</c> (e.g. <c>accessDenied</c>), or a transport cause such as <c>timeout</c>.
+    /// </summary>
     public string? Reason { get; }
 
     /// <summary>The HTTP status of the last answer; null when none came (network failure).</summary>

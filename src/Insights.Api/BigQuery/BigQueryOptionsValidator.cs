@@ -91,7 +91,7 @@ internal sealed class BigQueryOptionsValidator : IValidateOptions<BigQueryOption
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    // Project ids are 6–30 characters of lowercase letters, digits and hyphens; legacy domain-scoped ids carry "domain:".
+    // Project ids: 6–30 lowercase letters, digits and hyphens; legacy domain-scoped ids carry "domain:".
     private static bool IsProjectId(string value) =>
         value.Length <= 100 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or ':' or '.');
 }

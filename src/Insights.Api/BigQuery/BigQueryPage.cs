@@ -18,7 +18,7 @@ public sealed class BigQueryPage
     public long? TotalRows { get; init; }
     public long TotalBytesProcessed { get; init; }
 
-    /// <summary>Bytes billed (from jobs.query or jobs.get); falls back to bytes processed when BigQuery did not say.</summary>
+    /// <summary>Bytes billed (from jobs.query or jobs.get), else bytes processed when BigQuery did not say.</summary>
     public long TotalBytesBilled { get; init; }
 
     public bool CacheHit { get; init; }

@@ -5,7 +5,7 @@ public sealed record BigQueryQuery(string Sql)
 {
     public IReadOnlyList<BigQueryParameter> Parameters { get; init; } = [];
 
-    /// <summary>The tenant the query runs for; it becomes the job's <c>tenant</c> label (sanitized), never SQL text.</summary>
+    /// <summary>The tenant the query runs for: the job's <c>tenant</c> label (sanitized), never SQL text.</summary>
     public string? TenantId { get; init; }
 
     /// <summary>Rows per page (<c>maxResults</c>); null means <see cref="BigQueryOptions.PageSize"/>.</summary>

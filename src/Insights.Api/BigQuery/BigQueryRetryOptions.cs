@@ -7,7 +7,10 @@ public sealed class BigQueryRetryOptions
     public double Multiplier { get; set; } = 2.0;
     public int MaxDelayMs { get; set; } = 60_000;
 
-    /// <summary>Longest pause between two polls of an unfinished job (each poll already waits up to <c>TimeoutMs</c> on the server).</summary>
+    /// <summary>
+    /// Longest pause between two polls of an unfinished job (each poll already waits up to <c>TimeoutMs</c> on the
+    /// server).
+    /// </summary>
     public int MaxPollDelayMs { get; set; } = 5000;
 
     /// <summary>Total time one call keeps retrying, and the longest a job may stay unfinished.</summary>

@@ -1,6 +1,6 @@
 namespace Insights.BigQuery;
 
-/// <summary>A decoded result row: values by column position or name (see <see cref="BigQueryCells"/> for the CLR types).</summary>
+/// <summary>A decoded result row: values by column position or name (types in <see cref="BigQueryCells"/>).</summary>
 public sealed class BigQueryRow(IReadOnlyList<BigQueryField> schema, IReadOnlyDictionary<string, int> ordinals, object?[] values)
 {
     public IReadOnlyList<BigQueryField> Schema => schema;

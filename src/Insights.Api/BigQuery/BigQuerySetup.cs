@@ -5,7 +5,9 @@ namespace Insights.BigQuery;
 
 public static class BigQuerySetup
 {
-    /// <summary>The service key of the <see cref="ITokenAccess"/> the client authenticates with; tests register a fixed token under it.</summary>
+    /// <summary>
+    /// The service key of the <see cref="ITokenAccess"/> the client authenticates with; tests register a fixed token.
+    /// </summary>
     public const string TokenAccessKey = "BigQuery";
 
     /// <summary>
