@@ -8,7 +8,9 @@ namespace Insights.ServiceDefaults;
 
 internal static class Health
 {
-    /// <summary>The tag of the checks behind <c>/health/ready</c> (MassTransit tags its own check "ready"; it is not one of them).</summary>
+    /// <summary>
+    /// The tag of the checks behind <c>/health/ready</c> (not "ready": MassTransit tags its own check so).
+    /// </summary>
     public const string Ready = "insights-ready";
 
     public static void AddInsightsHealth(this IServiceCollection services) =>

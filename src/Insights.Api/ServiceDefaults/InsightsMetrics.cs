@@ -4,16 +4,14 @@ using System.Diagnostics.Metrics;
 namespace Insights.ServiceDefaults;
 
 /// <summary>
-/// The service's own meter (<c>Insights</c>): what the queue, online insights and ingestion did, counted as it happens.
-/// No instrument carries a tenant: every tag takes a handful of values, so the number of series stays the same at ten
-/// or ten thousand tenants (per-tenant detail is the fleet health view's). Recording costs nothing while no exporter
-/// listens, and a few interlocked adds when one does.
+/// The service's own meter (<c>Insights</c>): what the queue, online insights and ingestion did, as it happens. No
+/// instrument carries a tenant, so the series do not grow with the fleet (per-tenant detail is in the fleet health).
 /// </summary>
 public sealed class InsightsMetrics : IDisposable
 {
     public const string MeterName = "Insights";
 
-    /// <summary>Buckets of the online-insight histogram, in seconds: the answers are milliseconds; the deadline is 10 s.</summary>
+    /// <summary>Online-insight histogram buckets in seconds: answers take milliseconds, the deadline is 10 s.</summary>
     private static readonly double[] OnlineBuckets =
         [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2, 5, 10, 30];
 
@@ -106,7 +104,9 @@ public sealed class InsightsMetrics : IDisposable
         }
     }
 
-    /// <summary>Messages of one type committed to a queue. Types are the service's own few (InsightModel, OnlineInsightResponse).</summary>
+    /// <summary>
+    /// Messages of one type committed to a queue; types are the service's few (InsightModel, OnlineInsightResponse).
+    /// </summary>
     public void Enqueued(string type, int messages)
     {
         if (messages > 0)
@@ -119,7 +119,10 @@ public sealed class InsightsMetrics : IDisposable
 
     public void LongPollEnded() => Interlocked.Decrement(ref longPollsWaiting);
 
-    /// <summary>One online insight over HTTP: <paramref name="source"/> store or live; outcome found, not_found, error, timeout, unavailable.</summary>
+    /// <summary>
+    /// One online insight over HTTP: <paramref name="source"/> store or live; outcome found, not_found, error, timeout,
+    /// unavailable.
+    /// </summary>
     public void OnlineInsight(string source, string outcome, long startTimestamp) =>
         onlineDuration.Record(
             Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds,

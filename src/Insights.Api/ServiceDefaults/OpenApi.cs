@@ -31,7 +31,7 @@ internal static class OpenApi
             });
             o.SupportNonNullableReferenceTypes();
 
-            // Stored JSON passed through as it is (a payload, an envelope, a history): any JSON value, like JsonElement.
+            // Stored JSON passed through as is (a payload, an envelope, a history): any JSON value, like JsonElement.
             o.MapType<Insights.Http.RawJson>(() => new OpenApiSchema { Description = "JSON, as stored." });
         });
     }

@@ -1,6 +1,6 @@
 namespace Insights.ServiceDefaults;
 
-/// <summary>Which parts of the service this process runs (setting <c>Roles</c>: a comma list of api, worker, scheduler).</summary>
+/// <summary>What this process runs (setting <c>Roles</c>: a comma list of api, worker, scheduler).</summary>
 public sealed class RoleOptions
 {
     public const string SettingName = "Roles";

@@ -27,7 +27,10 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool? Tracing { get; set; }
 
-    /// <summary>How old the catalog gauges (tenants by status, outbox backlog, ingestion lag) may be before a collection reads them again.</summary>
+    /// <summary>
+    /// How old the catalog gauges (tenants by status, outbox backlog, ingestion lag) may be before a collection reads
+    /// them again.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Setting 'Telemetry:CatalogGaugesMaxAge' must be between 1 second and 1 hour.")]
     public TimeSpan CatalogGaugesMaxAge { get; set; } = TimeSpan.FromSeconds(15);
 }
