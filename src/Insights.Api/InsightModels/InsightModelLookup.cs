@@ -7,16 +7,16 @@ namespace Insights.InsightModels;
 /// <summary>The online lookup of a tenant's stored models: the latest version of one model that matches.</summary>
 public static class InsightModelLookup
 {
-    // "Latest version wins": among the stored, non-deleted models of the insight that match key and filter (when
-    // asked) and whose [date_from, date_to] overlaps [dateFrom, dateTo] (NULL = open-ended), the highest version, then
-    // the newest. The statement names only the conditions asked for (one text per combination, at most 16), so its
-    // prepared plan is the right one for every value: the lookup index serves insight and key, and nothing is re-planned.
+    // "Latest version wins": among the insight's non-deleted models matching key and filter (when asked) whose
+    // [date_from, date_to] overlaps [dateFrom, dateTo] (NULL = open-ended), the highest version, then the newest.
+    // Only the conditions asked for are named (at most 16 texts), so each text's plan fits every value and the lookup
+    // index serves insight and key.
     private static readonly string[] LookupConditions =
     [
         " AND key = $", " AND filter = $", " AND (date_to IS NULL OR date_to >= $", " AND (date_from IS NULL OR date_from <= $",
     ];
 
-    /// <summary>The lookup of one model of <paramref name="insight"/> in the tenant's stored models, with its parameters bound.</summary>
+    /// <summary>The lookup of one model of <paramref name="insight"/>, with its parameters bound.</summary>
     public static NpgsqlCommand Command(TenantDatabase database, string insight, string? key, string? filter, DateOnly? dateFrom, DateOnly? dateTo)
     {
         object?[] values = [key, filter, dateFrom, dateTo];

@@ -33,8 +33,9 @@ public sealed class InsightModelReader(TenantDatabases connections)
         TenantInfo tenant, string? insight, string? key, DateTimeOffset? updatedSince, Position? after, int limit, CancellationToken ct)
     {
         var database = connections.For(tenant);
-        // Only the filters given are in the statement: on connections that serve hundreds of tenants it is parsed and
-        // planned at each request, and optional predicates (`$1 IS NULL OR …`) make both slower for nothing.
+        // Only the filters given are in the statement: it is planned afresh at each request on a lane, and optional
+        // predicates (`$1 IS NULL OR …`) make that slower
+        // (docs/decisions/0004-bounded-auto-prepare-no-reset-on-close.md).
         await using var command = database.CreateCommand();
         var filters = new List<string>(4);
         if (insight is not null)

@@ -4,9 +4,9 @@ using Npgsql;
 namespace Insights.InsightModels;
 
 /// <summary>
-/// How models are written into a tenant's <c>insight_models</c>: a page is staged by binary COPY into a temporary table
-/// of its transaction (<see cref="CreateStagingSql"/>, then <see cref="StagingCopySql"/> with the columns in that order),
-/// then applied in one statement.
+/// How models are written into a tenant's <c>insight_models</c>: a page is staged by binary COPY into a temporary
+/// table of its transaction (<see cref="CreateStagingSql"/>, then <see cref="StagingCopySql"/> with the columns in that
+/// order), then applied in one statement.
 /// </summary>
 public static class InsightModelWriter
 {
@@ -18,7 +18,7 @@ public static class InsightModelWriter
             payload jsonb, version bigint, updated_at timestamptz, deleted boolean) ON COMMIT DROP
         """;
 
-    /// <summary>The binary COPY into the staging table, columns in the order of <see cref="CreateStagingSql"/>.</summary>
+    /// <summary>The binary COPY into the staging table, columns in <see cref="CreateStagingSql"/>'s order.</summary>
     public const string StagingCopySql = "COPY ingest_page FROM STDIN (FORMAT BINARY)";
 
     /// <summary>
