@@ -16,7 +16,9 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
 {
     public const string TablePlaceholder = "{table}";
 
-    /// <summary>The default query over the source table of the contract; <c>{table}</c> is <c>Ingestion:BigQuery:Table</c>.</summary>
+    /// <summary>
+    /// The default query over the contract's source table; <c>{table}</c> is <c>Ingestion:BigQuery:Table</c>.
+    /// </summary>
     public const string DefaultQueryTemplate =
         """
         SELECT id, insight, module, `key`, `filter`, date_from, date_to, payload, version, updated_at, deleted
@@ -29,7 +31,7 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
 
     /// <summary>
     /// The default query of a fleet sweep: every tenant's rows updated since <c>@since</c>. On a table partitioned by
-    /// <c>updated_at</c> (and clustered by <c>tenant_id</c>) the filter reads only the partitions of the look-back window.
+    /// <c>updated_at</c> (clustered by <c>tenant_id</c>) it reads only the look-back window's partitions.
     /// </summary>
     public const string DefaultSweepQueryTemplate =
         """
@@ -62,7 +64,7 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
         }
     }
 
-    /// <summary>One query job for the whole fleet, its result paged by BigQuery (<c>maxResults</c> = page size).</summary>
+    /// <summary>One query job for the whole fleet, paged by BigQuery (<c>maxResults</c> = page size).</summary>
     public async IAsyncEnumerable<FleetPage> ReadFleetAsync(
         DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -1,25 +1,29 @@
 namespace Insights.Ingestion;
 
-/// <summary>The BigQuery query ingestion runs (section <c>Ingestion:BigQuery</c>); the connection is in section <c>BigQuery</c>.</summary>
+/// <summary>
+/// The BigQuery query ingestion runs (section <c>Ingestion:BigQuery</c>); the connection is in section <c>BigQuery</c>.
+/// </summary>
 public sealed class BigQuerySourceOptions
 {
-    /// <summary>The source table, <c>dataset.table</c> or <c>project.dataset.table</c>; used by the default query.</summary>
+    /// <summary>The source table of the default query: <c>dataset.table</c> or <c>project.dataset.table</c>.</summary>
     public string? Table { get; set; }
 
     /// <summary>
     /// A GoogleSQL query replacing the default one. It must bind <c>@tenantId</c> and <c>@limit</c>, should use
-    /// <c>@afterUpdatedAt</c> and <c>@afterId</c> as the exclusive cursor, must return the source table's columns and be
-    /// ordered by <c>updated_at, id</c>. <c>{table}</c> is replaced by <see cref="Table"/>.
+    /// <c>@afterUpdatedAt</c> and <c>@afterId</c> as the exclusive cursor, must return the source table's columns and
+    /// be ordered by <c>updated_at, id</c>. <c>{table}</c> is replaced by <see cref="Table"/>.
     /// </summary>
     public string? QueryTemplate { get; set; }
 
     /// <summary>
-    /// A GoogleSQL query replacing the default one of the fleet sweep. It must bind <c>@since</c> (rows updated at or after
+    /// A GoogleSQL query replacing the fleet sweep's default one. It must bind <c>@since</c> (rows updated at or after
     /// it), must return <c>tenant_id</c> and the source table's columns, ordered by <c>updated_at, tenant_id, id</c>.
     /// Values only as parameters, as for <see cref="QueryTemplate"/>.
     /// </summary>
     public string? SweepQueryTemplate { get; set; }
 
-    /// <summary>Rows one query fetches (<c>@limit</c>); when a query returns exactly this many, the next query resumes after its last row.</summary>
+    /// <summary>
+    /// Rows one query fetches (<c>@limit</c>); when a query returns this many, the next resumes after its last row.
+    /// </summary>
     public int BatchSize { get; set; } = 50_000;
 }

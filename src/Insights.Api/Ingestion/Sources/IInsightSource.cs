@@ -7,15 +7,15 @@ public interface IInsightSource
 {
     /// <summary>
     /// Every tenant's models updated at or after <paramref name="since"/>, ordered by (updatedAt, tenantId, id) with
-    /// strings compared ordinally, in pages of at most <paramref name="pageSize"/>: one read of the source for the whole
-    /// fleet (BigQuery: one query job). A page may be empty only to report the bytes of a query that found nothing.
+    /// strings compared ordinally, in pages of at most <paramref name="pageSize"/>: one read of the source for the
+    /// whole fleet (BigQuery: one query job). A page may be empty only to report the bytes of a query finding nothing.
     /// </summary>
     IAsyncEnumerable<FleetPage> ReadFleetAsync(DateTimeOffset since, int pageSize, CancellationToken cancellationToken);
 
     /// <summary>
     /// The tenant's models strictly after <paramref name="after"/> (all of them when null), ordered by
-    /// (updatedAt, id) with ids compared ordinally, in pages of at most <paramref name="pageSize"/> models.
-    /// Timestamps carry microsecond precision. A page may be empty only to report the bytes of a query that found nothing.
+    /// (updatedAt, id) with ids compared ordinally, in pages of at most <paramref name="pageSize"/> models. Timestamps
+    /// carry microsecond precision. A page may be empty only to report the bytes of a query that found nothing.
     /// </summary>
     IAsyncEnumerable<SourcePage> ReadAsync(string tenantId, SourceCursor? after, int pageSize, CancellationToken cancellationToken);
 }

@@ -7,8 +7,8 @@ public static class IngestionSourceSetup
 {
     /// <summary>
     /// Registers <see cref="IInsightSource"/> as chosen by <c>Ingestion:Source</c>: <see cref="LocalInsightSource"/>
-    /// (default) or <see cref="BigQueryInsightSource"/> with the BigQuery client, whose settings are then validated at start.
-    /// The BigQuery source is transient: resolve it for each run rather than holding it.
+    /// (default) or <see cref="BigQueryInsightSource"/> with the BigQuery client, whose settings are then validated at
+    /// start. The BigQuery source is transient: resolve it for each run rather than holding it.
     /// </summary>
     public static WebApplicationBuilder AddInsightSource(this WebApplicationBuilder builder)
     {

@@ -1,6 +1,9 @@
 namespace Insights.Ingestion;
 
-/// <summary>Where ingestion reads insight models (settings <c>Ingestion:Source</c>, <c>Ingestion:Local</c>, <c>Ingestion:BigQuery</c>).</summary>
+/// <summary>
+/// Where ingestion reads insight models (settings <c>Ingestion:Source</c>, <c>Ingestion:Local</c>,
+/// <c>Ingestion:BigQuery</c>).
+/// </summary>
 public sealed class InsightSourceOptions
 {
     public const string Section = "Ingestion";

@@ -15,9 +15,8 @@ namespace Insights.Ingestion;
 /// payload, version, updated_at, deleted</c>.
 /// </summary>
 /// <remarks>
-/// Each read scans the files once, keeping only the position and sort key of the tenant's lines after the cursor, sorts
-/// them, and then parses each page's lines again from their offsets. Memory stays small even for hundreds of
-/// thousands of large payloads, and the files are never re-scanned per page.
+/// Each read scans the files once, keeping only the offset and sort key of the lines it wants, sorts them, then parses
+/// each page's lines again from their offsets: memory stays small with large payloads, and no page re-scans the files.
 /// </remarks>
 public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource> logger) : IInsightSource
 {
@@ -67,7 +66,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         }
     }
 
-    /// <summary>Every tenant's models updated at or after <paramref name="since"/>, in one scan of the folder.</summary>
+    /// <summary>Every tenant's models updated at or after <paramref name="since"/>, in one folder scan.</summary>
     public async IAsyncEnumerable<FleetPage> ReadFleetAsync(
         DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -79,7 +78,10 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         }
     }
 
-    /// <summary>The models whose (tenant, updatedAt, id) pass <paramref name="wanted"/>, ordered by (updatedAt, tenant, id), in pages.</summary>
+    /// <summary>
+    /// The models whose (tenant, updatedAt, id) pass <paramref name="wanted"/>, ordered by (updatedAt, tenant, id), in
+    /// pages.
+    /// </summary>
     private async IAsyncEnumerable<FleetRow[]> ReadEntriesAsync(
         Func<string, DateTimeOffset, string, bool> wanted, string what, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -253,7 +255,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         }
     }
 
-    /// <summary>Parses one line; <paramref name="full"/> also materializes the optional columns and the payload text.</summary>
+    /// <summary>Parses one line; <paramref name="full"/> also reads the optional columns and the payload.</summary>
     private static Row Parse(ReadOnlySpan<byte> line, bool full, string path, int lineNumber)
     {
         var row = new Row { PayloadJson = "{}" };
@@ -398,7 +400,9 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
     private static string RequiredString(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.String ? reader.GetString()! : throw new FormatException("must be a string");
 
-    /// <summary>A date <c>YYYY-MM-DD</c> or null; the scan (<paramref name="full"/> false) keeps no dates and only checks the token.</summary>
+    /// <summary>
+    /// A date <c>YYYY-MM-DD</c> or null; the scan (<paramref name="full"/> false) only checks the token.
+    /// </summary>
     private static DateOnly? Date(ref Utf8JsonReader reader, bool full)
     {
         if (reader.TokenType == JsonTokenType.Null)

@@ -1,6 +1,6 @@
 namespace Insights.Ingestion;
 
-/// <summary>Source timestamps have microsecond precision (BigQuery's and PostgreSQL's); finer ticks are dropped.</summary>
+/// <summary>Source timestamps have microsecond precision (BigQuery's, PostgreSQL's); finer ticks are dropped.</summary>
 public static class SourceTime
 {
     public static DateTimeOffset Truncate(DateTimeOffset value)
