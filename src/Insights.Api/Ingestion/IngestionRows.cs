@@ -2,7 +2,7 @@ namespace Insights.Ingestion;
 
 /// <summary>
 /// Ingestion's catalog tables as other capabilities' statements name them where one statement must join on them (the
-/// fleet health view and gauges): see docs/decisions/0021-cross-owner-reads.md.
+/// fleet health view and gauges): see docs/decisions/0021-typed-seams-and-one-owner-per-table.md.
 /// </summary>
 public static class IngestionRows
 {

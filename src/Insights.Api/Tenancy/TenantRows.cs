@@ -3,7 +3,7 @@ namespace Insights.Tenancy;
 /// <summary>
 /// The tenant catalog's tables as other capabilities' statements name them, where one statement must join or filter on
 /// them (the fleet's views and gauges, existence guards): the statement stays one round trip, and its dependency on the
-/// owner shows in the code (docs/decisions/0021-cross-owner-reads.md).
+/// owner shows in the code (docs/decisions/0021-typed-seams-and-one-owner-per-table.md).
 /// </summary>
 public static class TenantRows
 {
