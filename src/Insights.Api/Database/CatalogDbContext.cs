@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations.Schema;
+using System.Reflection;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -12,12 +14,14 @@ namespace Insights.Database;
 public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options)
 {
     /// <summary>
-    /// Each capability maps its own rows in an <see cref="IEntityTypeConfiguration{TEntity}"/> beside them, found
+    /// Each capability maps its own rows beside them (<see cref="TableAttribute"/> naming a <c>catalog</c> table), found
     /// here by reflection, so this context names no table.
     /// </summary>
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.HasDefaultSchema("catalog");
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(CatalogDbContext).Assembly);
+        foreach (var row in typeof(CatalogDbContext).Assembly.GetTypes().Where(t => t.GetCustomAttribute<TableAttribute>()?.Schema == "catalog"))
+        {
+            modelBuilder.Entity(row);
+        }
     }
 }

@@ -1,10 +1,17 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using System.ComponentModel.DataAnnotations;
+using System.ComponentModel.DataAnnotations.Schema;
 
 namespace Insights.Ingestion;
 
+/// <summary>
+/// One ingestion run of a tenant. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
+/// migrations create.
+/// </summary>
+[Table("ingestion_runs", Schema = "catalog")]
 public sealed class IngestionRunRow
 {
+    [Key]
+    [DatabaseGenerated(DatabaseGeneratedOption.None)]
     public Guid Id { get; set; }
     public required string TenantId { get; set; }
     public required string Status { get; set; }
@@ -17,23 +24,12 @@ public sealed class IngestionRunRow
     public long RowsChanged { get; set; }
     public long MessagesEnqueued { get; set; }
     public long Skipped { get; set; }
+    [Column(TypeName = "jsonb")]
     public required string SkippedTypes { get; set; }
     public long BytesProcessed { get; set; }
     public long BytesBilled { get; set; }
+    [Column(TypeName = "numeric(14, 6)")]
     public decimal EstimatedCostUsd { get; set; }
     public string? Error { get; set; }
     public int Resends { get; set; }
-
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
-    internal sealed class Configuration : IEntityTypeConfiguration<IngestionRunRow>
-    {
-        public void Configure(EntityTypeBuilder<IngestionRunRow> builder)
-        {
-            builder.ToTable("ingestion_runs");
-            builder.HasKey(r => r.Id);
-            builder.Property(r => r.Id).ValueGeneratedNever();
-            builder.Property(r => r.SkippedTypes).HasColumnType("jsonb");
-            builder.Property(r => r.EstimatedCostUsd).HasColumnType("numeric(14, 6)");
-        }
-    }
 }

@@ -1,27 +1,23 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using System.ComponentModel.DataAnnotations;
+using System.ComponentModel.DataAnnotations.Schema;
 
 namespace Insights.Ingestion;
 
+/// <summary>
+/// One insight type of the service-wide catalog. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
+/// migrations create.
+/// </summary>
+[Table("insight_definitions", Schema = "catalog")]
 public sealed class InsightDefinitionRow
 {
+    [Key]
     public required string Name { get; set; }
     public required string Module { get; set; }
     public required string Priority { get; set; }
     public bool Online { get; set; }
     public required string Source { get; set; }
     public string? Description { get; set; }
+    [DatabaseGenerated(DatabaseGeneratedOption.Identity)]
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
-
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
-    internal sealed class Configuration : IEntityTypeConfiguration<InsightDefinitionRow>
-    {
-        public void Configure(EntityTypeBuilder<InsightDefinitionRow> builder)
-        {
-            builder.ToTable("insight_definitions");
-            builder.HasKey(d => d.Name);
-            builder.Property(d => d.CreatedAt).ValueGeneratedOnAdd().HasDefaultValueSql("now()");
-        }
-    }
 }

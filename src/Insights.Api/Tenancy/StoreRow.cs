@@ -1,21 +1,17 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using System.ComponentModel.DataAnnotations;
+using System.ComponentModel.DataAnnotations.Schema;
 
 namespace Insights.Tenancy;
 
+/// <summary>
+/// One store and its count of tenants. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
+/// migrations create.
+/// </summary>
+[Table("stores", Schema = "catalog")]
 public sealed class StoreRow
 {
+    [Key]
     public required string Name { get; set; }
     public int Tenants { get; set; }
     public DateTimeOffset AddedAt { get; set; }
-
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
-    internal sealed class Configuration : IEntityTypeConfiguration<StoreRow>
-    {
-        public void Configure(EntityTypeBuilder<StoreRow> builder)
-        {
-            builder.ToTable("stores");
-            builder.HasKey(s => s.Name);
-        }
-    }
 }

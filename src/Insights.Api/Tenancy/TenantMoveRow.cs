@@ -1,16 +1,24 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using System.ComponentModel.DataAnnotations;
+using System.ComponentModel.DataAnnotations.Schema;
 
 namespace Insights.Tenancy;
 
+/// <summary>
+/// One move of a tenant between stores. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
+/// migrations create.
+/// </summary>
+[Table("tenant_moves", Schema = "catalog")]
 public sealed class TenantMoveRow
 {
+    [Key]
+    [DatabaseGenerated(DatabaseGeneratedOption.None)]
     public Guid Id { get; set; }
     public required string TenantId { get; set; }
     public required string FromStore { get; set; }
     public required string ToStore { get; set; }
     public required string Status { get; set; }
     public required string RequestedBy { get; set; }
+    [DatabaseGenerated(DatabaseGeneratedOption.Identity)]
     public DateTimeOffset RequestedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? SwitchedAt { get; set; }
@@ -19,16 +27,4 @@ public sealed class TenantMoveRow
     public long MessagesCopied { get; set; }
     public double? SwitchMs { get; set; }
     public string? Error { get; set; }
-
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
-    internal sealed class Configuration : IEntityTypeConfiguration<TenantMoveRow>
-    {
-        public void Configure(EntityTypeBuilder<TenantMoveRow> builder)
-        {
-            builder.ToTable("tenant_moves");
-            builder.HasKey(m => m.Id);
-            builder.Property(m => m.Id).ValueGeneratedNever();
-            builder.Property(m => m.RequestedAt).ValueGeneratedOnAdd().HasDefaultValueSql("now()");
-        }
-    }
 }

@@ -1,29 +1,25 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using System.ComponentModel.DataAnnotations;
+using System.ComponentModel.DataAnnotations.Schema;
 
 namespace Insights.Tenancy;
 
+/// <summary>
+/// One tenant of the catalog. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
+/// migrations create.
+/// </summary>
+[Table("tenants", Schema = "catalog")]
 public sealed class TenantRow
 {
+    [Key]
     public required string Id { get; set; }
     public required string Name { get; set; }
     public required string Status { get; set; }
     public string? StatusReason { get; set; }
     public required string SchemaName { get; set; }
     public int SchemaVersion { get; set; }
+    [Column(TypeName = "jsonb")]
     public required string Settings { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public required string Store { get; set; }
-
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
-    internal sealed class Configuration : IEntityTypeConfiguration<TenantRow>
-    {
-        public void Configure(EntityTypeBuilder<TenantRow> builder)
-        {
-            builder.ToTable("tenants");
-            builder.HasKey(t => t.Id);
-            builder.Property(t => t.Settings).HasColumnType("jsonb");
-        }
-    }
 }

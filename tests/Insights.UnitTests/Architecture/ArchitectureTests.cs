@@ -72,14 +72,14 @@ public sealed partial class ArchitectureTests
         return found;
     }
 
-    /// <summary>How code names a table: <c>catalog.x</c> / <c>insights_store.x</c> in SQL, <c>ToTable("x")</c> in the catalog's EF model, a tenant table by its name.</summary>
+    /// <summary>How code names a table: <c>catalog.x</c> / <c>insights_store.x</c> in SQL, <c>[Table("x", …)]</c> in the catalog's EF model, a tenant table by its name.</summary>
     private static Regex NamingPattern(string table)
     {
         var (schema, name) = (table[..table.IndexOf('.')], Regex.Escape(table[(table.IndexOf('.') + 1)..]));
         return new Regex(schema switch
         {
             "<tenant>" => $@"\b{name}\b",
-            "catalog" => $@"\bcatalog\.{name}\b|ToTable\(""{name}""\)",
+            "catalog" => $@"\bcatalog\.{name}\b|Table\(""{name}""",
             _ => $@"\b{Regex.Escape(schema)}\.{name}\b",
         });
     }
