@@ -1,32 +1,10 @@
 using Insights.Database;
 using Insights.Http;
-using Insights.SmartLink;
-using Insights.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Insights.Ingestion;
-
-/// <summary>One ingestion run of one tenant, as the admin API shows it.</summary>
-public sealed record IngestionRun(
-    Guid Id, string TenantId, string Status, string Trigger, DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
-    int Pages, long RowsRead, long RowsChanged, long MessagesEnqueued, long Skipped, RawJson SkippedTypes,
-    long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd, string? Error);
-
-/// <summary>
-/// The totals of the tenant's runs kept (see <see cref="IngestionRunOptions.RunRetention"/>), and when its own run last read
-/// the tenant's source to its end (<see cref="LastCheckedAt"/>). The tenant's share of the fleet sweeps: rows read for it
-/// and the bytes billed apportioned by rows (<see cref="SweptBytesBilled"/>, <see cref="SweptCostUsd"/>); whether it rides
-/// the sweeps (since when), and the newest updated_at applied with the lag behind now.
-/// </summary>
-public sealed record IngestionTotals(
-    int Runs, long RowsRead, long RowsChanged, long MessagesEnqueued, long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd,
-    DateTimeOffset? LastFinishedAt, DateTimeOffset? LastCheckedAt, long SweptRows, long SweptBytesBilled, decimal SweptCostUsd,
-    DateTimeOffset? RidingSweepSince, DateTimeOffset? NewestAppliedAt)
-{
-    public double? LagSeconds => NewestAppliedAt is { } newest ? Math.Max(0, (DateTimeOffset.UtcNow - newest).TotalSeconds) : null;
-}
 
 /// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
 public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts catalog)

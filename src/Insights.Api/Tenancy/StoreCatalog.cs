@@ -1,18 +1,8 @@
-using Insights.Auth;
 using Insights.Database;
-using Insights.Http;
-using Insights.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace Insights.Tenancy;
-
-/// <summary>A PostgreSQL database that holds tenant schemas, as <c>GET /stores</c> shows it.</summary>
-/// <param name="Name">The store's name in the settings (<c>main</c>: the catalog's database).</param>
-/// <param name="Tenants">Tenants whose schema is on it.</param>
-/// <param name="Bytes">The database's size (null when it did not answer).</param>
-/// <param name="Configured">Whether this node's settings name it; tenants on a store no node names cannot be served.</param>
-public sealed record StoreResponse(string Name, long Tenants, long? Bytes, bool Configured);
 
 /// <summary>The tenant stores: which ones there are, how full, and where a new tenant goes.</summary>
 public sealed class StoreCatalog(CatalogContexts catalog, TenantDatabases connections, ILogger<StoreCatalog> logger)
@@ -60,23 +50,5 @@ public sealed class StoreCatalog(CatalogContexts catalog, TenantDatabases connec
     {
         await using var context = await catalog.CreateAsync(cancellationToken);
         return await context.Set<StoreRow>().AsNoTracking().ToDictionaryAsync(s => s.Name, s => (long)s.Tenants, StringComparer.Ordinal, cancellationToken);
-    }
-}
-
-/// <summary>Admin API of tenant stores: <c>/api/v1/stores</c>.</summary>
-public static class StoresApi
-{
-    public static RouteGroupBuilder MapStoresApi(this IEndpointRouteBuilder routes)
-    {
-        var group = routes.MapGroup("/stores")
-            .WithTags("Tenant stores")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
-
-        group.MapGet("/", async (StoreCatalog stores, CancellationToken ct) => TypedResults.Ok(new Page<StoreResponse>(await stores.ListAsync(ct), null)))
-            .WithName("ListStores")
-            .WithSummary("The PostgreSQL databases that hold tenant schemas: name, tenants, bytes.");
-
-        return group;
     }
 }

@@ -1,7 +1,6 @@
 using Insights.Database;
 using Insights.ServiceDefaults;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Insights.Tenancy;
 
@@ -55,55 +54,4 @@ internal static class TenancySetup
                 }
             });
         });
-}
-
-/// <summary>After a deployment brings new tenant migrations, a worker applies them to every tenant without waiting for an admin.</summary>
-internal sealed class TenantMigrationOnStart(
-    TenantMigrationRunner runner, IOptions<DatabaseOptions> options, IHostApplicationLifetime lifetime, ILogger<TenantMigrationOnStart> logger)
-    : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.MigrateOnStart || !options.Value.MigrateTenantsOnStart)
-        {
-            return;
-        }
-
-        try
-        {
-            var status = await runner.ReadStatusAsync(stoppingToken);
-            if (status.TenantsBehind > 0)
-            {
-                logger.LogInformation("{Count} tenant schemas are behind migration {Version}; migrating them", status.TenantsBehind, status.LatestVersion);
-                await runner.StartAsync("startup", lifetime.ApplicationStopping);
-            }
-        }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
-        {
-            logger.LogWarning(e, "Could not check tenant migrations at start; use POST /api/v1/tenant-migrations");
-        }
-    }
-}
-
-/// <summary>
-/// Keeps the node's tenant cache current: an entry goes when the tenant's change notification arrives (all of them when
-/// the listening connection was lost meanwhile), and everything goes when the bus comes back after an outage (a change
-/// announced while it was away may not reach it: a broker that restarted lost the node's queue with what was in it).
-/// </summary>
-internal sealed class TenantCacheOnReconnect(Messaging.BusMonitor bus, TenantDirectory directory, Database.DatabaseNotifications notifications)
-    : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Changes committed anywhere evict at once; if the listening connection was lost, everything goes.
-        notifications.Subscribe(TenantDirectory.Channel, directory.Evict, directory.EvictAll);
-        bus.Reconnected += directory.EvictAll;
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        bus.Reconnected -= directory.EvictAll;
-        return Task.CompletedTask;
-    }
 }

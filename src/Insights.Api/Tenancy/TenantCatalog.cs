@@ -9,22 +9,6 @@ using NpgsqlTypes;
 
 namespace Insights.Tenancy;
 
-public enum ProvisionOutcome
-{
-    Created,
-    Exists,
-    Failed,
-}
-
-public sealed record ProvisionResult(ProvisionOutcome Outcome, TenantResponse? Tenant, string? Reason);
-
-public enum ChangeOutcome
-{
-    Done,
-    NotFound,
-    Conflict,
-}
-
 /// <summary>
 /// The catalog of tenants and everything that changes it: real-time provisioning, edits, deprovisioning, audit.
 /// </summary>

@@ -1,20 +1,4 @@
-using Insights.Database;
-
 namespace Insights.Tenancy;
-
-public static class TenantStatus
-{
-    public const string Provisioning = "provisioning";
-    public const string Active = "active";
-    public const string Suspended = "suspended";
-    public const string Deprovisioning = "deprovisioning";
-    public const string Failed = "failed";
-
-    public static readonly string[] All = [Provisioning, Active, Suspended, Deprovisioning, Failed];
-}
-
-/// <summary>What a tenant-scoped operation needs to know of its tenant: its schema, and the store that holds it.</summary>
-public sealed record TenantInfo(string Id, string Name, string Status, SchemaName Schema, string Store = Database.TenantStoreSettings.Main);
 
 /// <summary>
 /// The tenant of the current request, resolved once from the validated token. Tenant-scoped code takes its

@@ -4,24 +4,6 @@ using Npgsql;
 
 namespace Insights.Tenancy;
 
-public sealed record TenantMigrationFailure(string TenantId, string Error);
-
-/// <summary>A run of "apply pending tenant migrations to every tenant", as stored in the catalog.</summary>
-public sealed record TenantMigrationRun(
-    Guid Id,
-    string Status,
-    string RequestedBy,
-    DateTimeOffset StartedAt,
-    DateTimeOffset? FinishedAt,
-    int Total,
-    int Succeeded,
-    int Failed,
-    IReadOnlyList<TenantMigrationFailure> Failures);
-
-public sealed record TenantMigrationStatus(int LatestVersion, int TenantsBehind, TenantMigrationRun? LastRun);
-
-public sealed record MigrationProgress(int Total, int Done, int Failed, string? TenantId);
-
 /// <summary>
 /// Brings every tenant schema to the latest tenant migration. One tenant's failure is recorded and the others go on.
 /// A session advisory lock lets one run at a time proceed across all instances; each schema is also locked on its own

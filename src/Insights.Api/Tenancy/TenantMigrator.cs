@@ -5,15 +5,6 @@ using Npgsql;
 
 namespace Insights.Tenancy;
 
-/// <summary>One numbered script of <c>migrations/tenant</c>.</summary>
-public sealed record TenantScript(string Name, int Number, string Sql);
-
-/// <summary>
-/// <c>migrations/tenant/baseline.sql</c>: the schema that the tenant migrations up to and including <see cref="Through"/>
-/// build, in one script. Its first line names that migration: <c>-- baseline-through: 0003_queue_envelope_text.sql</c>.
-/// </summary>
-public sealed record TenantBaseline(TenantScript Through, string Sql);
-
 /// <summary>
 /// Applies the scripts of <c>migrations/tenant</c> inside one tenant schema. A schema is migrated in one
 /// transaction (PostgreSQL DDL is transactional): all pending scripts and their journal rows, or nothing.

@@ -1,8 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
-using FluentValidation;
 using Insights.Auth;
-using Insights.Database;
 using Insights.Http;
 using Insights.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -206,52 +204,4 @@ public static class TenantsApi
 
     internal static string Subject(ClaimsPrincipal user) =>
         StrictClaims.Single(user, "sub") ?? StrictClaims.Single(user, "client_id") ?? StrictClaims.Single(user, "name") ?? "unknown";
-}
-
-internal sealed class CreateTenantRequestValidator : AbstractValidator<CreateTenantRequest>
-{
-    public CreateTenantRequestValidator(TenantDatabases connections)
-    {
-        RuleFor(r => r.Store).Must(s => s is null || (TenantStoreSettings.IsValidName(s) && connections.HasStore(s)))
-            .WithMessage(r => $"store must be one of this service's tenant stores: {string.Join(", ", connections.StoreNames)} (GET /api/v1/stores).");
-        RuleFor(r => r.Id).NotEmpty().WithMessage("id is required.")
-            .Must(TenantId.IsValid).WithMessage($"id must be {TenantId.Rule}.");
-        RuleFor(r => r.Name).NotEmpty().WithMessage("name is required.")
-            .MaximumLength(200).WithMessage("name must be at most 200 characters.");
-        RuleFor(r => r.Settings).Must(TenantSettings.IsAcceptable).WithMessage(TenantSettings.Rule);
-    }
-}
-
-internal sealed class MoveTenantRequestValidator : AbstractValidator<MoveTenantRequest>
-{
-    public MoveTenantRequestValidator(TenantDatabases connections)
-    {
-        RuleFor(r => r.Store).NotEmpty().WithMessage("store is required.")
-            .Must(s => s is null || (TenantStoreSettings.IsValidName(s) && connections.HasStore(s)))
-            .WithMessage(r => $"store must be one of this service's tenant stores: {string.Join(", ", connections.StoreNames)} (GET /api/v1/stores).");
-    }
-}
-
-internal sealed class UpdateTenantRequestValidator : AbstractValidator<UpdateTenantRequest>
-{
-    public UpdateTenantRequestValidator()
-    {
-        RuleFor(r => r.Name).Must(n => n is null || n.Trim().Length is >= 1 and <= 200)
-            .WithMessage("name must be 1–200 characters.");
-        RuleFor(r => r.Status).Must(s => s is null or TenantStatus.Active or TenantStatus.Suspended)
-            .WithMessage("status may only be set to 'active' (resume) or 'suspended' (suspend).");
-        RuleFor(r => r.Settings).Must(TenantSettings.IsAcceptable).WithMessage(TenantSettings.Rule);
-        RuleFor(r => r).Must(r => r.Name is not null || r.Status is not null || r.Settings is not null)
-            .WithName("body").WithMessage("Name at least one of name, status, settings.");
-    }
-}
-
-internal static class TenantSettings
-{
-    public const string Rule = "settings must be a JSON object of at most 16 KiB.";
-
-    public static bool IsAcceptable(JsonElement? settings) =>
-        settings is null
-        || settings.Value.ValueKind == JsonValueKind.Null
-        || (settings.Value.ValueKind == JsonValueKind.Object && settings.Value.GetRawText().Length <= TenantsApi.MaxSettingsBytes);
 }

@@ -9,27 +9,6 @@ using NpgsqlTypes;
 
 namespace Insights.Tenancy;
 
-/// <summary>A move of a tenant's schema between stores, as <c>GET /tenants/{id}/moves/{moveId}</c> shows it.</summary>
-/// <param name="Status"><c>queued</c>, <c>copying</c> (models to the new store), <c>switching</c> (the queue, with the
-/// tenant's writes held), <c>succeeded</c> or <c>failed</c> (the tenant stays where it was, intact).</param>
-/// <param name="SwitchMs">How long the tenant's writes were held: its clients may have had a <c>503</c> then.</param>
-public sealed record TenantMoveResponse(
-    Guid Id, string TenantId, string From, string To, string Status, string RequestedBy, DateTimeOffset RequestedAt,
-    DateTimeOffset? StartedAt, DateTimeOffset? SwitchedAt, DateTimeOffset? FinishedAt, long ModelsCopied, long MessagesCopied,
-    double? SwitchMs, string? Error);
-
-public sealed record MoveTenantRequest(string? Store);
-
-/// <summary>A move accepted: follow it at the answer's <c>Location</c>.</summary>
-public sealed record MoveStarted(Guid MoveId);
-
-public enum MoveOutcome
-{
-    Started,
-    NotFound,
-    Conflict,
-}
-
 /// <summary>
 /// Moves a tenant's schema to another store while its clients keep working. The models are copied first, with the
 /// tenant's ingestion held (its run lock: a run in flight finishes first, a new one waits), so they cannot change

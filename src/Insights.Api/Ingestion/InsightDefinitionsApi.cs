@@ -1,0 +1,67 @@
+using Insights.Auth;
+using Insights.Http;
+using Insights.ServiceDefaults;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Insights.Ingestion;
+
+/// <summary>Admin API of the insight catalog: <c>/api/v1/insight-definitions</c>.</summary>
+public static class InsightDefinitionsApi
+{
+    public static RouteGroupBuilder MapInsightDefinitionsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/insight-definitions")
+            .WithTags("Insight definitions")
+            .RequireAuthorization(Policies.Admin)
+            .WithCommonProblems();
+
+        group.MapGet("/", async (InsightDefinitionStore store, CancellationToken ct) =>
+                TypedResults.Ok(new Page<InsightDefinition>([.. (await store.AllAsync(ct)).Values.OrderBy(d => d.Name, StringComparer.Ordinal)], null)))
+            .WithName("ListInsightDefinitions")
+            .WithSummary("The catalog of insight types.");
+
+        group.MapGet("/{name}", Get)
+            .WithName("GetInsightDefinition")
+            .WithSummary("One insight type.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPut("/{name}", Put)
+            .WithName("PutInsightDefinition")
+            .WithSummary("Creates (201) or replaces (200) an insight type: module, priority (normal|high), online, source (store|live).")
+            .Validate<PutInsightDefinitionRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapDelete("/{name}", Delete)
+            .WithName("DeleteInsightDefinition")
+            .WithSummary("Removes an insight type; models of it are skipped by later ingestions.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return group;
+    }
+
+    private static async Task<Results<Ok<InsightDefinition>, ProblemHttpResult>> Get(string name, InsightDefinitionStore store, CancellationToken ct) =>
+        (await store.AllAsync(ct)).TryGetValue(name, out var definition) ? TypedResults.Ok(definition) : NotFound(name);
+
+    private static async Task<Results<Created<InsightDefinition>, Ok<InsightDefinition>, ProblemHttpResult>> Put(
+        string name, PutInsightDefinitionRequest request, InsightDefinitionStore store, CancellationToken ct)
+    {
+        if (!InsightDefinitionStore.NamePattern().IsMatch(name))
+        {
+            return TypedResults.Problem(
+                title: "Invalid insight name",
+                detail: "An insight name starts with a letter and holds up to 100 letters, digits, '_', '.' and '-'.",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var (definition, created) = await store.PutAsync(name, request, ct);
+        return created ? TypedResults.Created($"/api/v1/insight-definitions/{name}", definition) : TypedResults.Ok(definition);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string name, InsightDefinitionStore store, CancellationToken ct) =>
+        InsightDefinitionStore.NamePattern().IsMatch(name) && await store.DeleteAsync(name, ct) ? TypedResults.NoContent() : NotFound(name);
+
+    private static ProblemHttpResult NotFound(string name) => TypedResults.Problem(
+        title: "Insight type not found",
+        detail: InsightDefinitionStore.NamePattern().IsMatch(name) ? $"There is no insight type '{name}'." : "There is no such insight type.",
+        statusCode: StatusCodes.Status404NotFound);
+}

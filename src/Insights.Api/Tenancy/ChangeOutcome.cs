@@ -1,0 +1,8 @@
+namespace Insights.Tenancy;
+
+public enum ChangeOutcome
+{
+    Done,
+    NotFound,
+    Conflict,
+}

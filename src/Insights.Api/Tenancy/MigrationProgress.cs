@@ -1,0 +1,3 @@
+namespace Insights.Tenancy;
+
+public sealed record MigrationProgress(int Total, int Done, int Failed, string? TenantId);

@@ -1,0 +1,8 @@
+namespace Insights.Tenancy;
+
+public enum MoveOutcome
+{
+    Started,
+    NotFound,
+    Conflict,
+}

@@ -1,0 +1,7 @@
+namespace Insights.Tenancy;
+
+/// <summary>
+/// <c>migrations/tenant/baseline.sql</c>: the schema that the tenant migrations up to and including <see cref="Through"/>
+/// build, in one script. Its first line names that migration: <c>-- baseline-through: 0003_queue_envelope_text.sql</c>.
+/// </summary>
+public sealed record TenantBaseline(TenantScript Through, string Sql);
