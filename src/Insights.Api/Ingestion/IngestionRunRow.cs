@@ -24,7 +24,7 @@ public sealed class IngestionRunRow
     public string? Error { get; set; }
     public int Resends { get; set; }
 
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
+    /// <summary>The row's mapping in the catalog's EF model (migrations create the table, never the model).</summary>
     internal sealed class Configuration : IEntityTypeConfiguration<IngestionRunRow>
     {
         public void Configure(EntityTypeBuilder<IngestionRunRow> builder)

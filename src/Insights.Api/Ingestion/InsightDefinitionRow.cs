@@ -14,7 +14,7 @@ public sealed class InsightDefinitionRow
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary>The row's mapping in the catalog's EF model (the table is the migrations', never created by the model).</summary>
+    /// <summary>The row's mapping in the catalog's EF model (migrations create the table, never the model).</summary>
     internal sealed class Configuration : IEntityTypeConfiguration<InsightDefinitionRow>
     {
         public void Configure(EntityTypeBuilder<InsightDefinitionRow> builder)
