@@ -10,17 +10,14 @@ using Npgsql;
 namespace Insights.FleetHealth;
 
 /// <summary>
-/// Fleet gauges read from the catalog: tenants by status and by store, the outbox backlog, ingestion lag (a tenant riding the fleet
-/// sweep was read to its end when the last successful sweep read the source; any other when its own run last did), and
-/// the fleet's staleness from <c>catalog.tenant_health</c> (tenants whose oldest visible message waits longer than 5 min,
-/// 1 h, 1 day; active tenants whose client has not received for an hour). One statement over catalog tables (no tenant
-/// schema is visited) whose lag and staleness counts walk index ranges of the tenants they count (the indexes of the fleet
-/// health view), so they cost in proportion to the tenants lagging or stale, not to the fleet; run at most once per
-/// <see cref="TelemetryOptions.CatalogGaugesMaxAge"/> and only when an exporter collects: a collection answers from the
-/// last reading at once and starts the next one in the background when it is stale, so a scrape never waits on
-/// PostgreSQL and a PostgreSQL outage leaves the last values (and the readiness metrics) to tell.
-/// Registered on nodes with the scheduler role only: every node would report the same fleet-wide figures.
+/// Fleet gauges from one catalog statement: tenants by status and store, the outbox backlog, ingestion lag, staleness.
+/// No tenant schema is visited, and lag and staleness walk the fleet health view's indexes: they cost what lags.
 /// </summary>
+/// <remarks>
+/// Read only when an exporter collects, at most once per <see cref="TelemetryOptions.CatalogGaugesMaxAge"/>, in the
+/// background: a scrape answers from the last reading at once, and an outage leaves the last values. Scheduler nodes
+/// only, as every node would report the same figures (docs/decisions/0015-one-scheduler.md).
+/// </remarks>
 internal sealed class CatalogGauges
 {
     private const string Sql =

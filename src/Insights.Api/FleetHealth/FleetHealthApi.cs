@@ -73,7 +73,7 @@ public static class FleetHealthApi
     private static ValidationProblem Invalid(Dictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, detail: "One or more query parameters are not valid.");
 
-    /// <summary>A cursor is <c>sort|key|tenant</c>: the sort it was made for, the last item's key as text, its tenant.</summary>
+    /// <summary>A cursor is <c>sort|key|tenant</c>: its sort, the last item's key as text, its tenant.</summary>
     private static bool TryReadCursor(string text, string sort, out string? key, out string? tenant)
     {
         key = tenant = null;

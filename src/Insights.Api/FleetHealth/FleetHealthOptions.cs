@@ -7,7 +7,7 @@ public sealed class FleetHealthOptions
 {
     public const string Section = "FleetHealth";
 
-    /// <summary>How often a node writes what its queue work did to each tenant (one statement, only when it did something).</summary>
+    /// <summary>How often a node writes what its queue work did to each tenant (one statement, none if idle).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Setting 'FleetHealth:FlushInterval' must be between 50 ms and 10 minutes.")]
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -18,7 +18,7 @@ public sealed class FleetHealthOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Setting 'FleetHealth:ReconcileAfter' must be between 100 ms and 1 day.")]
     public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the reconciliation looks for tenants to count, and trims processing failures older than a day.</summary>
+    /// <summary>How often the reconciliation counts the tenants due and trims failures older than a day.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Setting 'FleetHealth:ReconcileInterval' must be between 100 ms and 1 day.")]
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -16,7 +16,7 @@ internal static class FleetHealthSetup
         services.AddSingleton<FleetHealthView>();
         services.AddSingleton<TenantUsageReader>();
 
-        // Every role does queue work (receives and acks on the api, enqueues on workers and the api), so every node flushes.
+        // Every role does queue work (the api receives, acks and enqueues; workers enqueue), so every node flushes.
         services.AddSingleton<TenantHealthFlusher>();
         services.AddHostedService(provider => provider.GetRequiredService<TenantHealthFlusher>());
         if (roles.Scheduler)

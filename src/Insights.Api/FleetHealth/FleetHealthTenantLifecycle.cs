@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace Insights.FleetHealth;
 
-/// <summary>A tenant is listed in the fleet health view from its provisioning; its empty queue is counted exactly.</summary>
+/// <summary>Lists a tenant in the fleet health view from its provisioning, its empty queue counted exactly.</summary>
 internal sealed class FleetHealthTenantLifecycle : ITenantLifecycle
 {
     public void Activating(NpgsqlBatch catalog, string tenantId, DateTimeOffset createdAt) =>

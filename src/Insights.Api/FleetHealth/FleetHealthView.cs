@@ -6,14 +6,11 @@ using Npgsql;
 namespace Insights.FleetHealth;
 
 /// <summary>
-/// Reads the fleet health view from the catalog alone: <c>catalog.tenant_health</c> (kept by the nodes' flushes) for the
-/// queue, ingestion's cursors, sweeps and runs (<see cref="IngestionRows"/>). No tenant
-/// schema is read. Each queue sort walks an index of <c>tenant_health</c> from the cursor. The ingestion-lag sort orders
-/// tenants by the time their source was last read to its end: their own runs' last read, or for a tenant riding the fleet
-/// sweep the later of that and the fleet's last successful sweep, one time shared by thousands of tenants that no index
-/// can hold without rewriting every rider's row at each sweep. So that order is the merge of three index walks of
-/// <c>ingestion_cursors</c> (migration 0011), each stopping after a page: tenants not riding by their own read, riders
-/// whose own read is later than the sweep by it, and riders read at the sweep by tenant id.
+/// Reads the fleet health view from the catalog alone (<c>tenant_health</c>, <see cref="IngestionRows"/>); no tenant
+/// schema is read. A queue sort walks an index of <c>tenant_health</c> from the cursor. Riders of the sweep share its
+/// time, which no index holds without rewriting their rows at each sweep, so the ingestion-lag sort merges three walks
+/// of <c>ingestion_cursors</c> (migration 0011), a page each: non-riders by their own read, riders read after the sweep
+/// by it, riders read at the sweep by tenant id (docs/decisions/0017-fleet-health-kept-as-work-happens.md).
 /// </summary>
 public sealed class FleetHealthView(CatalogDatabase dataSource)
 {
@@ -24,7 +21,7 @@ public sealed class FleetHealthView(CatalogDatabase dataSource)
     private const string ReadAt =
         $"coalesce(CASE WHEN c.riding_since IS NULL THEN {OwnRead} ELSE GREATEST({OwnRead}, sweep.read_at) END, t.created_at)";
 
-    /// <summary>The key of each sort: SQL over <c>h</c> (tenant_health), its type, as the indexes of migration 0009 hold it.</summary>
+    /// <summary>Each sort's key, SQL over <c>h</c> (tenant_health), and type, as migration 0009 indexes it.</summary>
     private static (string Key, string Type) KeyOf(FleetHealthSort sort) => sort switch
     {
         FleetHealthSort.OldestVisibleAge => ("coalesce(h.oldest_visible_at, 'infinity'::timestamptz)", "timestamptz"),
@@ -99,7 +96,7 @@ public sealed class FleetHealthView(CatalogDatabase dataSource)
 
     private static string LagPage(bool after)
     {
-        // The last sweep's time as a scalar subquery: computed once, before the walks, so that it bounds their index scans.
+        // The last sweep's time as a scalar subquery: computed once, before the walks, so it bounds their index scans.
         const string swept = IngestionRows.LastSweep;
         var afterOwn = after ? $"AND ({OwnRead}, c.tenant_id) > ($1::timestamptz, $2)" : "";
         var afterSweep = after

@@ -31,10 +31,10 @@ public sealed class TenantActivity(TimeProvider time) : SmartLink.IQueueActivity
     }
 
     /// <summary>
-    /// A receive that ran its statement at <paramref name="startedAt"/>: <paramref name="leased"/> messages leased,
-    /// <paramref name="expired"/> of the picked ones were leased before (their lease had run out), <paramref name="dead"/>
-    /// went to the dead-letter queue. Fewer picked than <paramref name="max"/> means nothing visible was left; a full batch
-    /// means what is left was enqueued after the newest one leased (<paramref name="newestLeasedEnqueuedAt"/>).
+    /// A receive that ran its statement at <paramref name="startedAt"/>: <paramref name="leased"/> leased, of which
+    /// <paramref name="expired"/> had a lease that ran out, <paramref name="dead"/> dead-lettered. Fewer picked than
+    /// <paramref name="max"/> means nothing visible was left; a full batch means what is left was enqueued after the
+    /// newest one leased (<paramref name="newestLeasedEnqueuedAt"/>).
     /// </summary>
     public void Received(string tenantId, DateTimeOffset startedAt, int max, int leased, int expired, int dead, DateTimeOffset? newestLeasedEnqueuedAt)
     {
@@ -110,7 +110,7 @@ public sealed class TenantActivity(TimeProvider time) : SmartLink.IQueueActivity
         }
     }
 
-    /// <summary>Protheus reported that it failed to process a message (<c>InsightProcessingStatus</c>, status failed).</summary>
+    /// <summary>Protheus reported a message it failed to process (<c>InsightProcessingStatus</c>, failed).</summary>
     public void ProcessingFailed(string tenantId)
     {
         var hour = Hour(time.GetUtcNow());
@@ -126,7 +126,7 @@ public sealed class TenantActivity(TimeProvider time) : SmartLink.IQueueActivity
         {
             lock (entry)
             {
-                // A recorder that found this entry before the exchange and locks it after sees it closed and records again.
+                // A recorder that got this entry before the exchange finds it closed under the lock, and retries.
                 entry.Closed = true;
                 snapshots.Add(entry.ToSnapshot(tenantId));
             }

@@ -8,23 +8,19 @@ namespace Insights.FleetHealth;
 
 /// <summary>
 /// Writes what this node's queue work did to each tenant (<see cref="TenantActivity"/>) to <c>catalog.tenant_health</c>
-/// every <see cref="FleetHealthOptions.FlushInterval"/> and when the host stops: one statement for every tenant touched
-/// since the last flush, none when nothing happened. Several nodes combine: counts are added, times kept with GREATEST,
-/// and the oldest visible time with the rules below, which do not depend on the order in which the nodes flush.
+/// every <see cref="FleetHealthOptions.FlushInterval"/> and at stop: one statement, none when idle. Nodes combine in
+/// any order: counts are added, times kept with GREATEST, the oldest visible time by the rules below.
 /// </summary>
 /// <remarks>
-/// <para><c>oldest_visible_at</c> is since when the oldest message known to be visible has been waiting for a receive: its
-/// enqueue, or the requeue or redrive that made it visible again (a delayed requeue's time is ahead: not visible yet). A
-/// flush keeps the earliest such time later than <c>drained_at</c>, the last time a receive or its look found nothing
-/// visible; a receive that leased a full batch moves it to the enqueue time of the newest message it leased (what is left
-/// was enqueued after it). So it is exact to a flush interval when a client drains its queue, and a lower bound of the
-/// wait while a client works through a backlog. It does not see a lease running out (the message is counted again by the
-/// receive that picks it up; a client that stopped holding leases shows leased messages and an old last receive), nor a
-/// second delayed requeue while an earlier time is kept. The reconciliation corrects all of it once the tenant's counts
-/// have stood still for <see cref="FleetHealthOptions.ReconcileAfter"/>.</para>
-/// <para>A receive that changed nothing writes only its time, and only when it is a minute or more later than the one
-/// recorded (or it drained what was recorded as visible): ten thousand idle clients polling cost a row each per minute,
-/// not per poll.</para>
+/// <para><c>oldest_visible_at</c> is since when the oldest message known to be visible has waited: its enqueue, requeue
+/// or redrive (a delayed requeue's time is ahead). A flush keeps the earliest such time after <c>drained_at</c> (a
+/// receive or look last found nothing visible); a full batch leased moves it to the newest leased message's enqueue.
+/// Exact to a flush interval when a client drains its queue, a lower bound while it works through a backlog. A lease
+/// running out (counted again by the receive that picks it up) and a second delayed requeue go unseen until the
+/// reconciliation counts the tenant (<see cref="FleetHealthOptions.ReconcileAfter"/>).</para>
+/// <para>A receive that changed nothing writes its time only when a minute later than the one kept (or it drained what
+/// was kept as visible): an idle client costs a row a minute, not one per poll
+/// (docs/decisions/0017-fleet-health-kept-as-work-happens.md).</para>
 /// </remarks>
 public sealed class TenantHealthFlusher(
     CatalogDatabase dataSource, TenantActivity activity, IOptions<FleetHealthOptions> options, ILogger<TenantHealthFlusher> logger) : BackgroundService
@@ -100,7 +96,7 @@ public sealed class TenantHealthFlusher(
         await FlushAsync(cancellationToken);
     }
 
-    /// <summary>Writes what was recorded so far; on failure keeps it for the next flush. Returns the tenants written.</summary>
+    /// <summary>Writes what was recorded (kept for the next flush on failure); returns the tenants written.</summary>
     public async Task<int> FlushAsync(CancellationToken cancellationToken)
     {
         var taken = activity.Take();

@@ -7,13 +7,11 @@ using Npgsql;
 namespace Insights.FleetHealth;
 
 /// <summary>
-/// Keeps the fleet health honest where deltas cannot: a node that crashed before its flush lost them, and the oldest
-/// visible time is an estimate while a client works. On the scheduler role, every
-/// <see cref="FleetHealthOptions.ReconcileInterval"/>, it counts the queues of the tenants whose counts changed since it
-/// last counted them and then stood still for <see cref="FleetHealthOptions.ReconcileAfter"/> (every node has flushed
-/// their work by then), at most <see cref="FleetHealthOptions.ReconcileBatch"/> per pass, each on its own lane — never
-/// every schema: an idle tenant is not visited again. It also deletes the hourly buckets of processing failures older
-/// than a day, subtracting them from the tenants' counts in the same statement.
+/// Repairs what deltas miss (a node that crashed before its flush; the estimated oldest visible time). On the
+/// scheduler, every <see cref="FleetHealthOptions.ReconcileInterval"/>, it counts the queues of tenants whose counts
+/// changed and then stood still for <see cref="FleetHealthOptions.ReconcileAfter"/>, at most
+/// <see cref="FleetHealthOptions.ReconcileBatch"/> a pass, each on its lane; an idle tenant is never visited again. The
+/// same pass deletes processing-failure buckets older than a day, subtracting them from the counts.
 /// </summary>
 public sealed class TenantHealthReconciler(
     CatalogDatabase dataSource, QueueStore queue, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
@@ -54,7 +52,7 @@ public sealed class TenantHealthReconciler(
         }
     }
 
-    /// <summary>One pass: trims expired failures and counts the tenants due. Returns how many tenants it counted.</summary>
+    /// <summary>One pass: trims expired failures and counts the tenants due; returns how many it counted.</summary>
     public async Task<int> PassAsync(CancellationToken cancellationToken)
     {
         await using (var trim = dataSource.CreateCommand(TrimSql))

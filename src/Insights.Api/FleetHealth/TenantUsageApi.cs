@@ -6,7 +6,7 @@ namespace Insights.FleetHealth;
 /// <summary>Admin API of one tenant's usage: <c>/api/v1/tenants/{tenantId}/usage</c>.</summary>
 public static class TenantUsageApi
 {
-    /// <summary>Maps the usage of a tenant on the tenants' route group (its tags, policy and common problems).</summary>
+    /// <summary>Maps a tenant's usage on the tenants' route group (its tags, policy and common problems).</summary>
     public static RouteGroupBuilder MapTenantUsageApi(this RouteGroupBuilder tenants)
     {
         tenants.MapGet("/{tenantId}/usage", Usage)

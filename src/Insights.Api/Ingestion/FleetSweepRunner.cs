@@ -10,17 +10,15 @@ using NpgsqlTypes;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// Executes a fleet sweep: reads the source once for every tenant, from the fleet watermark less the look-back
-/// (<see cref="IngestionRunOptions.SweepLookBack"/>), and applies each tenant's rows of a page in that tenant's own
-/// transaction with the guarantees of a run: upsert only on change, one message per changed model, the tenant's cursor
-/// (never moved backwards) in the same transaction. The watermark moves only when the sweep read the source to its end,
-/// so a crash or a stop makes the next sweep read the same rows again, which change nothing already applied.
+/// Executes a fleet sweep: reads the source once for every tenant, from the fleet watermark less
+/// <see cref="IngestionRunOptions.SweepLookBack"/>, and applies each tenant's rows of a page in that tenant's own
+/// transaction with a run's guarantees. The watermark moves only when the sweep read the source to its end, so after a
+/// crash or a stop the next sweep reads the same rows again, changing nothing (docs/decisions/0016-fleet-sweep.md).
 /// </summary>
 /// <remarks>
-/// Only tenants riding the sweep have their rows applied: an active tenant whose own run read its source to the end
-/// since the last time a sweep had to leave rows of it aside. The rows of any other tenant (being provisioned,
-/// suspended, not caught up yet, or with a run of its own in progress) are left for that tenant's own run, which is
-/// requested for an active tenant; rows of no known tenant are counted.
+/// Only riders get their rows applied: active tenants whose own run read the source to its end since a sweep last left
+/// rows of them aside. Other tenants' rows are left to their own run (requested for an active tenant); rows of no known
+/// tenant are counted.
 /// </remarks>
 public sealed class FleetSweepRunner(
     CatalogDatabase dataSource,
@@ -69,7 +67,7 @@ public sealed class FleetSweepRunner(
         public long LateBeyondLookBack;
         public DateTimeOffset? OldestLate;
 
-        /// <summary>Rows older than this changed something only because an audit read them: they landed beyond the look-back.</summary>
+        /// <summary>In an audit: rows older than this that change something landed beyond the look-back.</summary>
         public DateTimeOffset? RegularSince;
         public long BytesProcessed;
         public long BytesBilled;
@@ -80,7 +78,7 @@ public sealed class FleetSweepRunner(
 
         public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>The active tenants whose rows were left aside, each asked for a catch-up run once per sweep.</summary>
+        /// <summary>Active tenants whose rows were left aside, each asked for a catch-up run once per sweep.</summary>
         public HashSet<string> CatchUps { get; } = new(StringComparer.Ordinal);
     }
 
@@ -209,12 +207,14 @@ public sealed class FleetSweepRunner(
         await RecordPageAsync(sweepId, page, deferred, totals, cancellationToken);
         foreach (var tenantId in deferred.Where(totals.CatchUps.Contains))
         {
-            // The tenant's own run reads from its cursor, these rows included; one already queued or running is returned.
+            // The tenant's own run reads from its cursor, these rows included; one queued or running is returned.
             await trigger.RequestAsync(tenantId, CatchUpTrigger, cancellationToken);
         }
     }
 
-    /// <summary>The known tenants among <paramref name="tenantIds"/>, read fresh (a suspension must hold back their rows at once).</summary>
+    /// <summary>
+    /// The known tenants among <paramref name="tenantIds"/>, read fresh: a suspension holds back their rows at once.
+    /// </summary>
     private async Task<Dictionary<string, TenantState>> LoadStatesAsync(IEnumerable<string> tenantIds, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
@@ -236,8 +236,8 @@ public sealed class FleetSweepRunner(
     }
 
     /// <summary>
-    /// Marks the sweep running (false: it is no longer queued or running) and returns the fleet watermark (null: no sweep
-    /// read anything yet), and whether the sweep was queued as an audit.
+    /// Marks the sweep running (false: it is no longer queued or running) and returns the fleet watermark (null: no
+    /// sweep read anything yet), and whether the sweep was queued as an audit.
     /// </summary>
     private async Task<(bool Started, DateTimeOffset? Watermark, bool Audit)> StartAsync(Guid sweepId, CancellationToken cancellationToken)
     {
@@ -268,7 +268,7 @@ public sealed class FleetSweepRunner(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The page's counters on the sweep, and the tenants whose rows were left aside (they stop riding).</summary>
+    /// <summary>The page's counters on the sweep; the tenants whose rows were left aside stop riding.</summary>
     private async Task RecordPageAsync(Guid sweepId, FleetPage page, List<string> deferred, Totals totals, CancellationToken cancellationToken)
     {
         await using var batch = dataSource.CreateBatch();
@@ -368,7 +368,9 @@ public sealed class FleetSweepRunner(
         await transaction.CommitAsync(CancellationToken.None);
     }
 
-    /// <summary>Shares of <paramref name="bytes"/> in proportion to each tenant's rows; they add up to <paramref name="bytes"/>.</summary>
+    /// <summary>
+    /// Shares of <paramref name="bytes"/> in proportion to each tenant's rows; they add up to <paramref name="bytes"/>.
+    /// </summary>
     public static (string[] Tenants, long[] Shares) Apportion(long bytes, IReadOnlyDictionary<string, long> rowsByTenant)
     {
         var tenants = rowsByTenant.Where(r => r.Value > 0).OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Key).ToArray();

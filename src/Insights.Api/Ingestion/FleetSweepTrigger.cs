@@ -16,8 +16,8 @@ public sealed class FleetSweepTrigger(CatalogDatabase dataSource, Outbox outbox,
     public static string CommandKey(Guid sweepId) => "StartSweep:" + sweepId.ToString("N");
 
     /// <summary>
-    /// Sends the active sweep's command again when it waited too long for a worker or its worker died (the reaper, on its
-    /// timer: a crashed sweep resumes well before the next interval). Queues nothing. Returns the sweep resent, if any.
+    /// Sends the active sweep's command again when it waited too long for a worker or its worker died (the reaper, on
+    /// its timer: a crashed sweep resumes well before the next interval). Queues nothing; returns the sweep resent.
     /// </summary>
     public async Task<Guid?> ResendStalledAsync(CancellationToken cancellationToken)
     {
@@ -45,7 +45,9 @@ public sealed class FleetSweepTrigger(CatalogDatabase dataSource, Outbox outbox,
         return id;
     }
 
-    /// <summary>An active sweep no worker has: queued longer than $2 ago, or running with no session holding its lock ($3).</summary>
+    /// <summary>
+    /// An active sweep no worker has: queued longer than $1 ago, or running with no session holding its lock ($2).
+    /// </summary>
     private const string Stalled =
         """
         CASE s.status
@@ -57,8 +59,9 @@ public sealed class FleetSweepTrigger(CatalogDatabase dataSource, Outbox outbox,
         """;
 
     /// <summary>
-    /// Queues a sweep unless one is active. It is an audit (a wider read, see <see cref="IngestionRunOptions.SweepAuditEvery"/>)
-    /// when <paramref name="audit"/> says so, or by default when none succeeded within that time and a sweep read something before.
+    /// Queues a sweep unless one is active. It is an audit (a wider read, see
+    /// <see cref="IngestionRunOptions.SweepAuditEvery"/>) when <paramref name="audit"/> says so, or by default when
+    /// none succeeded within that time and a sweep read something before.
     /// </summary>
     public async Task<(Guid Id, bool Created)> RequestAsync(CancellationToken cancellationToken, bool? audit = null)
     {

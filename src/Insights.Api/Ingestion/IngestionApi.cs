@@ -111,7 +111,9 @@ public static class IngestionApi
             : TypedResults.Problem(title: "Run not found", detail: $"The tenant has no ingestion run {runId}.", statusCode: StatusCodes.Status404NotFound);
     }
 
-    /// <summary>The checks of <see cref="Cursor.Check"/>, for lists paged by a UUIDv7 id (newest first): the cursor is the last id.</summary>
+    /// <summary>
+    /// The checks of <see cref="Cursor.Check"/> for lists paged by UUIDv7 id, newest first: the cursor is the last id.
+    /// </summary>
     private static Dictionary<string, string[]>? CheckIdCursor(int? limit, string? cursor, out int pageSize, out Guid? before)
     {
         var errors = Cursor.Check(limit, cursor, out pageSize, out var after);

@@ -16,8 +16,8 @@ public sealed class IngestionRunOptions
     public int MaxParallelTenants { get; set; } = 4;
 
     /// <summary>
-    /// Models per page; each page is one transaction. 2,500 measured fastest (models/s of the ingest benchmark: 1,000 →
-    /// ~23,000; 2,500 → median ~24,500, up to 32,000; 5,000 → 22,000–24,000; 10,000 → ~22,000).
+    /// Models per page, each page one transaction; the default measured fastest
+    /// (docs/decisions/0006-ingestion-pages-of-2500-two-in-flight.md).
     /// </summary>
     [Range(1, 50_000, ErrorMessage = "Setting 'Ingestion:PageSize' must be between 1 and 50000.")]
     public int PageSize { get; set; } = 2500;
@@ -29,7 +29,7 @@ public sealed class IngestionRunOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Setting 'Ingestion:ResendQueuedAfter' must be between 1 second and 1 day.")]
     public TimeSpan ResendQueuedAfter { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>A queued run whose command was sent this many times more without a worker starting it is failed.</summary>
+    /// <summary>A queued run is failed once its command was resent this many times without a worker.</summary>
     [Range(0, 100, ErrorMessage = "Setting 'Ingestion:MaxResends' must be between 0 and 100.")]
     public int MaxResends { get; set; } = 3;
 
@@ -38,17 +38,17 @@ public sealed class IngestionRunOptions
     public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How far before the fleet watermark (the newest row a sweep read) the next sweep reads again, for rows that land in
-    /// the source after rows updated later than them. A row that lands later than this after its updated_at is read only
-    /// by its tenant's own run. Re-reading is harmless: a model is written only when its content changed.
+    /// How far before the fleet watermark (the newest row a sweep read) the next sweep reads again, for rows that land
+    /// in the source after rows updated later than them. A row that lands later than this after its updated_at is read
+    /// only by an audit or its tenant's own run. Re-reading is harmless: a model is written only when it changed.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepLookBack' must be between 0 and 7 days.")]
     public TimeSpan SweepLookBack { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
-    /// A sweep reads from the watermark less <see cref="SweepAuditLookBack"/> instead when the last such sweep (an audit)
-    /// succeeded longer than this ago: rows that landed later than <see cref="SweepLookBack"/> are then applied, and
-    /// counted and logged as late beyond the look-back. Zero makes every sweep an audit.
+    /// A sweep reads from the watermark less <see cref="SweepAuditLookBack"/> instead when the last such sweep (an
+    /// audit) succeeded longer than this ago: rows that landed later than <see cref="SweepLookBack"/> are then applied,
+    /// and counted and logged as late beyond the look-back. Zero makes every sweep an audit.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepAuditEvery' must be between 0 and 30 days.")]
     public TimeSpan SweepAuditEvery { get; set; } = TimeSpan.FromDays(1);
@@ -57,7 +57,10 @@ public sealed class IngestionRunOptions
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00", ErrorMessage = "Setting 'Ingestion:SweepAuditLookBack' must be between 0 and 30 days.")]
     public TimeSpan SweepAuditLookBack { get; set; } = TimeSpan.FromDays(2);
 
-    /// <summary>Finished runs (succeeded, failed, interrupted) older than this are deleted by the scheduler; queued and running ones never.</summary>
+    /// <summary>
+    /// Finished runs (succeeded, failed, interrupted) older than this are deleted by the scheduler; queued and running
+    /// ones never.
+    /// </summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Setting 'Ingestion:RunRetention' must be between 1 hour and 3650 days.")]
     public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(30);
 }

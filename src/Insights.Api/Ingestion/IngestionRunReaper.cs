@@ -7,13 +7,12 @@ using Npgsql;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// Keeps every queued or running run moving (scheduler role): a run queued for <see cref="IngestionRunOptions.ResendQueuedAfter"/>
-/// with no command waiting in the outbox has its command sent again, and is failed after
-/// <see cref="IngestionRunOptions.MaxResends"/> resends; a run marked running whose worker no longer holds the tenant's
-/// lock (the worker died) has its command sent again, and the next worker resumes it from the cursor; so has the fleet
-/// sweep's (<see cref="FleetSweepTrigger.ResendStalledAsync"/>), whose next worker reads again from the watermark. The look covers
-/// only queued and running runs (a partial index), so it costs what is in flight, not the fleet. On the same timer, runs
-/// finished longer ago than <see cref="IngestionRunOptions.RunRetention"/> are deleted (<see cref="IngestionRunRetention"/>).
+/// Keeps queued and running runs moving (scheduler role), resending the command when none waits in the outbox: of a
+/// run queued for <see cref="IngestionRunOptions.ResendQueuedAfter"/> (failed after
+/// <see cref="IngestionRunOptions.MaxResends"/>), of a run whose worker died (the tenant's lock is free; the next
+/// worker resumes from the cursor), and of the fleet sweep (<see cref="FleetSweepTrigger.ResendStalledAsync"/>). The
+/// look reads a partial index of runs in flight, so it costs what is in flight, not the fleet. On the same timer,
+/// <see cref="IngestionRunRetention"/> deletes runs older than <see cref="IngestionRunOptions.RunRetention"/>.
 /// </summary>
 internal sealed class IngestionRunReaper(
     CatalogDatabase dataSource, Outbox outbox, IngestionRunRetention retention, FleetSweepTrigger sweeps, IOptions<IngestionRunOptions> options,

@@ -5,9 +5,9 @@ using Npgsql;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// Deletes the runs that finished more than <see cref="IngestionRunOptions.RunRetention"/> ago, oldest first, in batches
-/// (scheduler role, on the reaper's timer). Queued and running runs are never deleted, however old. Nodes that trim at
-/// the same time share the rows (<c>FOR UPDATE SKIP LOCKED</c>). The look is one probe of a partial index.
+/// Deletes the runs that finished more than <see cref="IngestionRunOptions.RunRetention"/> ago, oldest first, in
+/// batches (scheduler role, on the reaper's timer); queued and running runs never, however old. Nodes that trim at the
+/// same time share the rows (<c>FOR UPDATE SKIP LOCKED</c>). The look is one probe of a partial index.
 /// </summary>
 public sealed class IngestionRunRetention(CatalogDatabase dataSource, IOptions<IngestionRunOptions> options, ILogger<IngestionRunRetention> logger)
 {

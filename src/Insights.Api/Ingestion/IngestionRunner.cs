@@ -14,10 +14,10 @@ using NpgsqlTypes;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// Executes one ingestion run: pages from the source after the tenant's cursor, and for each page, in one transaction on
-/// the tenant's store, the bulk upsert of the models that changed, one queue message per change and the cursor; the
-/// catalog's copy of the cursor and the run's counters follow the commit. A crash or a stop loses at most the page in
-/// hand, which the next run reads again; nothing is enqueued twice.
+/// Executes one ingestion run: pages from the source after the tenant's cursor, each in one transaction on the tenant's
+/// store (the upsert of the changed models, one queue message per change, the cursor); the catalog's copy of the cursor
+/// and the run's counters follow the commit. A crash or a stop loses at most the page in hand, which the next run reads
+/// again; nothing is enqueued twice (docs/decisions/0006-ingestion-pages-of-2500-two-in-flight.md).
 /// </summary>
 public sealed class IngestionRunner(
     CatalogDatabase dataSource,
@@ -56,8 +56,8 @@ public sealed class IngestionRunner(
     }
 
     /// <summary>
-    /// Applies a fleet sweep's rows of one tenant as one page: the same transaction as a run's page, without a run. Returns
-    /// the ids of the models it changed; null when the tenant's own run holds its lock: the rows are then left for that run.
+    /// Applies a fleet sweep's rows of one tenant as one page: a run's page transaction, without a run. Returns the ids
+    /// of the models it changed; null when the tenant's own run holds its lock: the rows are left to that run.
     /// </summary>
     public async Task<IReadOnlyList<string>?> ApplySweepPageAsync(
         Guid sweepId, TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
@@ -106,9 +106,9 @@ public sealed class IngestionRunner(
             var known = await definitions.AllAsync(cancellationToken);
             var read = Stopwatch.StartNew();
             // Two pages in flight: the next page is copied into its own transaction's temporary table while the current
-            // one is upserted, enqueued and committed, so the database and this process work at the same time. Pages
-            // still commit one after the other, in order: a page's upsert starts only after the previous page committed,
-            // and a page never waits for the next one to be read.
+            // one is upserted, enqueued and committed. Pages still commit in order (an upsert starts after the previous
+            // commit), and none waits for the next to be read
+            // (docs/decisions/0006-ingestion-pages-of-2500-two-in-flight.md).
             PreparedPage? prepared = null;
             Task? completing = null;
             try
@@ -134,7 +134,7 @@ public sealed class IngestionRunner(
             }
             finally
             {
-                // Only when something else failed: the page being applied commits or rolls back, the prepared one rolls back.
+                // Only after another failure: the page being applied commits or rolls back, a prepared one rolls back.
                 if (completing is not null)
                 {
                     await SettleAsync(completing);
@@ -211,7 +211,7 @@ public sealed class IngestionRunner(
         }
     }
 
-    /// <summary>A page copied into a temporary table of its own open transaction, waiting for its turn to be applied.</summary>
+    /// <summary>A page copied into a temporary table in its own open transaction, waiting its turn.</summary>
     private sealed class PreparedPage(
         SourcePage page, double readMs, TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction,
         Dictionary<string, SourceModel> byId, Dictionary<string, int> skippedTypes, double copyMs) : IAsyncDisposable
@@ -278,7 +278,7 @@ public sealed class IngestionRunner(
         }
     }
 
-    /// <summary>Waits for a page being applied while the run fails for another reason, which is the one reported.</summary>
+    /// <summary>Waits for the page being applied when the run failed for another reason, the one reported.</summary>
     private async Task SettleAsync(Task completing)
     {
         try
@@ -320,9 +320,9 @@ public sealed class IngestionRunner(
     }
 
     /// <summary>
-    /// Applies a prepared page: upsert of the changed models, one message per change, cursor, the run's counters (none for
-    /// a sweep's page, <paramref name="runId"/> null), commit. A model is never replaced by an older row of it, and the
-    /// cursor never moves back: a sweep reads again the rows of its look-back window, which must change nothing.
+    /// Applies a prepared page: upsert of the changed models, one message per change, cursor, the run's counters (none
+    /// for a sweep's page, <paramref name="runId"/> null), commit. A model is never replaced by an older row of it, and
+    /// the cursor never moves back: a sweep reads its look-back window again, which must change nothing.
     /// </summary>
     private async Task<PageResult> CompletePageAsync(
         Guid? runId, TenantInfo tenant, PreparedPage prepared, IReadOnlyDictionary<string, InsightDefinition> known, CancellationToken cancellationToken)
@@ -377,7 +377,7 @@ public sealed class IngestionRunner(
         timings[3] = phase.Elapsed.TotalMilliseconds;
         queue.Committed(tenant.Id, ModelMessageWriter.MessageType, changed.Count);
 
-        // What the catalog records follows the commit: its copy of the cursor (for the fleet's views) and the run's counters.
+        // The catalog's records follow the commit: its copy of the cursor (for the fleet's views), the run's counters.
         // Lost with a crash in between, the copy is repaired when the tenant's next run reads its cursor.
         var (billed, cost) = Billing(page);
         await using (var progress = dataSource.CreateBatch())
@@ -452,7 +452,7 @@ public sealed class IngestionRunner(
 
     private async Task<bool> StartAsync(Guid runId, CancellationToken cancellationToken)
     {
-        // Only a queued run starts; a run still marked running belongs to a worker that died (this one holds the lock now).
+        // Only a queued run starts; one still marked running is a dead worker's (this one holds the lock now).
         await using var command = dataSource.CreateCommand(
             "UPDATE catalog.ingestion_runs SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running') RETURNING id");
         command.Parameters.Add(new NpgsqlParameter { Value = runId });
@@ -461,9 +461,9 @@ public sealed class IngestionRunner(
 
     /// <summary>
     /// Records a run that read the source to its end, and the time of that check on the tenant's cursor row (created
-    /// without a position when the tenant has none). A scheduled run that read no model and billed nothing leaves no run
-    /// behind. From then on the tenant rides the fleet sweep (its rows are the sweep's to apply), unless a sweep left rows
-    /// of it aside after this run started reading: false then, and the tenant needs another run first.
+    /// without a position if none). A scheduled run that read no model and billed nothing leaves no run behind. The
+    /// tenant then rides the fleet sweep (its rows are the sweep's to apply), unless a sweep left rows of it aside
+    /// after this run started reading: false then, and the tenant needs another run first.
     /// </summary>
     private async Task<bool> SucceedAsync(Guid runId, string tenantId)
     {
@@ -505,8 +505,8 @@ public sealed class IngestionRunner(
     }
 
     /// <summary>
-    /// The tenant's cursor, from its store. The catalog's copy is brought up to it when a crash left it behind (one read of
-    /// each, a write only then).
+    /// The tenant's cursor, from its store; the catalog's copy is brought up to it when a crash left it behind (one
+    /// read of each, a write only then).
     /// </summary>
     private async Task<SourceCursor?> ReadCursorAsync(TenantInfo tenant, CancellationToken cancellationToken)
     {
@@ -554,7 +554,7 @@ public sealed class IngestionRunner(
         Parameters = { new() { Value = tenantId }, new() { Value = updatedAt }, new() { Value = id } },
     };
 
-    /// <summary>What the admins read in the run: the source's own message where it is meant for people, never SQL.</summary>
+    /// <summary>What admins read in the run: the source's own message where meant for people, never SQL.</summary>
     private static string Describe(Exception e) => e switch
     {
         PostgresException => "Storing a page failed; the service log has the cause.",

@@ -5,11 +5,11 @@ namespace Insights.Ingestion;
 /// <summary>
 /// The runs executing on this node. The bus does not hold the host's stop for a consumer still at work, so this does:
 /// a stopping host waits until every interrupted run has rolled back its page and recorded how it ended, before the
-/// database connections are disposed.
+/// database connections are disposed (docs/decisions/0006-ingestion-pages-of-2500-two-in-flight.md).
 /// </summary>
 public sealed class IngestionRunsInFlight(ILogger<IngestionRunsInFlight> logger) : IHostedService
 {
-    /// <summary>One completion per run in flight, set when the run ends however it ends: waiting on them never throws.</summary>
+    /// <summary>One completion per run in flight, set however the run ends: waiting on them never throws.</summary>
     private readonly ConcurrentDictionary<TaskCompletionSource, bool> running = new();
 
     public async Task Track(Task run)

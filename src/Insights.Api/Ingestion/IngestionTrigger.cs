@@ -23,7 +23,7 @@ public sealed class IngestionTrigger(CatalogDatabase dataSource, Outbox outbox, 
         return run;
     }
 
-    /// <summary>The same within the caller's transaction: the run and its command commit with the caller's change.</summary>
+    /// <summary>The same in the caller's transaction: run and command commit with the caller's change.</summary>
     public async Task<IngestionRun> RequestAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string trigger, CancellationToken cancellationToken, Guid? runId = null)
     {

@@ -11,8 +11,8 @@ namespace Insights.Ingestion;
 internal static class ReadAhead
 {
     /// <summary>
-    /// The items of <paramref name="source"/>, at most <paramref name="depth"/> read before they are asked for. A failure
-    /// of the source surfaces where the caller would have met it; leaving early stops the source.
+    /// The items of <paramref name="source"/>, at most <paramref name="depth"/> read before they are asked for. A
+    /// failure of the source surfaces where the caller would have met it; leaving early stops the source.
     /// </summary>
     public static async IAsyncEnumerable<T> Buffered<T>(
         IAsyncEnumerable<T> source, int depth, [EnumeratorCancellation] CancellationToken cancellationToken)

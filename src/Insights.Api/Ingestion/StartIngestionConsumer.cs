@@ -8,7 +8,7 @@ public sealed class StartIngestionConsumer(IngestionRunner runner, IngestionRuns
 {
     public async Task Consume(ConsumeContext<StartIngestion> context)
     {
-        // A stopping host interrupts the run at once: the page in hand rolls back and the next run resumes from the cursor.
+        // A stop interrupts the run at once: the page in hand rolls back and the next run resumes from the cursor.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Insights.OnlineInsights;
 
-/// <summary>Answers <see cref="GetLiveOnlineInsight"/> requests of the api nodes from the live source (worker role).</summary>
+/// <summary>Answers the api nodes' <see cref="GetLiveOnlineInsight"/> from the live source (worker role).</summary>
 public sealed class GetLiveOnlineInsightConsumer(OnlineInsightAnswerer answerer) : IConsumer<GetLiveOnlineInsight>
 {
     public async Task Consume(ConsumeContext<GetLiveOnlineInsight> context) =>

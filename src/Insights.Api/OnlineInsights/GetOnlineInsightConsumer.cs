@@ -11,9 +11,8 @@ public sealed class GetOnlineInsightConsumer(OnlineInsightAnswerer answerer) : I
 }
 
 /// <summary>
-/// The endpoint of stored lookups. Each is a short database query, so a few at a time keep a worker busy; more would
-/// only wake more idle readers for every request (the RabbitMQ client runs one reader per message a channel may work
-/// on at once, and a delivery wakes all the idle ones).
+/// The endpoint of stored lookups: short queries, so a few at a time keep a worker busy; more would only wake more idle
+/// readers at every delivery (docs/decisions/0007-online-request-reply-tuned-for-waiting-callers.md).
 /// </summary>
 public sealed class GetOnlineInsightConsumerDefinition(IOptions<OnlineInsightsOptions> options)
     : OnlineInsightEndpointDefinition<GetOnlineInsightConsumer>(options.Value, options.Value.ConcurrentMessageLimit);

@@ -1,8 +1,9 @@
 namespace Insights.OnlineInsights;
 
 /// <summary>
-/// The outcome of one request, and the worker's one reply to <see cref="GetOnlineInsight"/>: <see cref="Found"/> is set
-/// when <see cref="Status"/> is <c>Found</c>; otherwise <see cref="Detail"/> says why, in words safe to show the client.
+/// The outcome of one request, and the worker's one reply to <see cref="GetOnlineInsight"/>: <see cref="Found"/> is
+/// set when <see cref="Status"/> is <c>Found</c>; otherwise <see cref="Detail"/> says why, in words safe to show the
+/// client.
 /// </summary>
 public sealed record OnlineInsightAnswer(OnlineInsightStatus Status, OnlineInsightFound? Found, string? Detail)
 {

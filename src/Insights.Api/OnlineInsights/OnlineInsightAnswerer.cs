@@ -28,7 +28,7 @@ public sealed partial class OnlineInsightAnswerer(
     public const string LiveSource = "live";
 
     /// <summary>
-    /// The latest matching model of the source table of the contract; <c>{table}</c> is <c>Ingestion:BigQuery:Table</c>.
+    /// The latest matching model of the contract's source table; <c>{table}</c> is <c>Ingestion:BigQuery:Table</c>.
     /// A null parameter means "any"; NULL dates of a row mean open-ended.
     /// </summary>
     public const string DefaultLiveQueryTemplate =
@@ -50,7 +50,7 @@ public sealed partial class OnlineInsightAnswerer(
     public static readonly IReadOnlySet<string> ReservedParameters =
         new HashSet<string>(["tenantId", "insight", "key", "filter", "dateFrom", "dateTo"], StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The lookup of <paramref name="request"/> in the tenant's stored models, with its parameters bound.</summary>
+    /// <summary>The lookup of <paramref name="request"/> in the tenant's stored models, parameters bound.</summary>
     public static NpgsqlCommand LookupCommand(TenantDatabase database, GetOnlineInsight request) =>
         InsightModelLookup.Command(database, request.Insight, request.Key, request.Filter, request.DateFrom, request.DateTo);
 

@@ -13,10 +13,9 @@ internal static class OnlineInsightMessages
     public static Task RespondAsync(ConsumeContext context, OnlineInsightAnswer answer) => context.RespondAsync<OnlineInsightAnswer>(answer, Transient);
 
     /// <summary>
-    /// Requests and replies live no longer than the caller waits: the broker never writes them to disk, and the sender
-    /// does not wait for the broker to confirm them (one lost on the way is a request that times out). They travel as
-    /// raw JSON, the headers as transport headers: MassTransit's envelope took a tenth of each node's processor time on
-    /// this path.
+    /// Requests and replies live no longer than the caller waits: not written to disk nor confirmed (one lost is a
+    /// request that times out), and sent as raw JSON with transport headers instead of MassTransit's envelope
+    /// (docs/decisions/0007-online-request-reply-tuned-for-waiting-callers.md).
     /// </summary>
     public static void Transient(SendContext context)
     {

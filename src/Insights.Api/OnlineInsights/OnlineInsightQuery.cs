@@ -13,13 +13,16 @@ public static partial class OnlineInsightQuery
     public const int MaxParameters = 20;
     public const int MaxParameterLength = 1000;
 
-    /// <summary>A queued request's data is read as strictly as an HTTP body (it was checked as one when it was sent).</summary>
+    /// <summary>A queued request's data is read as strictly as an HTTP body (it was checked as one).</summary>
     public static JsonSerializerOptions DataOptions => Http.StrictJson.Options;
 
     [GeneratedRegex("\\A[A-Za-z_][A-Za-z0-9_]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();
 
-    /// <summary>Checks <paramref name="body"/>; returns the errors by field, or null with the bus request in <paramref name="request"/>.</summary>
+    /// <summary>
+    /// Checks <paramref name="body"/>; returns the errors by field, or null with the bus request in
+    /// <paramref name="request"/>.
+    /// </summary>
     public static Dictionary<string, string[]>? Check(string tenantId, OnlineInsightRequestBody body, string fieldPrefix, out GetOnlineInsight? request)
     {
         request = null;

@@ -70,8 +70,8 @@ public sealed class OnlineInsightRequestedConsumer(
     }
 
     /// <summary>
-    /// The answerer's outcome; a failure becomes an <c>error</c> answer, so the client always gets its one answer. Only a
-    /// failure that may pass (the database unreachable for a moment) is left to the retries, and only while some remain.
+    /// The answerer's outcome; a failure becomes an <c>error</c> answer, so the client always gets its one answer. Only
+    /// a failure that may pass (the database unreachable for a moment) is left to the retries, while some remain.
     /// </summary>
     private async Task<OnlineInsightAnswer> AnswerAsync(ConsumeContext<OnlineInsightRequested> context, GetOnlineInsight request)
     {
@@ -143,7 +143,7 @@ public sealed class OnlineInsightRequestedConsumer(
     }
 }
 
-/// <summary>A queue request must be answered: a passing database failure is retried before the request is given up.</summary>
+/// <summary>A queue request must be answered: a passing database failure is retried before giving up.</summary>
 public sealed class OnlineInsightRequestedConsumerDefinition : ConsumerDefinition<OnlineInsightRequestedConsumer>
 {
     /// <summary>Milliseconds between the attempts after the first.</summary>

@@ -97,7 +97,7 @@ public static class OnlineInsightsApi
             switch (answer.Status)
             {
                 case OnlineInsightStatus.Found when answer.Found is { } found:
-                    // The payload as the worker read it (valid JSON from the store or the live source), written as it is.
+                    // The payload as the worker read it (valid JSON from the store or live source), written as is.
                     return TypedResults.Ok(new OnlineInsightResult(found.Insight, found.Key, found.Source, found.GeneratedAt, found.Version, new RawJson(found.PayloadJson)));
 
                 case OnlineInsightStatus.NotFound or OnlineInsightStatus.Rejected:
@@ -131,7 +131,7 @@ public static class OnlineInsightsApi
         }
     }
 
-    /// <summary>No worker can be asked while the bus cannot reach its broker: said at once, with when to try again.</summary>
+    /// <summary>No worker can be asked while the bus has no broker: said at once, with when to try again.</summary>
     private static ProblemHttpResult BusUnavailable(HttpContext http)
     {
         http.Response.Headers.RetryAfter = BusRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -16,21 +16,22 @@ public sealed class OnlineInsightsOptions : IValidatableObject
     public int PrefetchCount { get; set; } = 64;
 
     /// <summary>
-    /// Lookups in the store one worker runs at the same time (each holds a database connection for a short query). A
-    /// few keep a worker busy; each one more is one more reader woken in vain by every request while the worker is idle.
+    /// Stored lookups one worker runs at once (each a short query on a database connection). A few keep a worker busy;
+    /// each one more wakes one more reader in vain at every request
+    /// (docs/decisions/0007-online-request-reply-tuned-for-waiting-callers.md).
     /// </summary>
     [Range(1, 256, ErrorMessage = "Setting 'OnlineInsights:ConcurrentMessageLimit' must be between 1 and 256.")]
     public int ConcurrentMessageLimit { get; set; } = 4;
 
-    /// <summary>Live answers one worker waits for at the same time (each waits on a query of the live source).</summary>
+    /// <summary>Live answers one worker waits for at once (each waits on a query of the live source).</summary>
     [Range(1, 256, ErrorMessage = "Setting 'OnlineInsights:LiveConcurrentMessageLimit' must be between 1 and 256.")]
     public int LiveConcurrentMessageLimit { get; set; } = 32;
 
     /// <summary>
     /// The GoogleSQL query of <c>live</c> insights, replacing the default one. It must bind <c>@tenantId</c> and should
-    /// use <c>@insight</c>, <c>@key</c>, <c>@filter</c>, <c>@dateFrom</c>, <c>@dateTo</c> (null when not asked) and return
-    /// the source table's columns, best row first. <c>{table}</c> is replaced by <c>Ingestion:BigQuery:Table</c>.
-    /// Request parameters named in the template as <c>@name</c> are bound as strings.
+    /// use <c>@insight</c>, <c>@key</c>, <c>@filter</c>, <c>@dateFrom</c>, <c>@dateTo</c> (null when not asked) and
+    /// return the source table's columns, best row first. <c>{table}</c> is replaced by
+    /// <c>Ingestion:BigQuery:Table</c>. Request parameters named in the template as <c>@name</c> are bound as strings.
     /// </summary>
     public string? LiveQueryTemplate { get; set; }
 
