@@ -158,7 +158,7 @@ internal static class QueueScenario
     /// <summary>The same statements the service runs, straight on PostgreSQL, with the same batch of 10.</summary>
     private static Func<string, Task<long>> RawConsumer(TenantDatabases connections) => async tenantId =>
     {
-        var store = new QueueStore(connections, Options.Create(new SmartLinkOptions()));
+        var store = new TenantQueues(connections, Options.Create(new SmartLinkOptions()));
         var tenant = new TenantInfo(tenantId, tenantId, TenantStatus.Active, SchemaName.ForTenant(tenantId));
         long done = 0;
         while (true)

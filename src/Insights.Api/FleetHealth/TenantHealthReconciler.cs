@@ -14,7 +14,7 @@ namespace Insights.FleetHealth;
 /// same pass deletes processing-failure buckets older than a day, subtracting them from the counts.
 /// </summary>
 public sealed class TenantHealthReconciler(
-    CatalogDatabase dataSource, QueueStore queue, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
+    CatalogDatabase dataSource, TenantQueues queue, IOptions<FleetHealthOptions> options, ILogger<TenantHealthReconciler> logger)
     : BackgroundService
 {
     /// <summary>Failures reported before the start of the hour a day ago are out of the view's day.</summary>

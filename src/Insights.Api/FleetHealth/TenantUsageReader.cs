@@ -5,7 +5,7 @@ using Insights.Tenancy;
 
 namespace Insights.FleetHealth;
 
-public sealed class TenantUsageReader(TenantDirectory directory, TenantDatabases connections, QueueStore queue, IngestionRuns runs)
+public sealed class TenantUsageReader(TenantDirectory directory, TenantDatabases connections, TenantQueues queue, IngestionRuns runs)
 {
     public async Task<TenantUsage?> ReadAsync(string tenantId, CancellationToken cancellationToken)
     {

@@ -23,7 +23,7 @@ namespace Insights.Ingestion;
 public sealed class FleetSweepRunner(
     CatalogDatabase dataSource,
     IInsightSource source,
-    InsightDefinitionStore definitions,
+    InsightDefinitionCatalog definitions,
     IngestionRunner runner,
     IngestionTrigger trigger,
     IOptions<IngestionRunOptions> options,

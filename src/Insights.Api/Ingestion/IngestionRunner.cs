@@ -23,7 +23,7 @@ public sealed class IngestionRunner(
     CatalogDatabase dataSource,
     TenantDatabases connections,
     IInsightSource source,
-    InsightDefinitionStore definitions,
+    InsightDefinitionCatalog definitions,
     TenantDirectory directory,
     QueueWriter queue,
     IngestionTrigger trigger,

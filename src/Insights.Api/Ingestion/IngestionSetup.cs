@@ -11,7 +11,7 @@ internal static class IngestionSetup
     {
         var services = builder.Services;
         services.AddOptions<IngestionRunOptions>().BindConfiguration(IngestionRunOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<InsightDefinitionStore>();
+        services.AddSingleton<InsightDefinitionCatalog>();
         services.AddSingleton<IngestionRuns>();
         services.AddSingleton<IngestionTrigger>();
         services.AddSingleton<Tenancy.ITenantLifecycle, IngestionTenantLifecycle>();

@@ -15,7 +15,7 @@ public static class InsightDefinitionsApi
             .RequireAuthorization(Policies.Admin)
             .WithCommonProblems();
 
-        group.MapGet("/", async (InsightDefinitionStore store, CancellationToken ct) =>
+        group.MapGet("/", async (InsightDefinitionCatalog store, CancellationToken ct) =>
                 TypedResults.Ok(new Page<InsightDefinition>([.. (await store.AllAsync(ct)).Values.OrderBy(d => d.Name, StringComparer.Ordinal)], null)))
             .WithName("ListInsightDefinitions")
             .WithSummary("The catalog of insight types.");
@@ -39,13 +39,13 @@ public static class InsightDefinitionsApi
         return group;
     }
 
-    private static async Task<Results<Ok<InsightDefinition>, ProblemHttpResult>> Get(string name, InsightDefinitionStore store, CancellationToken ct) =>
+    private static async Task<Results<Ok<InsightDefinition>, ProblemHttpResult>> Get(string name, InsightDefinitionCatalog store, CancellationToken ct) =>
         (await store.AllAsync(ct)).TryGetValue(name, out var definition) ? TypedResults.Ok(definition) : NotFound(name);
 
     private static async Task<Results<Created<InsightDefinition>, Ok<InsightDefinition>, ProblemHttpResult>> Put(
-        string name, PutInsightDefinitionRequest request, InsightDefinitionStore store, CancellationToken ct)
+        string name, PutInsightDefinitionRequest request, InsightDefinitionCatalog store, CancellationToken ct)
     {
-        if (!InsightDefinitionStore.NamePattern().IsMatch(name))
+        if (!InsightDefinitionCatalog.NamePattern().IsMatch(name))
         {
             return TypedResults.Problem(
                 title: "Invalid insight name",
@@ -57,11 +57,11 @@ public static class InsightDefinitionsApi
         return created ? TypedResults.Created($"/api/v1/insight-definitions/{name}", definition) : TypedResults.Ok(definition);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string name, InsightDefinitionStore store, CancellationToken ct) =>
-        InsightDefinitionStore.NamePattern().IsMatch(name) && await store.DeleteAsync(name, ct) ? TypedResults.NoContent() : NotFound(name);
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string name, InsightDefinitionCatalog store, CancellationToken ct) =>
+        InsightDefinitionCatalog.NamePattern().IsMatch(name) && await store.DeleteAsync(name, ct) ? TypedResults.NoContent() : NotFound(name);
 
     private static ProblemHttpResult NotFound(string name) => TypedResults.Problem(
         title: "Insight type not found",
-        detail: InsightDefinitionStore.NamePattern().IsMatch(name) ? $"There is no insight type '{name}'." : "There is no such insight type.",
+        detail: InsightDefinitionCatalog.NamePattern().IsMatch(name) ? $"There is no insight type '{name}'." : "There is no such insight type.",
         statusCode: StatusCodes.Status404NotFound);
 }

@@ -19,7 +19,7 @@ namespace Insights.OnlineInsights;
 public sealed partial class OnlineInsightAnswerer(
     TenantDatabases connections,
     TenantDirectory directory,
-    InsightDefinitionStore definitions,
+    InsightDefinitionCatalog definitions,
     IServiceProvider services,
     IOptions<OnlineInsightsOptions> options,
     IOptions<InsightSourceOptions> sourceOptions,

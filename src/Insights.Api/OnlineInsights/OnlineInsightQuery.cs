@@ -32,7 +32,7 @@ public static partial class OnlineInsightQuery
         {
             errors[fieldPrefix + "insight"] = ["insight is required."];
         }
-        else if (!InsightDefinitionStore.NamePattern().IsMatch(insight))
+        else if (!InsightDefinitionCatalog.NamePattern().IsMatch(insight))
         {
             errors[fieldPrefix + "insight"] = ["insight must start with a letter and hold up to 100 letters, digits, '_', '.' and '-'."];
         }

@@ -46,7 +46,7 @@ public static class OnlineInsightsApi
     private static async Task<Results<Ok<OnlineInsightResult>, ValidationProblem, ProblemHttpResult>> Ask(
         OnlineInsightRequestBody body,
         TenantContext tenant,
-        InsightDefinitionStore definitions,
+        InsightDefinitionCatalog definitions,
         IRequestClient<GetOnlineInsight> stored,
         IRequestClient<GetLiveOnlineInsight> live,
         IOptions<OnlineInsightsOptions> options,

@@ -42,7 +42,7 @@ public static class MessagesApi
     }
 
     private static async Task<Results<Ok<Page<MessageSummary>>, ValidationProblem, ProblemHttpResult>> List(
-        string tenantId, string? status, string? type, int? limit, string? cursor, TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
+        string tenantId, string? status, string? type, int? limit, string? cursor, TenantDirectory directory, TenantQueues store, CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
@@ -87,7 +87,7 @@ public static class MessagesApi
     }
 
     private static async Task<Results<Ok<MessageDetail>, ProblemHttpResult>> Get(
-        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
+        string tenantId, Guid messageId, TenantDirectory directory, TenantQueues store, CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
@@ -100,7 +100,7 @@ public static class MessagesApi
     }
 
     private static async Task<Results<Accepted<ResendResponse>, ProblemHttpResult>> Resend(
-        string tenantId, Guid messageId, TenantDirectory directory, QueueStore store, QueueWriter writer, TenantDatabases connections,
+        string tenantId, Guid messageId, TenantDirectory directory, TenantQueues store, QueueWriter writer, TenantDatabases connections,
         CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
@@ -122,7 +122,7 @@ public static class MessagesApi
     private static async Task<Results<Ok<RedriveResponse>, ValidationProblem, ProblemHttpResult>> Redrive(
         string tenantId,
         [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] RedriveRequest? request,
-        TenantDirectory directory, QueueStore store, CancellationToken cancellationToken)
+        TenantDirectory directory, TenantQueues store, CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)

@@ -1,4 +1,4 @@
 namespace Insights.SmartLink;
 
-/// <summary>A tenant's queue counted exactly (<see cref="QueueStore.CountAsync"/>).</summary>
+/// <summary>A tenant's queue counted exactly (<see cref="TenantQueues.CountAsync"/>).</summary>
 public sealed record QueueCount(long Ready, long Leased, long Dead, DateTimeOffset? OldestVisibleAt, DateTimeOffset CountedAt);

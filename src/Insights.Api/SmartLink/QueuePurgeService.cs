@@ -18,7 +18,7 @@ namespace Insights.SmartLink;
 /// clock: a marker is kept a day longer than its messages need, so clocks that differ by less than a day lose nothing.
 /// </remarks>
 public sealed class QueuePurgeService(
-    CatalogDatabase dataSource, QueueStore store, QueueAckMarks marks, IOptions<SmartLinkOptions> options, ILogger<QueuePurgeService> logger)
+    CatalogDatabase dataSource, TenantQueues store, QueueAckMarks marks, IOptions<SmartLinkOptions> options, ILogger<QueuePurgeService> logger)
     : BackgroundService
 {
     /// <summary>One purge at a time across all nodes.</summary>

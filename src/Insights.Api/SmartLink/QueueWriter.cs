@@ -30,7 +30,7 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null, IQueueActivity?
         }
 
         var now = DateTimeOffset.UtcNow;
-        var table = database.Table(QueueStore.Messages);
+        var table = database.Table(TenantQueues.Messages);
         using var envelopes = new EnvelopeWriter(tenant.Id, now);
         if (messages.Count > CopyThreshold)
         {
@@ -87,7 +87,7 @@ public sealed class QueueWriter(InsightsMetrics? metrics = null, IQueueActivity?
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand(
-            $"INSERT INTO {database.Table(QueueStore.Messages)} (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
+            $"INSERT INTO {database.Table(TenantQueues.Messages)} (id, type, priority, envelope, enqueued_at, visible_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
             connection,
             transaction))
         {

@@ -59,7 +59,7 @@ public static class SmartLinkApi
 
     private static async Task<Results<Ok<ReceiveResponse>, ValidationProblem>> Receive(
         [FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ReceiveRequest? request,
-        TenantContext tenantContext, QueueStore store, QueueSignals signals, InsightsMetrics metrics, CancellationToken cancellationToken)
+        TenantContext tenantContext, TenantQueues store, QueueSignals signals, InsightsMetrics metrics, CancellationToken cancellationToken)
     {
         var max = request?.Max ?? 10;
         var visibility = request?.VisibilityTimeoutSeconds ?? 60;
@@ -189,7 +189,7 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Ok<AckResult>, ValidationProblem>> Ack(
-        AckRequest request, TenantContext tenant, QueueStore store, InsightsMetrics metrics, CancellationToken cancellationToken)
+        AckRequest request, TenantContext tenant, TenantQueues store, InsightsMetrics metrics, CancellationToken cancellationToken)
     {
         if (ReceiptsError(request.Receipts) is { } error)
         {
@@ -202,7 +202,7 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Ok<NackResponse>, ValidationProblem, ProblemHttpResult>> Nack(
-        NackRequest request, TenantContext tenant, QueueStore store, InsightsMetrics metrics, CancellationToken cancellationToken)
+        NackRequest request, TenantContext tenant, TenantQueues store, InsightsMetrics metrics, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (!Receipt.TryParse(request.Receipt, out var receipt))
@@ -242,7 +242,7 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Ok<LeaseResult>, ValidationProblem>> Extend(
-        LeaseRequest request, TenantContext tenant, QueueStore store, CancellationToken cancellationToken)
+        LeaseRequest request, TenantContext tenant, TenantQueues store, CancellationToken cancellationToken)
     {
         if (ReceiptsError(request.Receipts) is { } error)
         {
@@ -261,7 +261,7 @@ public static class SmartLinkApi
     }
 
     private static async Task<Results<Accepted<SendResponse>, ValidationProblem, ProblemHttpResult>> Send(
-        SendRequest request, TenantContext tenantContext, QueueStore store, CatalogDatabase dataSource, Outbox outbox, IOptions<SmartLinkOptions> options,
+        SendRequest request, TenantContext tenantContext, TenantQueues store, CatalogDatabase dataSource, Outbox outbox, IOptions<SmartLinkOptions> options,
         IOnlineInsightRequestCheck onlineRequests, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();

@@ -18,7 +18,7 @@ internal static class SmartLinkSetup
         services.AddSingleton<QueueWriter>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<QueueAckMarks>();
-        services.AddSingleton<QueueStore>();
+        services.AddSingleton<TenantQueues>();
         services.AddSingleton<Tenancy.ITenantLifecycle, QueueTenantLifecycle>();
         services.AddSingleton<QueueSignals>();
         services.AddSingleton(new Messaging.OutboxMessageType(typeof(OnlineInsightRequested)));

@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace Insights.Ingestion;
 
-public sealed partial class InsightDefinitionStore(CatalogContexts catalog, IMemoryCache cache)
+public sealed partial class InsightDefinitionCatalog(CatalogContexts catalog, IMemoryCache cache)
 {
     private const string CacheKey = "insight-definitions";
 
