@@ -4,8 +4,8 @@ using Npgsql;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// What another capability does, on the tables it owns, inside the transactions that create, resume and remove a tenant:
-/// provisioning and deletion call every registered participant, so the tenant catalog names no table of theirs.
+/// What another capability does to the tables it owns inside the transactions that create, resume, move and remove a
+/// tenant, so the tenant catalog names no table of theirs (docs/decisions/0021-typed-seams-and-one-owner-per-table.md).
 /// </summary>
 public interface ITenantLifecycle
 {
@@ -27,14 +27,14 @@ public interface ITenantLifecycle
     IEnumerable<TenantTable> Tables => [];
 
     /// <summary>
-    /// Work in a move's switch: what the old store keeps about the schema (read under <paramref name="held"/>, while the
-    /// tenant's writes are held) copied to the new store in <paramref name="transaction"/>.
+    /// Work in a move's switch: what the old store keeps about the schema, read under <paramref name="held"/> (the
+    /// tenant's writes held), copied to the new store in <paramref name="transaction"/>.
     /// </summary>
     Task SwitchingStoresAsync(
         NpgsqlConnection source, NpgsqlTransaction held, NpgsqlConnection target, NpgsqlTransaction transaction, SchemaName schema,
         CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Commands for the store transaction that drops the tenant's schema there (a deletion, or a move's old copy).</summary>
+    /// <summary>Commands for the store transaction that drops the schema (a deletion, or a move's old copy).</summary>
     void DroppingSchema(NpgsqlBatch store, SchemaName schema)
     {
     }

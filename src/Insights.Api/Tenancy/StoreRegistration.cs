@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace Insights.Tenancy;
 
-/// <summary>Registers this node's stores in <c>catalog.stores</c> at start: placement counts tenants per store from those rows.</summary>
+/// <summary>At start, registers this node's stores in <c>catalog.stores</c>, where placement counts tenants.</summary>
 internal sealed class StoreRegistration(CatalogDatabase catalog, TenantDatabases databases) : IAfterCatalogMigration
 {
     public async Task RunAsync(CancellationToken cancellationToken)

@@ -4,5 +4,5 @@ namespace Insights.Tenancy;
 /// <param name="Name">The store's name in the settings (<c>main</c>: the catalog's database).</param>
 /// <param name="Tenants">Tenants whose schema is on it.</param>
 /// <param name="Bytes">The database's size (null when it did not answer).</param>
-/// <param name="Configured">Whether this node's settings name it; tenants on a store no node names cannot be served.</param>
+/// <param name="Configured">Whether this node's settings name it; tenants on a store no node names go unserved.</param>
 public sealed record StoreResponse(string Name, long Tenants, long? Bytes, bool Configured);

@@ -4,8 +4,8 @@ using System.ComponentModel.DataAnnotations.Schema;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// One store and its count of tenants. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
-/// migrations create.
+/// One store and its count of tenants, mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto
+/// the table the migrations create.
 /// </summary>
 [Table("stores", Schema = "catalog")]
 public sealed class StoreRow

@@ -34,8 +34,8 @@ internal static class TenancySetup
     }
 
     /// <summary>
-    /// Consumers every node runs, whatever its roles, each on an endpoint of its own. The queue outlives a lost connection
-    /// (events published meanwhile wait in it) and expires ten minutes after its node is gone.
+    /// Consumers every node runs, whatever its roles, each on an endpoint of its own. The queue outlives a lost
+    /// connection (events published meanwhile wait in it) and expires ten minutes after its node is gone.
     /// </summary>
     public static void AddNodeConsumers(IBusRegistrationConfigurator bus) =>
         bus.AddConsumer<TenantChangedConsumer>().Endpoint(e =>

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Insights.Tenancy;
 
-/// <summary>Resolves the tenant named by the token's tenant claim into the request's <see cref="TenantContext"/>.</summary>
+/// <summary>Resolves the token's tenant claim into the request's <see cref="TenantContext"/>.</summary>
 internal sealed class TenantAuthorizationHandler(TenantDirectory directory, IOptions<FluigIdentityOptions> options)
     : AuthorizationHandler<TenantRequirement>
 {

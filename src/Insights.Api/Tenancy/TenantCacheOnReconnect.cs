@@ -1,9 +1,8 @@
 namespace Insights.Tenancy;
 
 /// <summary>
-/// Keeps the node's tenant cache current: an entry goes when the tenant's change notification arrives (all of them when
-/// the listening connection was lost meanwhile), and everything goes when the bus comes back after an outage (a change
-/// announced while it was away may not reach it: a broker that restarted lost the node's queue with what was in it).
+/// Keeps the node's tenant cache current from PostgreSQL's change notifications, and drops it whole when the bus comes
+/// back after an outage: a broker that restarted lost the node's queue of changes.
 /// </summary>
 internal sealed class TenantCacheOnReconnect(Messaging.BusMonitor bus, TenantDirectory directory, Database.DatabaseNotifications notifications)
     : IHostedService

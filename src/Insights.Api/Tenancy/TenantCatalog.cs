@@ -29,13 +29,10 @@ public sealed class TenantCatalog(
     private const int ProvisionLockNamespace = 0x74707276;
 
     /// <summary>
-    /// Provisions a tenant in three steps, each one transaction on one database: (1) the catalog row, <c>provisioning</c>,
-    /// placed on <paramref name="requestedStore"/> or on the store with fewest tenants; (2) on that store, the schema (the
-    /// tenant baseline, then any newer tenant migration) with its journal; (3) in the catalog, the row made <c>active</c>
-    /// with its audit record, health row, cursor row and the events that announce it. A schema is never seen half-built,
-    /// and no transaction spans two servers. Concurrent creates of one id wait for this one (a session lock on the id) and
-    /// then find it taken. A failure records the tenant as <c>failed</c> with the reason; creating it again resumes where
-    /// it stopped: a schema committed on its store is kept and brought up to date.
+    /// Provisions a tenant in three transactions, one database each, so none spans two servers: the catalog row
+    /// (<c>provisioning</c>, placed on a store), the schema there, the row made <c>active</c>. Concurrent creates of
+    /// one id wait on its lock and find it taken; after a failure (<c>failed</c>), creating it again resumes where it
+    /// stopped (docs/decisions/0020-tenant-stores-and-online-moves.md).
     /// </summary>
     public async Task<ProvisionResult> ProvisionAsync(
         string id, string name, string settingsJson, string? requestedStore, string subject, CancellationToken cancellationToken)
@@ -91,9 +88,9 @@ public sealed class TenantCatalog(
     }
 
     /// <summary>
-    /// Step 1: the catalog row, <c>provisioning</c>, on its store, counted there. A new tenant goes to the requested store
-    /// or the one with fewest tenants among those this node names; a failed or interrupted one resumes on its store unless
-    /// another is requested (then <c>PreviousStore</c> names the one it leaves). Null when the id is taken.
+    /// Step 1: the catalog row, <c>provisioning</c>, counted on its store: the requested one, else a retried tenant's
+    /// own, else the one this node names with fewest tenants (<c>PreviousStore</c>: the store a retry leaves). Null
+    /// when the id is taken.
     /// </summary>
     private async Task<(string Store, string? PreviousStore)?> PlaceAsync(
         NpgsqlConnection catalog, string id, string name, string settingsJson, SchemaName schema, string? requestedStore, CancellationToken cancellationToken)
@@ -157,8 +154,8 @@ public sealed class TenantCatalog(
     }
 
     /// <summary>
-    /// Step 2, on the tenant's store only: its schema from the baseline with its journal, in one transaction. A schema an
-    /// earlier attempt committed is kept and only brought up to date.
+    /// Step 2, on the tenant's store only: its schema from the baseline with its journal, in one transaction. A schema
+    /// an earlier attempt committed is kept and only brought up to date.
     /// </summary>
     private async Task BuildSchemaAsync(string store, SchemaName schema, CancellationToken cancellationToken)
     {
@@ -207,8 +204,8 @@ public sealed class TenantCatalog(
             }
         }
 
-        // The audit record commits with the tenant, through the catalog's context on this connection and transaction: one
-        // commit (a WAL flush) for both, and no tenant without it.
+        // The audit record goes through the catalog's context on this transaction: one commit (one WAL flush) for both,
+        // and no tenant without its record.
         await using (var context = await catalogContexts.OnAsync(catalog, transaction, cancellationToken))
         {
             AuditTrail.Add(context, subject, "tenant.provision", id, "succeeded");
@@ -239,7 +236,7 @@ public sealed class TenantCatalog(
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Adds to <paramref name="store"/> the commands that remove what a store keeps about a schema it no longer holds.</summary>
+    /// <summary>Adds to <paramref name="store"/> the commands that forget a schema the store no longer holds.</summary>
     internal static void ForgetSchema(NpgsqlBatch store, SchemaName schema, IEnumerable<ITenantLifecycle> participants)
     {
         store.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM insights_store.tenant_schema_migrations WHERE schema_name = $1")
@@ -278,7 +275,7 @@ public sealed class TenantCatalog(
         return (items, PageRows.TrimExtra(items, limit));
     }
 
-    /// <summary>Renames, suspends or resumes, and replaces settings. Only <c>active</c> ⇄ <c>suspended</c> are allowed moves.</summary>
+    /// <summary>Renames, replaces settings, suspends or resumes (only <c>active</c> ⇄ <c>suspended</c>).</summary>
     public async Task<(ChangeOutcome Outcome, TenantResponse? Tenant, string? Reason)> UpdateAsync(
         string id, string? name, string? status, string? settingsJson, CancellationToken cancellationToken)
     {
@@ -336,10 +333,9 @@ public sealed class TenantCatalog(
     }
 
     /// <summary>
-    /// Marks the tenant <c>deprovisioning</c> (its clients are refused from then on), drops its schema on its store, then
-    /// forgets it in the catalog, which frees the id: three transactions, each on one database. Interrupted, it is done
-    /// again by deleting again. The audit log keeps the record. Refused (<see cref="ChangeOutcome.Conflict"/>) while a move
-    /// of the tenant is under way.
+    /// Marks the tenant <c>deprovisioning</c> (its clients refused from then on), drops its schema on its store, then
+    /// forgets it in the catalog, freeing the id; deleting again finishes an interrupted deletion. The audit log stays.
+    /// <see cref="ChangeOutcome.Conflict"/> while a move of the tenant is under way.
     /// </summary>
     public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
     {
@@ -348,7 +344,7 @@ public sealed class TenantCatalog(
         await using var catalog = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var marking = await catalog.BeginTransactionAsync(cancellationToken))
         {
-            // Not while a move of the tenant is under way: it would leave a copy of the schema on the store it moves to.
+            // Not during a move: it would leave a copy of the schema on the store it moves to.
             await using (var moving = new NpgsqlCommand(
                 "SELECT EXISTS (SELECT FROM catalog.tenant_moves WHERE tenant_id = $1 AND status IN ('queued', 'copying', 'switching'))", catalog, marking))
             {
@@ -411,7 +407,7 @@ public sealed class TenantCatalog(
     }
 
     /// <summary>
-    /// At the commit of <paramref name="transaction"/>, every node forgets what it cached of the tenant: at once through
+    /// At the commit of <paramref name="transaction"/>, every node drops its entry of the tenant: at once through
     /// PostgreSQL's notification, and through the bus's <see cref="TenantChanged"/> from the outbox.
     /// </summary>
     private async Task AnnounceChangeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string id, CancellationToken cancellationToken)
@@ -424,7 +420,7 @@ public sealed class TenantCatalog(
     public Task AuditAsync(string subject, string action, string? tenantId, string outcome, string? detail) =>
         audit.RecordAsync(subject, action, tenantId, outcome, detail);
 
-    /// <summary>Records the tenant as <c>failed</c>; false when that could not be recorded (or it has no row yet).</summary>
+    /// <summary>Marks the tenant <c>failed</c>; false when that failed too, or it has no row yet.</summary>
     private async Task<bool> RecordFailureAsync(string id, string reason)
     {
         try

@@ -1,4 +1,4 @@
 namespace Insights.Tenancy;
 
-/// <summary>A tenant's catalog row changed (renamed, suspended, resumed, deleted): every node drops what it cached of it.</summary>
+/// <summary>A tenant changed (renamed, suspended, resumed, moved, deleted): nodes drop their entry.</summary>
 public sealed record TenantChanged(string TenantId);

@@ -5,9 +5,9 @@ using Npgsql;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// Looks tenants up for authorization. Answers are cached: every change to a tenant sends a PostgreSQL notification
-/// with its commit, and each node drops its entry when it hears it (everything, when its listening connection was
-/// lost meanwhile); <see cref="CacheFor"/> bounds the rest. A client's requests then cost no catalog lookup.
+/// Looks tenants up for authorization, cached so a client's requests cost no catalog lookup: every tenant change
+/// notifies the nodes at its commit and each drops its entry (everything, when its listener was lost);
+/// <see cref="CacheFor"/> bounds the rest.
 /// </summary>
 public sealed class TenantDirectory(CatalogDatabase dataSource, IMemoryCache cache) : IDisposable
 {
@@ -58,13 +58,11 @@ public sealed class TenantDirectory(CatalogDatabase dataSource, IMemoryCache cac
 
     public void Evict(string tenantId) => cache.Remove(Key(tenantId));
 
-    /// <summary>Tells every node, at the commit of <paramref name="transaction"/>, to forget what it cached of the tenant.</summary>
+    /// <summary>At the commit of <paramref name="transaction"/>, every node drops its entry of the tenant.</summary>
     public static Task NotifyChangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, CancellationToken cancellationToken) =>
         Database.DatabaseNotifications.NotifyAsync(connection, transaction, Channel, tenantId, cancellationToken);
 
-    /// <summary>
-    /// Drops everything cached: after the bus was disconnected, changes announced meanwhile may have passed this node by.
-    /// </summary>
+    /// <summary>Drops every entry: changes announced while the bus or listener was away may be missed.</summary>
     public void EvictAll()
     {
         using var previous = Interlocked.Exchange(ref generation, new CancellationTokenSource());

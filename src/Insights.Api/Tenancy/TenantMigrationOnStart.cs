@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Insights.Tenancy;
 
-/// <summary>After a deployment brings new tenant migrations, a worker applies them to every tenant without waiting for an admin.</summary>
+/// <summary>On a worker's start, migrates tenants behind the latest migration without waiting for an admin.</summary>
 internal sealed class TenantMigrationOnStart(
     TenantMigrationRunner runner, IOptions<DatabaseOptions> options, IHostApplicationLifetime lifetime, ILogger<TenantMigrationOnStart> logger)
     : BackgroundService

@@ -18,9 +18,7 @@ public sealed class TenantMigrationRunner(TenantDatabases connections, TenantMig
 
     private readonly CatalogDatabase dataSource = connections.Catalog;
 
-    /// <summary>
-    /// Starts a run in the background and returns it; when a run is already going (here or on another instance), returns that one.
-    /// </summary>
+    /// <summary>Starts a run in the background and returns it, or the run already going on any instance.</summary>
     public async Task<TenantMigrationRun> StartAsync(string requestedBy, CancellationToken stopping)
     {
         var lockConnection = await dataSource.OpenConnectionAsync(stopping);
@@ -123,7 +121,7 @@ public sealed class TenantMigrationRunner(TenantDatabases connections, TenantMig
                 catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
                 {
                     logger.LogError(e, "Tenant migration of {TenantId} failed", tenant.Id);
-                    // Admins read this in the progress view: what happened, not the statement or SQLSTATE (those are logged).
+                    // Admins read this in the progress view: what happened; the statement and SQLSTATE are logged.
                     error = "The tenant's pending migrations failed and were rolled back; the service log has the cause.";
                 }
 
@@ -165,8 +163,8 @@ public sealed class TenantMigrationRunner(TenantDatabases connections, TenantMig
     }
 
     /// <summary>
-    /// Session locks outlive the connection's return to the pool (the pool resets session state only when the connection
-    /// is next used), so the lock is released explicitly.
+    /// Session locks outlive the connection's return to the pool, which resets nothing: released explicitly
+    /// (docs/decisions/0004-bounded-auto-prepare-no-reset-on-close.md).
     /// </summary>
     private static async Task UnlockAsync(NpgsqlConnection connection)
     {

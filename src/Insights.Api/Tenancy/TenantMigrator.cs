@@ -6,11 +6,10 @@ using Npgsql;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// Applies the scripts of <c>migrations/tenant</c> inside one tenant schema. A schema is migrated in one
-/// transaction (PostgreSQL DDL is transactional): all pending scripts and their journal rows, or nothing.
-/// A transaction-level advisory lock per schema makes concurrent runs apply each script once. The journal is the
-/// store's (<c>insights_store.tenant_schema_migrations</c>, beside the schema): the transaction touches only the
-/// tenant's store, and the catalog's <c>schema_version</c> is recorded by the caller once it committed.
+/// Applies the scripts of <c>migrations/tenant</c> to one tenant schema: all pending scripts and their journal rows in
+/// one transaction, or nothing, under a per-schema advisory lock so concurrent runs apply each script once. The journal
+/// is on the tenant's store (<c>insights_store.tenant_schema_migrations</c>), so the transaction stays there; the
+/// caller records the catalog's <c>schema_version</c> after it committed.
 /// </summary>
 public sealed partial class TenantMigrator
 {
@@ -45,23 +44,22 @@ public sealed partial class TenantMigrator
 
     public IReadOnlyList<TenantScript> Scripts { get; }
 
-    /// <summary>What a new schema is built from instead of the scripts it covers; null when it runs every script.</summary>
+    /// <summary>What a new schema is built from instead of the scripts it covers; null: every script runs.</summary>
     public TenantBaseline? Baseline { get; }
 
     public int LatestVersion => Scripts.Count == 0 ? 0 : Scripts[^1].Number;
 
     /// <summary>
-    /// The SQL that builds a new schema, in order: the baseline, then every script after it (every script when there is no
+    /// The SQL that builds a new schema, in order: the baseline, then every script after it (every script without a
     /// baseline). <c>$schema$</c> stands for the quoted schema name.
     /// </summary>
     public IEnumerable<string> NewSchemaSql() =>
         Baseline is null ? Scripts.Select(s => s.Sql) : Scripts.Where(s => s.Number > Baseline.Through.Number).Select(s => s.Sql).Prepend(Baseline.Sql);
 
     /// <summary>
-    /// Applies pending scripts to <paramref name="schema"/> inside <paramref name="transaction"/> (on the tenant's store),
-    /// creating the schema when <paramref name="createSchema"/> is set. A new schema is built from
-    /// the baseline and the scripts after it, and journaled exactly as if every script had run. Returns how many scripts
-    /// were journaled.
+    /// Applies pending scripts to the schema of <paramref name="database"/> in <paramref name="transaction"/>, creating
+    /// it, when <paramref name="createSchema"/> is set, from the baseline and the scripts after it, journaled as if
+    /// every script had run. Returns how many scripts were journaled.
     /// </summary>
     public async Task<int> MigrateAsync(
         TenantDatabase database, NpgsqlConnection connection, NpgsqlTransaction transaction, bool createSchema, CancellationToken cancellationToken)

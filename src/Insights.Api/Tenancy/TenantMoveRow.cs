@@ -4,8 +4,8 @@ using System.ComponentModel.DataAnnotations.Schema;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// One move of a tenant between stores. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
-/// migrations create.
+/// One move of a tenant between stores, mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto
+/// the table the migrations create.
 /// </summary>
 [Table("tenant_moves", Schema = "catalog")]
 public sealed class TenantMoveRow

@@ -10,14 +10,10 @@ using NpgsqlTypes;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// Moves a tenant's schema to another store while its clients keep working. The models are copied first, with the
-/// tenant's ingestion held (its run lock: a run in flight finishes first, a new one waits), so they cannot change
-/// meanwhile. Then the switch: the tenant's tables are locked against writes on the old store (reads go on), the queue is
-/// copied with its ids, delivery counts, leases and sequence, and the cursor with it; the new store commits; the old
-/// schema is set aside under another name, which ends the held writes with a <c>503</c> (<c>Retry-After</c>); the catalog
-/// names the new store and every node forgets its cached entry; the old copy is dropped. Each step is one transaction on
-/// one database. A failure before the catalog names the new store leaves the tenant where it was, intact, and removes the
-/// partial copy; a node that dies mid-move leaves it to the next node that starts, which completes or undoes it.
+/// Moves a tenant's schema to another store while its clients keep working: the models copied with its ingestion held,
+/// then a switch with its writes held (the queue and cursor copied, the catalog switched), then the old copy dropped.
+/// Each step is one transaction on one database. A failure before the catalog switch undoes the move; one left by a
+/// dead node is completed or undone by the next node to start (docs/decisions/0020-tenant-stores-and-online-moves.md).
 /// </summary>
 public sealed class TenantMover(
     CatalogDatabase catalog,
@@ -109,7 +105,8 @@ public sealed class TenantMover(
         var parked = Parked(move.Id);
         try
         {
-            // Held for the whole move: it tells a starting node the move is alive, and keeps the tenant's ingestion off.
+            // Both held for the whole move: this one tells a starting node the move is alive; the run lock keeps
+            // ingestion off, so the models cannot change while they are copied.
             await TenantLocks.LockAsync(locks, MoveLockNamespace, move.TenantId, cancellationToken);
             await UpdateAsync(move.Id, "UPDATE catalog.tenant_moves SET status = 'copying', started_at = now() WHERE id = $1", cancellationToken);
             await TenantLocks.LockAsync(locks, TenantLocks.Ingestion, move.TenantId, cancellationToken);
@@ -140,7 +137,7 @@ public sealed class TenantMover(
         }
         catch (Exception e) when (switched && e is NpgsqlException or InvalidOperationException or OperationCanceledException or IOException)
         {
-            // The tenant is served from its new store; only the old copy's removal is left, to the next node that starts.
+            // Served from its new store already: only the old copy's removal is left, to the next node that starts.
             logger.LogError(e, "Move {MoveId} of tenant {TenantId}: the old copy on {From} is left to remove", move.Id, move.TenantId, move.From);
         }
         finally
@@ -149,7 +146,7 @@ public sealed class TenantMover(
         }
     }
 
-    /// <summary>The new store's schema (from the baseline, journaled) with every model, in one transaction there.</summary>
+    /// <summary>The schema on the new store, from the baseline, with every model, in one transaction.</summary>
     private async Task<long> CopyModelsAsync(TenantMoveResponse move, SchemaName schema, CancellationToken cancellationToken)
     {
         var to = connections.For(move.To, schema);
@@ -172,8 +169,8 @@ public sealed class TenantMover(
     }
 
     /// <summary>
-    /// The switch on the stores: the tenant's writes held on the old one, the queue and the cursor copied and committed on
-    /// the new one, then the old schema set aside (which ends the held writes). Returns the messages copied.
+    /// The switch on the stores: the tenant's writes held on the old one, the queue and the cursor copied and committed
+    /// on the new one, then the old schema set aside, which ends the held writes (503). Returns the messages copied.
     /// </summary>
     private async Task<long> SwitchStoresAsync(TenantMoveResponse move, SchemaName schema, string parked, CancellationToken cancellationToken)
     {
@@ -222,7 +219,7 @@ public sealed class TenantMover(
         return messages;
     }
 
-    /// <summary>The catalog names the new store and announces it; false (and the move undone) when that failed.</summary>
+    /// <summary>The catalog names the new store and announces it; false, the move undone, when that failed.</summary>
     private async Task<bool> SwitchCatalogAsync(TenantMoveResponse move, string parked, Stopwatch watch, long messages, CancellationToken cancellationToken)
     {
         try
@@ -315,7 +312,7 @@ public sealed class TenantMover(
         await forget.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>One table's rows, in PostgreSQL's binary copy format, from one server to the other (identities included).</summary>
+    /// <summary>One table's rows from one server to the other in binary COPY format, identities included.</summary>
     private static async Task CopyTableAsync(
         NpgsqlConnection source, TenantDatabase from, NpgsqlConnection target, TenantDatabase to, string table, CancellationToken cancellationToken)
     {
@@ -448,7 +445,7 @@ public sealed class TenantMover(
         }
     }
 
-    /// <summary>Moves under way stop with the host (ApplicationStopping): each is undone and recorded before the host goes.</summary>
+    /// <summary>Moves under way stop with the host, each undone and recorded before it goes.</summary>
     public Task StopAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
 }

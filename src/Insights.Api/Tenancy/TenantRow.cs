@@ -4,8 +4,8 @@ using System.ComponentModel.DataAnnotations.Schema;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// One tenant of the catalog. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
-/// migrations create.
+/// One tenant of the catalog, mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table
+/// the migrations create.
 /// </summary>
 [Table("tenants", Schema = "catalog")]
 public sealed class TenantRow

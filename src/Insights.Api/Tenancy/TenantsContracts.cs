@@ -14,15 +14,16 @@ public sealed record TenantResponse(
     JsonElement Settings,
     string Store);
 
-/// <param name="Store">The store to place the tenant on; by default the one with fewest tenants.</param>
+/// <summary>A tenant to provision; <c>Store</c> places it, by default on the store with fewest tenants.</summary>
 public sealed record CreateTenantRequest(string? Id, string? Name, JsonElement? Settings, string? Store = null);
 
 public sealed record UpdateTenantRequest(string? Name, string? Status, JsonElement? Settings);
 
-/// <summary>A move of a tenant's schema between stores, as <c>GET /tenants/{id}/moves/{moveId}</c> shows it.</summary>
-/// <param name="Status"><c>queued</c>, <c>copying</c> (models to the new store), <c>switching</c> (the queue, with the
-/// tenant's writes held), <c>succeeded</c> or <c>failed</c> (the tenant stays where it was, intact).</param>
-/// <param name="SwitchMs">How long the tenant's writes were held: its clients may have had a <c>503</c> then.</param>
+/// <summary>
+/// A move of a tenant's schema between stores, as <c>GET /tenants/{id}/moves/{moveId}</c> shows it. <c>Status</c>:
+/// <c>queued</c>, <c>copying</c> (models), <c>switching</c> (the queue, writes held), <c>succeeded</c> or <c>failed</c>
+/// (the tenant stays where it was, intact). <c>SwitchMs</c>: how long writes were held, when clients may get a 503.
+/// </summary>
 public sealed record TenantMoveResponse(
     Guid Id, string TenantId, string From, string To, string Status, string RequestedBy, DateTimeOffset RequestedAt,
     DateTimeOffset? StartedAt, DateTimeOffset? SwitchedAt, DateTimeOffset? FinishedAt, long ModelsCopied, long MessagesCopied,
