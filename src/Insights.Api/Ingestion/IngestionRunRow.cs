@@ -4,8 +4,8 @@ using System.ComponentModel.DataAnnotations.Schema;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// One ingestion run of a tenant. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
-/// migrations create.
+/// One ingestion run of a tenant, mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the
+/// table the migrations create.
 /// </summary>
 [Table("ingestion_runs", Schema = "catalog")]
 public sealed class IngestionRunRow

@@ -6,7 +6,7 @@ using NpgsqlTypes;
 
 namespace Insights.Ingestion;
 
-/// <summary>The catalog's record of runs. At most one run per tenant is queued or running (a unique partial index).</summary>
+/// <summary>The catalog's record of runs: at most one per tenant queued or running (a unique partial index).</summary>
 public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts catalog)
 {
     private const string Columns =
@@ -14,8 +14,8 @@ public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts ca
         "skipped, skipped_types::text, bytes_processed, bytes_billed, estimated_cost_usd, error";
 
     /// <summary>
-    /// Queues a run within <paramref name="transaction"/>; when one is already queued or running for the tenant, returns
-    /// that one instead. A <paramref name="runId"/> makes the request idempotent: asked again, it returns that run.
+    /// Queues a run in <paramref name="transaction"/>, or returns the tenant's run already queued or running. A
+    /// <paramref name="runId"/> makes the request idempotent: asked again, it returns that run.
     /// </summary>
     public static async Task<(IngestionRun Run, bool Created)> RequestAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string trigger, Guid? runId, CancellationToken cancellationToken)
@@ -65,8 +65,8 @@ public sealed class IngestionRuns(CatalogDatabase dataSource, CatalogContexts ca
 
                 if (found is not null)
                 {
-                    // A scheduled run that finds nothing leaves no row; a request that joins one makes it its own, so that
-                    // whoever asked can follow it. Gone or finished meanwhile, the next attempt queues a run of its own.
+                    // A scheduled run that finds nothing leaves no row, so a request that joins one makes it its own
+                    // for the asker to follow; gone or finished meanwhile, the next attempt queues a new run.
                     await using var claim = new NpgsqlCommand(
                         $"""
                         UPDATE catalog.ingestion_runs SET trigger = $2

@@ -1,10 +1,9 @@
 namespace Insights.Ingestion;
 
 /// <summary>
-/// The totals of the tenant's runs kept (see <see cref="IngestionRunOptions.RunRetention"/>), and when its own run last read
-/// the tenant's source to its end (<see cref="LastCheckedAt"/>). The tenant's share of the fleet sweeps: rows read for it
-/// and the bytes billed apportioned by rows (<see cref="SweptBytesBilled"/>, <see cref="SweptCostUsd"/>); whether it rides
-/// the sweeps (since when), and the newest updated_at applied with the lag behind now.
+/// A tenant's ingestion for its usage: totals of its runs kept (<see cref="IngestionRunOptions.RunRetention"/>), when
+/// its own run last read the source to its end (<see cref="LastCheckedAt"/>), its share of the fleet sweeps (rows, and
+/// bytes billed and cost apportioned by rows), since when it rides them, and the newest updated_at applied.
 /// </summary>
 public sealed record IngestionTotals(
     int Runs, long RowsRead, long RowsChanged, long MessagesEnqueued, long BytesProcessed, long BytesBilled, decimal EstimatedCostUsd,

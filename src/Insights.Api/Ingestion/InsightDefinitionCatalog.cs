@@ -29,7 +29,10 @@ public sealed partial class InsightDefinitionCatalog(CatalogContexts catalog, IM
         return all;
     }
 
-    /// <summary>Creates or replaces a definition; true when it was created. Two creates of one name at once: one creates, the other replaces.</summary>
+    /// <summary>
+    /// Creates or replaces a definition; true when created. Of two creates of one name at once, one creates and the
+    /// other replaces.
+    /// </summary>
     public async Task<(InsightDefinition Definition, bool Created)> PutAsync(string name, PutInsightDefinitionRequest request, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)

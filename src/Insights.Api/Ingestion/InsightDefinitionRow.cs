@@ -4,8 +4,8 @@ using System.ComponentModel.DataAnnotations.Schema;
 namespace Insights.Ingestion;
 
 /// <summary>
-/// One insight type of the service-wide catalog. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
-/// migrations create.
+/// One insight type of the service-wide catalog, mapped in the catalog's EF model
+/// (<see cref="Database.CatalogDbContext"/>) onto the table the migrations create.
 /// </summary>
 [Table("insight_definitions", Schema = "catalog")]
 public sealed class InsightDefinitionRow
