@@ -14,8 +14,8 @@ namespace Insights.Database;
 public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options)
 {
     /// <summary>
-    /// Each capability maps its own rows beside them (<see cref="TableAttribute"/> naming a <c>catalog</c> table), found
-    /// here by reflection, so this context names no table.
+    /// Each capability maps its own rows beside them (<see cref="TableAttribute"/> naming a <c>catalog</c> table),
+    /// found here by reflection, so this context names no table.
     /// </summary>
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -27,8 +27,8 @@ public sealed class TenantDatabases : IAsyncDisposable
     }
 
     /// <summary>
-    /// Lanes on every store of <paramref name="storeConnectionStrings"/> (name → connection string; <c>main</c> is the
-    /// catalog's database).
+    /// Lanes on every store of <paramref name="storeConnectionStrings"/> (name → connection string; <c>main</c> is
+    /// the catalog's database).
     /// </summary>
     public TenantDatabases(
         CatalogDatabase catalog, IReadOnlyDictionary<string, string> storeConnectionStrings, int laneCount, int lanePoolSize, ILoggerFactory? loggerFactory = null)
@@ -134,6 +134,8 @@ public sealed class TenantDatabases : IAsyncDisposable
         }
     }
 
-    /// <param name="OwnsWide">Whether <paramref name="Wide"/> has a pool of its own (not the catalog's).</param>
+    /// <summary>
+    /// A store's lane pools and its store-wide database, with a pool of its own (<c>OwnsWide</c>) or the catalog's.
+    /// </summary>
     private sealed record Store(NpgsqlDataSource[] Lanes, StoreDatabase Wide, bool OwnsWide);
 }
