@@ -8,8 +8,8 @@ namespace Insights.SmartLink;
 
 /// <summary>
 /// Deletes acked messages older than <see cref="SmartLinkOptions.AckedRetention"/>; dead ones stay until redriven. It
-/// visits only the tenants with a due marker in <c>catalog.queue_ack_days</c> (written by the first ack of a tenant each
-/// day on each node), so a purge costs what was acked, not the number of tenants: idle tenants are never visited.
+/// visits only the tenants with a due marker in <c>catalog.queue_ack_days</c> (written by the first ack of a tenant
+/// each day on each node), so a purge costs what was acked, not the number of tenants: idle tenants are never visited.
 /// </summary>
 /// <remarks>
 /// After a visit, the tenant's markers are due again when its oldest acked message left is past the retention (or, with
@@ -92,7 +92,9 @@ public sealed class QueuePurgeService(
 
     private sealed record DueTenant(string Id, SchemaName? Schema, string? Status, string? Store);
 
-    /// <summary>The next page of tenants with a due marker, after <paramref name="after"/>, with what the catalog knows of them.</summary>
+    /// <summary>
+    /// The next page of tenants with a due marker, after <paramref name="after"/>, with what the catalog knows of them.
+    /// </summary>
     private static async Task<List<DueTenant>> DueTenantsAsync(NpgsqlConnection connection, string? after, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
@@ -162,8 +164,8 @@ public sealed class QueuePurgeService(
             logger.LogInformation("Purged {Count} acked messages of tenant {TenantId}", purged, tenant.Id);
         }
 
-        // Catalog only. The markers of days wholly past the retention go; the others are due when the oldest acked message
-        // left is. Acked messages left without a marker (acked by a node that did not mark them) get one.
+        // Catalog only. The markers of days wholly past the retention go; the others are due when the oldest acked
+        // message left is. Acked messages left without a marker (acked by a node that did not mark them) get one.
         await using var reschedule = new NpgsqlCommand(
             """
             WITH gone AS (

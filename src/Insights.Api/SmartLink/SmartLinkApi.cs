@@ -360,8 +360,8 @@ public static class SmartLinkApi
     }
 
     /// <summary>
-    /// CloudEvents extension attributes: names of 1–20 lowercase ASCII letters and digits. <c>tenantId</c> (SmartLink's
-    /// attribute) may be sent, and must then be the token's tenant.
+    /// CloudEvents extension attributes: names of 1–20 lowercase ASCII letters and digits. <c>tenantId</c>
+    /// (SmartLink's attribute) may be sent, and must then be the token's tenant.
     /// </summary>
     private static void CheckExtensions(Dictionary<string, JsonElement>? extensions, string tenantId, Dictionary<string, string[]> errors)
     {

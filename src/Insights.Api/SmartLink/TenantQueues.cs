@@ -9,10 +9,11 @@ using NpgsqlTypes;
 namespace Insights.SmartLink;
 
 /// <summary>
-/// Every tenant's queue, one tenant per call: leases with <c>FOR UPDATE SKIP LOCKED</c> (concurrent receivers never share
-/// a message), acks and nacks by receipt, lease extension, dead letters, and the admin views. Every statement reaches
-/// the tenant's table through its <see cref="TenantDatabase"/>; nothing here reads a schema from input. What each statement did is also
-/// recorded in memory for the fleet health view (<see cref="IQueueActivity"/>), never written to the catalog by it.
+/// Every tenant's queue, one tenant per call: leases with <c>FOR UPDATE SKIP LOCKED</c> (concurrent receivers never
+/// share a message), acks and nacks by receipt, lease extension, dead letters, and the admin views. Every statement
+/// reaches the tenant's table through its <see cref="TenantDatabase"/>; nothing here reads a schema from input. What
+/// each statement did is also recorded in memory for the fleet health view (<see cref="IQueueActivity"/>), never
+/// written to the catalog by it.
 /// </summary>
 public sealed class TenantQueues(
     TenantDatabases connections, IOptions<SmartLinkOptions> options, QueueAckMarks? marks = null, IQueueActivity? activity = null)
