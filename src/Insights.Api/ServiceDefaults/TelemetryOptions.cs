@@ -15,8 +15,8 @@ public sealed class TelemetryOptions
 
     /// <summary>
     /// 0: <c>/metrics</c> is on the service's port and needs an admin token (a tenant token gets 403). A port: it is
-    /// served there only, without a token, and the service's other ports answer 404 — the host must listen on that port
-    /// too (e.g. <c>ASPNETCORE_HTTP_PORTS=8080;9464</c>), and the network must keep it from clients.
+    /// served there only, without a token, and the service's other ports answer 404 — the host must listen on that
+    /// port too (e.g. <c>ASPNETCORE_HTTP_PORTS=8080;9464</c>), and the network must keep it from clients.
     /// </summary>
     [Range(0, 65535)]
     public int PrometheusPort { get; set; }
