@@ -4,8 +4,8 @@ using System.ComponentModel.DataAnnotations.Schema;
 namespace Insights.Audit;
 
 /// <summary>
-/// One record of the admin audit trail. Mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto the table the
-/// migrations create.
+/// One record of the admin audit trail, mapped in the catalog's EF model (<see cref="Database.CatalogDbContext"/>) onto
+/// the table the migrations create.
 /// </summary>
 [Table("audit_log", Schema = "catalog")]
 public sealed class AuditRow
