@@ -8,7 +8,7 @@ namespace Insights.SmartLink;
 
 /// <summary>
 /// The internal enqueue API. Callers pass their own connection and transaction, so the messages commit (or not) with
-/// the rest of their work, and count them (<see cref="Committed"/>) after it, also for the tenant's health
+/// the rest of their work, and count them (<see cref="Committed(string, IReadOnlyList{OutgoingMessage})"/>) after it, also for the tenant's health
 /// (<see cref="IQueueActivity"/>); waiting receivers on every node are woken by a notification sent at commit.
 /// </summary>
 public sealed class QueueWriter(InsightsMetrics? metrics = null, IQueueActivity? activity = null)
