@@ -11,11 +11,15 @@ internal sealed class IngestionTenantLifecycle(IngestionTrigger trigger) : ITena
     public const string ResumedTrigger = "resumed";
 
     // Its ingestion lag counts from its creation until its first run reads its source.
-    public void Activating(NpgsqlBatch catalog, string tenantId, DateTimeOffset createdAt) =>
+    public void Activating(NpgsqlBatch catalog, string tenantId) =>
         catalog.BatchCommands.Add(new NpgsqlBatchCommand(
-            "INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at) VALUES ($1, NULL, $2) ON CONFLICT (tenant_id) DO NOTHING")
+            $"""
+            INSERT INTO catalog.ingestion_cursors (tenant_id, moved_at, created_at)
+            SELECT id, NULL, created_at FROM {TenantRows.Tenants} WHERE id = $1
+            ON CONFLICT (tenant_id) DO NOTHING
+            """)
         {
-            Parameters = { new() { Value = tenantId }, new() { Value = createdAt } },
+            Parameters = { new() { Value = tenantId } },
         });
 
     // Rows the fleet sweep left aside while the tenant was suspended are read by a run of its own.

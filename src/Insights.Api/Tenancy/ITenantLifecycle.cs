@@ -9,8 +9,8 @@ namespace Insights.Tenancy;
 /// </summary>
 public interface ITenantLifecycle
 {
-    /// <summary>Commands for the catalog transaction that makes a new tenant active.</summary>
-    void Activating(NpgsqlBatch catalog, string tenantId, DateTimeOffset createdAt)
+    /// <summary>Commands for the catalog batch that makes a new tenant active (after its row's update).</summary>
+    void Activating(NpgsqlBatch catalog, string tenantId)
     {
     }
 

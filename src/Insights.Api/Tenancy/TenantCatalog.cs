@@ -185,23 +185,16 @@ public sealed class TenantCatalog(
             {
                 Parameters = { new() { Value = id }, new() { Value = migrator.LatestVersion } },
             });
+
+            // What the other capabilities keep of a tenant starts with it, in the same round trip.
+            foreach (var participant in participants)
+            {
+                participant.Activating(activate, id);
+            }
+
             await using var reader = await activate.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             tenant = Read(reader);
-        }
-
-        // What the other capabilities keep of a tenant starts with it, in this transaction.
-        await using (var started = new NpgsqlBatch(catalog, transaction))
-        {
-            foreach (var participant in participants)
-            {
-                participant.Activating(started, id, tenant.CreatedAt);
-            }
-
-            if (started.BatchCommands.Count > 0)
-            {
-                await started.ExecuteNonQueryAsync(cancellationToken);
-            }
         }
 
         // The audit record goes through the catalog's context on this transaction: one commit (one WAL flush) for both,
