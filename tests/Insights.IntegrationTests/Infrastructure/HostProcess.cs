@@ -14,8 +14,7 @@ namespace Insights.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class HostProcess : IDisposable
 {
-    /// <summary>Generous: a cold start on a busy 2-core machine takes seconds; a host that never gets ready fails the test.</summary>
-    // A cap for a host that never becomes ready, not a speed limit: a loaded machine may take minutes to start one.
+    /// <summary>A cap for a host that never gets ready, not a speed limit: a loaded 2-core machine may take a minute.</summary>
     private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(180);
 
     private const int KeptLines = 200;
