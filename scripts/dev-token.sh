@@ -4,6 +4,7 @@
 #
 # Usage: scripts/dev-token.sh --admin
 #        scripts/dev-token.sh --tenant <id> [--minutes N]
+#        scripts/dev-token.sh --role operator|viewer
 #   e.g. curl -H "Authorization: Bearer $(scripts/dev-token.sh --admin)" http://127.0.0.1:5080/...
 #
 # Runs the built host assembly directly; it builds first only when the assembly is missing or older than
@@ -25,7 +26,7 @@ export Authentication__RequireHttpsMetadata=false
 export Logging__Console__LogToStandardErrorThreshold=Trace
 
 if [ "$#" -eq 0 ]; then
-  echo "usage: scripts/dev-token.sh --admin | --tenant <id> [--minutes N]" >&2
+  echo "usage: scripts/dev-token.sh --admin | --role admin|operator|viewer | --tenant <id> [--minutes N]" >&2
   exit 2
 fi
 

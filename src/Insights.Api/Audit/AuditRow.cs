@@ -20,4 +20,8 @@ public sealed class AuditRow
     public string? TenantId { get; set; }
     public required string Outcome { get; set; }
     public string? Detail { get; set; }
+    public string? Name { get; set; }
+    public string? Role { get; set; }
+    public string? ClientAddress { get; set; }
+    public string? RequestId { get; set; }
 }

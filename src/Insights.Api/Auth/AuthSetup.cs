@@ -66,13 +66,18 @@ internal static class AuthSetup
             });
         }
 
-        services.AddSingleton<IAuthorizationHandler, AdminAuthorizationHandler>();
-        services.AddAuthorizationBuilder()
-            .AddPolicy(Policies.Admin, p => p
+        services.AddSingleton<PersonRoles>();
+        services.AddSingleton<IAuthorizationHandler, PersonRoleAuthorizationHandler>();
+        var policies = services.AddAuthorizationBuilder();
+        foreach (var (policy, role) in Policies.People)
+        {
+            policies.AddPolicy(policy, p => p
                 .AddAuthenticationSchemes(BearerScheme)
                 .RequireAuthenticatedUser()
-                .AddRequirements(new AdminRequirement()))
-            .AddPolicy(Policies.Tenant, p => p
+                .AddRequirements(new PersonRoleRequirement(role)));
+        }
+
+        policies.AddPolicy(Policies.Tenant, p => p
                 .AddAuthenticationSchemes(BearerScheme)
                 .RequireAuthenticatedUser()
                 .AddRequirements(new TenantRequirement()));

@@ -12,6 +12,11 @@ public sealed class FluigIdentityOptions
     public string TenantClaim { get; set; } = "http://www.tnf.com/identity/claims/tenantId";
     public string RoleClaim { get; set; } = "role";
     public string AdminRole { get; set; } = "insights-admin";
+    public string OperatorRole { get; set; } = "insights-operator";
+    public string ViewerRole { get; set; } = "insights-viewer";
+
+    /// <summary>The claim holding a person's display name, recorded in the audit trail.</summary>
+    public string NameClaim { get; set; } = "name";
     public bool RequireHttpsMetadata { get; set; } = true;
     public int ClockSkewSeconds { get; set; } = 30;
 

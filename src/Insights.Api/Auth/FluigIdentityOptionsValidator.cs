@@ -28,6 +28,15 @@ internal sealed class FluigIdentityOptionsValidator(IHostEnvironment environment
         Require(options.TenantClaim, "TenantClaim");
         Require(options.RoleClaim, "RoleClaim");
         Require(options.AdminRole, "AdminRole");
+        Require(options.OperatorRole, "OperatorRole");
+        Require(options.ViewerRole, "ViewerRole");
+        Require(options.NameClaim, "NameClaim");
+        var roleNames = new[] { options.AdminRole, options.OperatorRole, options.ViewerRole };
+        if (roleNames.Distinct(StringComparer.Ordinal).Count() != roleNames.Length)
+        {
+            failures.Add("Settings 'Authentication:AdminRole', 'OperatorRole' and 'ViewerRole' must name three different roles.");
+        }
+
         Require(options.DevelopmentIssuer, "DevelopmentIssuer");
         if (options.ClockSkewSeconds is < 0 or > 300)
         {

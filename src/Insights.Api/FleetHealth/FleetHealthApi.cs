@@ -21,12 +21,10 @@ public static class FleetHealthApi
 
     public static RouteGroupBuilder MapFleetHealthApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/fleet")
-            .WithTags("Fleet")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
+        var group = routes.MapApiGroup("/fleet", "Fleet");
 
         group.MapGet("/health", List)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("FleetHealth")
             .WithSummary(
                 "Every tenant's delivery and ingestion health, worst first by sort (oldestVisibleAge, the default; lastReceiveAt; dead; " +

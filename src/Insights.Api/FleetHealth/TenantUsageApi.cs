@@ -1,3 +1,4 @@
+using Insights.Auth;
 using Insights.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -6,10 +7,11 @@ namespace Insights.FleetHealth;
 /// <summary>Admin API of one tenant's usage: <c>/api/v1/tenants/{tenantId}/usage</c>.</summary>
 public static class TenantUsageApi
 {
-    /// <summary>Maps a tenant's usage on the tenants' route group (its tags, policy and common problems).</summary>
+    /// <summary>Maps a tenant's usage on the tenants' route group (its tags and common problems).</summary>
     public static RouteGroupBuilder MapTenantUsageApi(this RouteGroupBuilder tenants)
     {
         tenants.MapGet("/{tenantId}/usage", Usage)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("GetTenantUsage")
             .WithSummary("What the tenant uses: schema bytes and rows per table.")
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -29,6 +29,8 @@ public static class InsightsCli
                 Console.WriteLine("""
                     Insights.Api                      serve (roles from the 'Roles' setting)
                     Insights.Api dev-token --admin    print a development admin token
+                    Insights.Api dev-token --role admin|operator|viewer [--minutes N]
+                                                      print a development token of a person with that role
                     Insights.Api dev-token --tenant <id> [--minutes N]
                                                       print a development token of one tenant's client
                     Insights.Api migrate --tenants    apply pending tenant migrations to every tenant
@@ -41,7 +43,16 @@ public static class InsightsCli
 
     private static int DevToken(string[] args)
     {
-        var admin = args.Contains("--admin");
+        var roleIndex = Array.IndexOf(args, "--role");
+        var roleName = args.Contains("--admin") ? "admin" : roleIndex >= 0 && roleIndex + 1 < args.Length ? args[roleIndex + 1] : null;
+        PersonRole? role = roleName switch
+        {
+            null => null,
+            "admin" => PersonRole.Admin,
+            "operator" => PersonRole.Operator,
+            "viewer" => PersonRole.Viewer,
+            _ => (PersonRole)0,
+        };
         var tenantIndex = Array.IndexOf(args, "--tenant");
         var tenant = tenantIndex >= 0 && tenantIndex + 1 < args.Length ? args[tenantIndex + 1] : null;
         var minutesIndex = Array.IndexOf(args, "--minutes");
@@ -52,9 +63,9 @@ public static class InsightsCli
             return 2;
         }
 
-        if (admin == (tenant is not null))
+        if ((role is not null) == (tenant is not null) || role == 0)
         {
-            Console.Error.WriteLine("usage: dev-token --admin | dev-token --tenant <id> [--minutes N]");
+            Console.Error.WriteLine("usage: dev-token --admin | --role admin|operator|viewer | --tenant <id> [--minutes N]");
             return 2;
         }
 
@@ -67,9 +78,13 @@ public static class InsightsCli
         var settings = HostSettings().GetSection(FluigIdentityOptions.Section).Get<FluigIdentityOptions>() ?? new FluigIdentityOptions();
         var key = DevelopmentKey.LoadOrCreate(DevelopmentKey.ResolvePath(settings.DevelopmentKeyPath));
 
-        List<Claim> claims = admin
-            ? [new("sub", "dev-admin"), new("name", "Development admin"), new(settings.RoleClaim, settings.AdminRole)]
-            : [new("sub", "dev-client-" + tenant), new(settings.TenantClaim, tenant!)];
+        List<Claim> claims = role switch
+        {
+            PersonRole.Admin => [new("sub", "dev-admin"), new("name", "Development admin"), new(settings.RoleClaim, settings.AdminRole)],
+            PersonRole.Operator => [new("sub", "dev-operator"), new("name", "Development operator"), new(settings.RoleClaim, settings.OperatorRole)],
+            PersonRole.Viewer => [new("sub", "dev-viewer"), new("name", "Development viewer"), new(settings.RoleClaim, settings.ViewerRole)],
+            _ => [new("sub", "dev-client-" + tenant), new(settings.TenantClaim, tenant!)],
+        };
         Console.WriteLine(DevelopmentKey.Mint(key, settings, claims, TimeSpan.FromMinutes(minutes)));
         Console.Error.WriteLine(
             $"Valid {minutes} minutes, only on a host running in Development. In Swagger: Authorize, paste the token.");

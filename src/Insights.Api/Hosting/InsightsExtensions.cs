@@ -50,7 +50,7 @@ public static class InsightsExtensions
 
         builder.AddInsightsDatabase();
         builder.AddInsightsAuth();
-        builder.AddAudit();
+        builder.AddAudit(roles);
         builder.AddTenancy(roles);
         builder.AddSmartLink(roles);
         builder.AddFleetHealth(roles);
@@ -95,6 +95,7 @@ public static class InsightsExtensions
             api.MapIngestionSweepsApi();
             api.MapFleetHealthApi();
             api.MapOnlineInsightsApi();
+            api.MapAuditApi();
         }
 
         return app;

@@ -1,3 +1,4 @@
+using Insights.Audit;
 using Insights.Auth;
 using Insights.Http;
 using Insights.ServiceDefaults;
@@ -11,22 +12,23 @@ public static class IngestionApi
 {
     public static RouteGroupBuilder MapIngestionApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/tenants/{tenantId}/ingestions")
-            .WithTags("Ingestion")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems()
+        var group = routes.MapApiGroup("/tenants/{tenantId}/ingestions", "Ingestion")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/", Start)
+            .RequireAuthorization(Policies.Operator)
+            .Audited("ingestion.start")
             .WithName("StartIngestion")
             .WithSummary("Starts an ingestion run now on a worker; while a run is queued or running, returns that run's id.");
 
         group.MapGet("/", List)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("ListIngestions")
             .WithSummary("The tenant's runs, newest first.")
             .ProducesValidationProblem();
 
         group.MapGet("/{runId:guid}", Get)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("GetIngestion")
             .WithSummary("One run: status, times, rows read and changed, messages enqueued, skipped, bytes processed and billed, cost, error.");
 
@@ -36,12 +38,10 @@ public static class IngestionApi
     /// <summary>Admin API of the fleet sweeps: <c>/api/v1/ingestion-sweeps</c>.</summary>
     public static RouteGroupBuilder MapIngestionSweepsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/ingestion-sweeps")
-            .WithTags("Ingestion")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
+        var group = routes.MapApiGroup("/ingestion-sweeps", "Ingestion");
 
         group.MapGet("/", ListSweeps)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("ListIngestionSweeps")
             .WithSummary("The fleet sweeps, newest first: watermark before and after, rows read, applied, left for tenants' own runs and of unknown tenants, tenants touched, bytes processed and billed, estimated cost, duration.")
             .ProducesValidationProblem();
@@ -62,7 +62,7 @@ public static class IngestionApi
     }
 
     private static async Task<Results<Accepted<StartIngestionResponse>, ProblemHttpResult>> Start(
-        string tenantId, TenantDirectory directory, IngestionTrigger trigger, CancellationToken ct)
+        string tenantId, TenantDirectory directory, IngestionTrigger trigger, AuditScope audit, CancellationToken ct)
     {
         var tenant = await directory.FindExistingAsync(tenantId, ct);
         if (tenant is null)
@@ -76,6 +76,7 @@ public static class IngestionApi
         }
 
         var run = await trigger.RequestAsync(tenant.Id, "admin", ct);
+        audit.Detail = $"run {run.Id} ({run.Status})";
         return TypedResults.Accepted($"/api/v1/tenants/{tenant.Id}/ingestions/{run.Id}", new StartIngestionResponse(run.Id, run.Status));
     }
 

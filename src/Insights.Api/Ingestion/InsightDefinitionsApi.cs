@@ -1,3 +1,4 @@
+using Insights.Audit;
 using Insights.Auth;
 using Insights.Http;
 using Insights.ServiceDefaults;
@@ -10,28 +11,31 @@ public static class InsightDefinitionsApi
 {
     public static RouteGroupBuilder MapInsightDefinitionsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/insight-definitions")
-            .WithTags("Insight definitions")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
+        var group = routes.MapApiGroup("/insight-definitions", "Insight definitions");
 
         group.MapGet("/", async (InsightDefinitionCatalog store, CancellationToken ct) =>
                 TypedResults.Ok(new Page<InsightDefinition>([.. (await store.AllAsync(ct)).Values.OrderBy(d => d.Name, StringComparer.Ordinal)], null)))
+            .RequireAuthorization(Policies.Viewer)
             .WithName("ListInsightDefinitions")
             .WithSummary("The catalog of insight types.");
 
         group.MapGet("/{name}", Get)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("GetInsightDefinition")
             .WithSummary("One insight type.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPut("/{name}", Put)
+            .RequireAuthorization(Policies.Admin)
+            .Audited("insight-definition.put")
             .WithName("PutInsightDefinition")
             .WithSummary("Creates (201) or replaces (200) an insight type: module, priority (normal|high), online, source (store|live).")
             .Validate<PutInsightDefinitionRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapDelete("/{name}", Delete)
+            .RequireAuthorization(Policies.Admin)
+            .Audited("insight-definition.delete")
             .WithName("DeleteInsightDefinition")
             .WithSummary("Removes an insight type; models of it are skipped by later ingestions.")
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -35,7 +35,7 @@ public static class InsightModelsApi
             .WithTags("Insight models")
             .WithName("ListTenantInsightModels")
             .WithSummary("One tenant's stored insight models, newest first.")
-            .RequireAuthorization(Policies.Admin)
+            .RequireAuthorization(Policies.Operator)
             .Produces<Page<InsightModelResponse>>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -18,14 +18,12 @@ public static class OnlineInsightsApi
 {
     public static RouteGroupBuilder MapOnlineInsightsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/online-insights")
-            .WithTags("Online insights")
-            .RequireAuthorization(Policies.Tenant)
+        var group = routes.MapApiGroup("/online-insights", "Online insights")
             .WithMetadata(SmartLink.TenantRateLimited.Instance)
-            .WithCommonProblems()
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/", Ask)
+            .RequireAuthorization(Policies.Tenant)
             .WithName("GetOnlineInsight")
             .WithSummary("The latest model of an online insight that matches key, filter and dates (or a live answer): 404 when none matches, 503 while the bus cannot reach its broker, 504 when no answer came in time.")
             .Produces<OnlineInsightResult>()

@@ -30,6 +30,7 @@ internal static class OpenApi
                 [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [],
             });
             o.SupportNonNullableReferenceTypes();
+            o.OperationFilter<OperationRoles>();
 
             // Stored JSON passed through as is (a payload, an envelope, a history): any JSON value, like JsonElement.
             o.MapType<Insights.Http.RawJson>(() => new OpenApiSchema { Description = "JSON, as stored." });

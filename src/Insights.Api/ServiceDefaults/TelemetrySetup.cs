@@ -95,7 +95,7 @@ public static class TelemetrySetup
         }
     }
 
-    /// <summary>On the service's port, <c>/metrics</c> is an admin endpoint: a tenant token gets 403.</summary>
+    /// <summary>On the service's port, <c>/metrics</c> is for people (any role): a tenant token gets 403.</summary>
     public static void MapInsightsTelemetry(this WebApplication app)
     {
         AddDependencyGauge(app.Services);
@@ -104,10 +104,10 @@ public static class TelemetrySetup
         if (settings.PrometheusEnabled && settings.PrometheusPort == 0)
         {
             app.MapPrometheusScrapingEndpoint(MetricsPath)
-                .RequireAuthorization(Policies.Admin)
+                .RequireAuthorization(Policies.Viewer)
                 .WithTags("Operations")
                 .WithName("Metrics")
-                .WithSummary("Prometheus text format of the service's metrics (admin token; or on Telemetry:PrometheusPort without one).");
+                .WithSummary("Prometheus text format of the service's metrics (a person's token, any role; or on Telemetry:PrometheusPort without one).");
         }
     }
 

@@ -1,3 +1,4 @@
+using Insights.Audit;
 using Insights.Auth;
 using Insights.Database;
 using Insights.Http;
@@ -14,26 +15,29 @@ public static class MessagesApi
 
     public static RouteGroupBuilder MapMessagesApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/tenants/{tenantId}/messages")
-            .WithTags("Messages")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems()
+        var group = routes.MapApiGroup("/tenants/{tenantId}/messages", "Messages")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/", List)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("ListMessages")
             .WithSummary("Browses the tenant's queue in enqueue order, by status and type.")
             .ProducesValidationProblem();
 
         group.MapGet("/{messageId:guid}", Get)
+            .RequireAuthorization(Policies.Operator)
             .WithName("GetMessage")
             .WithSummary("One message with its envelope, delivery history, dead reason and the processing status Protheus reported.");
 
         group.MapPost("/{messageId:guid}/resend", Resend)
+            .RequireAuthorization(Policies.Operator)
+            .Audited("message.resend")
             .WithName("ResendMessage")
             .WithSummary("Enqueues a fresh copy of the message (new id, same type, priority and data).");
 
         group.MapPost("/dead-letters/redrive", Redrive)
+            .RequireAuthorization(Policies.Operator)
+            .Audited("message.redrive")
             .WithName("RedriveDeadLetters")
             .WithSummary("Moves dead messages (all, or the ones named) back to ready with a fresh delivery count.")
             .ProducesValidationProblem();
@@ -101,7 +105,7 @@ public static class MessagesApi
 
     private static async Task<Results<Accepted<ResendResponse>, ProblemHttpResult>> Resend(
         string tenantId, Guid messageId, TenantDirectory directory, TenantQueues store, QueueWriter writer, TenantDatabases connections,
-        CancellationToken cancellationToken)
+        AuditScope audit, CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
@@ -116,13 +120,14 @@ public static class MessagesApi
         }
 
         await writer.EnqueueAsync(connections, tenant, [copy], cancellationToken);
+        audit.Detail = $"{messageId} → {copy.Id}";
         return TypedResults.Accepted($"/api/v1/tenants/{tenantId}/messages/{copy.Id}", new ResendResponse(copy.Id));
     }
 
     private static async Task<Results<Ok<RedriveResponse>, ValidationProblem, ProblemHttpResult>> Redrive(
         string tenantId,
         [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] RedriveRequest? request,
-        TenantDirectory directory, TenantQueues store, CancellationToken cancellationToken)
+        TenantDirectory directory, TenantQueues store, AuditScope audit, CancellationToken cancellationToken)
     {
         var tenant = await directory.FindExistingAsync(tenantId, cancellationToken);
         if (tenant is null)
@@ -137,7 +142,9 @@ public static class MessagesApi
                 detail: "One or more fields are not valid.");
         }
 
-        return TypedResults.Ok(new RedriveResponse(await store.RedriveAsync(tenant, request?.MessageIds, cancellationToken)));
+        var redriven = await store.RedriveAsync(tenant, request?.MessageIds, cancellationToken);
+        audit.Detail = $"{redriven} redriven" + (request?.MessageIds is { } named ? $" of {named.Count} named" : "");
+        return TypedResults.Ok(new RedriveResponse(redriven));
     }
 
     private static ProblemHttpResult MessageNotFound(Guid messageId) => TypedResults.Problem(

@@ -20,35 +20,37 @@ public static class SmartLinkApi
 
     public static RouteGroupBuilder MapSmartLinkApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/smartlink")
-            .WithTags("SmartLink client")
-            .RequireAuthorization(Policies.Tenant)
+        var group = routes.MapApiGroup("/smartlink", "SmartLink client")
             .WithMetadata(TenantRateLimited.Instance)
-            .WithCommonProblems()
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/receive", Receive)
+            .RequireAuthorization(Policies.Tenant)
             .WithName("Receive")
             .WithSummary("Leases up to max visible messages (high priority first, then FIFO), waiting up to waitSeconds for one to arrive.")
             .ProducesValidationProblem();
 
         group.MapPost("/ack", Ack)
+            .RequireAuthorization(Policies.Tenant)
             .WithName("Ack")
             .WithSummary("Acknowledges deliveries by receipt; receipts whose lease expired or was superseded are rejected.")
             .ProducesValidationProblem();
 
         group.MapPost("/nack", Nack)
+            .RequireAuthorization(Policies.Tenant)
             .WithName("Nack")
             .WithSummary("Fails a delivery: dead-letters it with the reason, or (requeue: true) makes it visible again after delaySeconds.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/lease", Extend)
+            .RequireAuthorization(Policies.Tenant)
             .WithName("ExtendLease")
             .WithSummary("Extends leases still held to visibilityTimeoutSeconds from now.")
             .ProducesValidationProblem();
 
         group.MapPost("/messages", Send)
+            .RequireAuthorization(Policies.Tenant)
             .WithName("Send")
             .WithSummary("Sends a message to the service: OnlineInsightRequest (answered by an OnlineInsightResponse message) or InsightProcessingStatus.")
             .ProducesValidationProblem()

@@ -9,12 +9,10 @@ public static class StoresApi
 {
     public static RouteGroupBuilder MapStoresApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/stores")
-            .WithTags("Tenant stores")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
+        var group = routes.MapApiGroup("/stores", "Tenant stores");
 
         group.MapGet("/", async (StoreCatalog stores, CancellationToken ct) => TypedResults.Ok(new Page<StoreResponse>(await stores.ListAsync(ct), null)))
+            .RequireAuthorization(Policies.Viewer)
             .WithName("ListStores")
             .WithSummary("The PostgreSQL databases that hold tenant schemas: name, tenants, bytes.");
 

@@ -10,7 +10,7 @@ using NpgsqlTypes;
 namespace Insights.Tenancy;
 
 /// <summary>
-/// The catalog of tenants and everything that changes it: real-time provisioning, edits, deprovisioning, audit.
+/// The catalog of tenants and everything that changes it: real-time provisioning, edits, deprovisioning.
 /// </summary>
 public sealed class TenantCatalog(
     CatalogDatabase dataSource,
@@ -20,7 +20,6 @@ public sealed class TenantCatalog(
     TenantDirectory directory,
     Outbox outbox,
     IEnumerable<ITenantLifecycle> participants,
-    AuditTrail audit,
     ILogger<TenantCatalog> logger)
 {
     private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store";
@@ -35,7 +34,7 @@ public sealed class TenantCatalog(
     /// stopped (docs/decisions/0020-tenant-stores-and-online-moves.md).
     /// </summary>
     public async Task<ProvisionResult> ProvisionAsync(
-        string id, string name, string settingsJson, string? requestedStore, string subject, CancellationToken cancellationToken)
+        string id, string name, string settingsJson, string? requestedStore, AuditActor actor, CancellationToken cancellationToken)
     {
         var schema = SchemaName.ForTenant(id);
         // The catalog's steps run on the connection that holds the id's lock: one catalog connection per provisioning.
@@ -62,7 +61,7 @@ public sealed class TenantCatalog(
             await BuildSchemaAsync(store, schema, cancellationToken);
 
             step = "activation";
-            var tenant = await ActivateAsync(catalog, id, subject, cancellationToken);
+            var tenant = await ActivateAsync(catalog, id, actor, cancellationToken);
             directory.Evict(id);
             return new ProvisionResult(ProvisionOutcome.Created, tenant, null);
         }
@@ -174,7 +173,7 @@ public sealed class TenantCatalog(
     }
 
     /// <summary>Step 3, in the catalog: the tenant made active, audited, listed, announced.</summary>
-    private async Task<TenantResponse> ActivateAsync(NpgsqlConnection catalog, string id, string subject, CancellationToken cancellationToken)
+    private async Task<TenantResponse> ActivateAsync(NpgsqlConnection catalog, string id, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var transaction = await catalog.BeginTransactionAsync(cancellationToken);
         TenantResponse tenant;
@@ -201,7 +200,7 @@ public sealed class TenantCatalog(
         // and no tenant without its record.
         await using (var context = await catalogContexts.OnAsync(catalog, transaction, cancellationToken))
         {
-            AuditTrail.Add(context, subject, "tenant.provision", id, "succeeded");
+            AuditTrail.Add(context, actor, "tenant.provision", id, "succeeded");
             await context.SaveChangesAsync(cancellationToken);
         }
 
@@ -408,10 +407,6 @@ public sealed class TenantCatalog(
         await outbox.AddAsync(connection, transaction, new TenantChanged(id), cancellationToken);
         await TenantDirectory.NotifyChangedAsync(connection, transaction, id, cancellationToken);
     }
-
-    /// <summary>Records an admin action; the audit outlives the tenant.</summary>
-    public Task AuditAsync(string subject, string action, string? tenantId, string outcome, string? detail) =>
-        audit.RecordAsync(subject, action, tenantId, outcome, detail);
 
     /// <summary>Marks the tenant <c>failed</c>; false when that failed too, or it has no row yet.</summary>
     private async Task<bool> RecordFailureAsync(string id, string reason)

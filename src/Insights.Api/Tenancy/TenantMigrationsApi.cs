@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using Insights.Audit;
 using Insights.Auth;
 using Insights.ServiceDefaults;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,16 +10,16 @@ public static class TenantMigrationsApi
 {
     public static RouteGroupBuilder MapTenantMigrationsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/tenant-migrations")
-            .WithTags("Tenants")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
+        var group = routes.MapApiGroup("/tenant-migrations", "Tenants");
 
         group.MapPost("/", Start)
+            .RequireAuthorization(Policies.Operator)
+            .Audited("tenant-migrations.start")
             .WithName("StartTenantMigrations")
             .WithSummary("Applies pending tenant migrations to every tenant, in the background; returns the run (the running one if a run is going).");
 
         group.MapGet("/", Status)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("GetTenantMigrations")
             .WithSummary("The latest tenant migration version, how many tenants are behind it, and the progress of the last run.");
 
@@ -27,11 +27,10 @@ public static class TenantMigrationsApi
     }
 
     private static async Task<Accepted<TenantMigrationRun>> Start(
-        TenantMigrationRunner runner, TenantCatalog store, ClaimsPrincipal user, IHostApplicationLifetime lifetime)
+        TenantMigrationRunner runner, AuditScope audit, IHostApplicationLifetime lifetime)
     {
-        var subject = TenantsApi.Subject(user);
-        var run = await runner.StartAsync(subject, lifetime.ApplicationStopping);
-        await store.AuditAsync(subject, "tenant-migrations.start", null, "succeeded", run.Id.ToString());
+        var run = await runner.StartAsync(audit.Actor.Subject, lifetime.ApplicationStopping);
+        audit.Detail = run.Id.ToString();
         return TypedResults.Accepted("/api/v1/tenant-migrations", run);
     }
 

@@ -1,5 +1,5 @@
-using System.Security.Claims;
 using System.Text.Json;
+using Insights.Audit;
 using Insights.Auth;
 using Insights.Http;
 using Insights.ServiceDefaults;
@@ -14,12 +14,11 @@ public static class TenantsApi
 
     public static RouteGroupBuilder MapTenantsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/tenants")
-            .WithTags("Tenants")
-            .RequireAuthorization(Policies.Admin)
-            .WithCommonProblems();
+        var group = routes.MapApiGroup("/tenants", "Tenants");
 
         group.MapPost("/", Create)
+            .RequireAuthorization(Policies.Admin)
+            .Audited("tenant.provision")
             .WithName("CreateTenant")
             .WithSummary("Provisions a tenant in real time: catalog row, schema and every tenant migration, on the named store or the one with fewest tenants.")
             .Validate<CreateTenantRequest>()
@@ -27,16 +26,20 @@ public static class TenantsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         group.MapGet("/", List)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("ListTenants")
             .WithSummary("Lists tenants, ordered by id, optionally of one status.")
             .ProducesValidationProblem();
 
         group.MapGet("/{tenantId}", Get)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("GetTenant")
             .WithSummary("One tenant.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPatch("/{tenantId}", Update)
+            .RequireAuthorization(Policies.Operator)
+            .Audited("tenant.update")
             .WithName("UpdateTenant")
             .WithSummary("Renames, suspends (status: suspended), resumes (status: active) or replaces the settings of a tenant.")
             .Validate<UpdateTenantRequest>()
@@ -44,12 +47,16 @@ public static class TenantsApi
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapDelete("/{tenantId}", Delete)
+            .RequireAuthorization(Policies.Admin)
+            .Audited("tenant.deprovision")
             .WithName("DeleteTenant")
             .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/{tenantId}/move", Move)
+            .RequireAuthorization(Policies.Operator)
+            .Audited("tenant.move")
             .WithName("MoveTenant")
             .WithSummary("Moves the tenant's schema to another store while its clients keep working; progress at the move's Location.")
             .Validate<MoveTenantRequest>()
@@ -57,6 +64,7 @@ public static class TenantsApi
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/{tenantId}/moves/{moveId}", GetMove)
+            .RequireAuthorization(Policies.Viewer)
             .WithName("GetTenantMove")
             .WithSummary("A move of the tenant: status, models and messages copied, how long its writes were held, the outcome.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -65,23 +73,23 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Created<TenantResponse>, ProblemHttpResult>> Create(
-        CreateTenantRequest request, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        CreateTenantRequest request, TenantCatalog store, AuditScope audit, CancellationToken cancellationToken)
     {
+        audit.TenantId = request.Id;
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : "{}";
-        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, request.Store, Subject(user), cancellationToken);
+        var result = await store.ProvisionAsync(request.Id!, request.Name!.Trim(), settings, request.Store, audit.Actor, cancellationToken);
         switch (result.Outcome)
         {
             case ProvisionOutcome.Created:
                 // Audited in the provisioning transaction.
+                audit.Written = true;
                 return TypedResults.Created($"/api/v1/tenants/{Uri.EscapeDataString(request.Id!)}", result.Tenant);
             case ProvisionOutcome.Exists:
-                await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "rejected", "exists");
                 return TypedResults.Problem(
                     title: "Tenant exists",
                     detail: result.Reason ?? $"Tenant '{request.Id}' already exists (status '{result.Tenant?.Status ?? "provisioning"}').",
                     statusCode: StatusCodes.Status409Conflict);
             default:
-                await store.AuditAsync(Subject(user), "tenant.provision", request.Id, "failed", result.Reason);
                 return TypedResults.Problem(
                     title: "Provisioning failed",
                     detail: result.Tenant is { Status: TenantStatus.Failed }
@@ -118,7 +126,7 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Update(
-        string tenantId, UpdateTenantRequest request, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string tenantId, UpdateTenantRequest request, TenantCatalog store, AuditScope audit, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
         {
@@ -127,19 +135,17 @@ public static class TenantsApi
 
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : null;
         var (outcome, tenant, reason) = await store.UpdateAsync(tenantId, request.Name?.Trim(), request.Status, settings, cancellationToken);
-        var action = request.Status switch
+        audit.Action = request.Status switch
         {
             TenantStatus.Suspended => "tenant.suspend",
             TenantStatus.Active => "tenant.resume",
-            _ => "tenant.update",
+            _ => null,
         };
         switch (outcome)
         {
             case ChangeOutcome.Done:
-                await store.AuditAsync(Subject(user), action, tenantId, "succeeded", null);
                 return TypedResults.Ok(tenant!);
             case ChangeOutcome.Conflict:
-                await store.AuditAsync(Subject(user), action, tenantId, "rejected", reason);
                 return TypedResults.Problem(title: "Tenant is not in a state that allows this", detail: reason, statusCode: StatusCodes.Status409Conflict);
             default:
                 return NotFoundProblem(tenantId);
@@ -147,7 +153,7 @@ public static class TenantsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
-        string tenantId, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string tenantId, TenantCatalog store, CancellationToken cancellationToken)
     {
         var outcome = TenantId.IsValid(tenantId) ? await store.DeleteAsync(tenantId, cancellationToken) : ChangeOutcome.NotFound;
         if (outcome == ChangeOutcome.NotFound)
@@ -158,30 +164,27 @@ public static class TenantsApi
         if (outcome == ChangeOutcome.Conflict)
         {
             const string reason = "A move of the tenant to another store is under way; delete it once the move ended (GET …/moves/{moveId}).";
-            await store.AuditAsync(Subject(user), "tenant.deprovision", tenantId, "rejected", reason);
             return TypedResults.Problem(title: "The tenant cannot be deleted now", detail: reason, statusCode: StatusCodes.Status409Conflict);
         }
 
-        await store.AuditAsync(Subject(user), "tenant.deprovision", tenantId, "succeeded", null);
         return TypedResults.NoContent();
     }
 
     private static async Task<Results<Accepted<MoveStarted>, ProblemHttpResult>> Move(
-        string tenantId, MoveTenantRequest request, TenantMover mover, TenantCatalog store, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string tenantId, MoveTenantRequest request, TenantMover mover, AuditScope audit, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
         {
             return NotFoundProblem(tenantId);
         }
 
-        var (outcome, move, reason) = await mover.RequestAsync(tenantId, request.Store!, Subject(user), cancellationToken);
+        var (outcome, move, reason) = await mover.RequestAsync(tenantId, request.Store!, audit.Actor.Subject, cancellationToken);
         switch (outcome)
         {
             case MoveOutcome.Started:
-                await store.AuditAsync(Subject(user), "tenant.move", tenantId, "accepted", $"{move!.From} → {move.To} (move {move.Id})");
+                audit.Detail = $"{move!.From} → {move.To} (move {move.Id})";
                 return TypedResults.Accepted($"/api/v1/tenants/{Uri.EscapeDataString(tenantId)}/moves/{move.Id}", new MoveStarted(move.Id));
             case MoveOutcome.Conflict:
-                await store.AuditAsync(Subject(user), "tenant.move", tenantId, "rejected", reason);
                 return TypedResults.Problem(title: "The tenant cannot be moved now", detail: reason, statusCode: StatusCodes.Status409Conflict);
             default:
                 return NotFoundProblem(tenantId);
@@ -201,7 +204,4 @@ public static class TenantsApi
         title: "Tenant not found",
         detail: TenantId.IsValid(tenantId) ? $"There is no tenant '{tenantId}'." : "There is no such tenant.",
         statusCode: StatusCodes.Status404NotFound);
-
-    internal static string Subject(ClaimsPrincipal user) =>
-        StrictClaims.Single(user, "sub") ?? StrictClaims.Single(user, "client_id") ?? StrictClaims.Single(user, "name") ?? "unknown";
 }

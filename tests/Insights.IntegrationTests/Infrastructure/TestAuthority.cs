@@ -25,6 +25,8 @@ public sealed class TestAuthority : IAsyncDisposable
     public const string TenantClaim = "http://www.tnf.com/identity/claims/tenantId";
     public const string RoleClaim = "role";
     public const string AdminRole = "insights-admin";
+    public const string OperatorRole = "insights-operator";
+    public const string ViewerRole = "insights-viewer";
 
     private static readonly string[] SigningAlgorithms = ["RS256"];
 
@@ -71,6 +73,10 @@ public sealed class TestAuthority : IAsyncDisposable
 
     public string AdminToken(string subject = "admin-user") =>
         Mint([new Claim("sub", subject), new Claim(RoleClaim, AdminRole)]);
+
+    /// <summary>A person's token: <paramref name="role"/> in the role claim (none when null), a display name.</summary>
+    public string PersonToken(string? role, string subject, string? name = null) =>
+        Mint([new Claim("sub", subject), new Claim("name", name ?? subject), .. role is null ? Array.Empty<Claim>() : [new Claim(RoleClaim, role)]]);
 
     public string TenantToken(string tenantId) =>
         Mint([new Claim("sub", "client-" + tenantId), new Claim(TenantClaim, tenantId)]);
