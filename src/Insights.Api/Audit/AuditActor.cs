@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Security.Claims;
-using Insights.Auth;
 
 namespace Insights.Audit;
 

@@ -1,9 +1,3 @@
-using System.Globalization;
-using Insights.Auth;
-using Insights.Http;
-using Insights.ServiceDefaults;
-using Microsoft.AspNetCore.Http.HttpResults;
-
 namespace Insights.Audit;
 
 /// <summary>The audit trail for admins: <c>GET /api/v1/audit</c>.</summary>
@@ -15,9 +9,9 @@ public static class AuditApi
     {
         var group = routes.MapApiGroup("/audit", "Audit");
         group.MapGet("/", List)
-            .RequireAuthorization(Policies.Admin)
-            .WithName("ListAudit")
-            .WithSummary(
+            .Operation(
+                Policies.Admin,
+                "ListAudit",
                 "The audit trail, newest first: who (subject, name, role), from where (client address, request id), the tenant, the " +
                 "action and its outcome; filtered by tenant, subject, action and a time range [since, until).")
             .ProducesValidationProblem();

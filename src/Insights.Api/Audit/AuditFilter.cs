@@ -1,7 +1,3 @@
-using Insights.Auth;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-
 namespace Insights.Audit;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.Audit;
 
 /// <summary>How long the audit trail is kept (section <c>Audit</c>).</summary>

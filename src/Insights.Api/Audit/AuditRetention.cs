@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
-
 namespace Insights.Audit;
 
 /// <summary>Deletes audit records past <see cref="AuditOptions.Retention"/> (scheduler role), every <see cref="AuditOptions.TrimInterval"/>.</summary>

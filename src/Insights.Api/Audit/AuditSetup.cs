@@ -1,5 +1,3 @@
-using Insights.ServiceDefaults;
-
 namespace Insights.Audit;
 
 internal static class AuditSetup

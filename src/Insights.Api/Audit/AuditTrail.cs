@@ -1,8 +1,4 @@
-using System.Text;
-using Insights.Database;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Audit;
 

@@ -1,7 +1,5 @@
-using Insights.Auth;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
-using Microsoft.Extensions.Options;
 
 namespace Insights.Audit;
 

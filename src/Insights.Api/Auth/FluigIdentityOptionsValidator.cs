@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Insights.Auth;
 
 internal sealed class FluigIdentityOptionsValidator(IHostEnvironment environment) : IValidateOptions<FluigIdentityOptions>

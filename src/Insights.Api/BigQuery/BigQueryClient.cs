@@ -1,15 +1,9 @@
 using System.Buffers;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using Google.Apis.Auth.OAuth2;
-using Insights.Http;
-using Microsoft.Extensions.Options;
 
 namespace Insights.BigQuery;
 

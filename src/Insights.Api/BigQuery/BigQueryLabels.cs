@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Insights.BigQuery;
 
 /// <summary>BigQuery label values: lowercase letters, digits, '_' and '-', at most 63 characters.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Insights.BigQuery;
 
 internal sealed class BigQueryOptionsValidator : IValidateOptions<BigQueryOptions>

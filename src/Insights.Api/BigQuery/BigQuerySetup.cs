@@ -1,5 +1,4 @@
 using Google.Apis.Auth.OAuth2;
-using Microsoft.Extensions.Options;
 
 namespace Insights.BigQuery;
 

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Insights.Database;
 
 /// <summary>The catalog: the service's own tables in the schema <c>catalog</c> of the main database.</summary>

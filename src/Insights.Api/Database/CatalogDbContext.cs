@@ -1,7 +1,5 @@
-using System.ComponentModel.DataAnnotations.Schema;
 using System.Reflection;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Insights.Database;
 

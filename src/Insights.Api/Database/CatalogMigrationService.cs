@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
-
 namespace Insights.Database;
 
 /// <summary>Brings the catalog up to date before the host serves anything, waiting a while for PostgreSQL.</summary>

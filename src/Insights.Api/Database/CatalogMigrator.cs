@@ -2,7 +2,6 @@ using System.Reflection;
 using DbUp;
 using DbUp.Engine.Output;
 using DbUp.Postgresql;
-using Npgsql;
 
 namespace Insights.Database;
 

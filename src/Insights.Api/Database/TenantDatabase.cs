@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Insights.Database;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Npgsql;
 
 namespace Insights.Database;
 

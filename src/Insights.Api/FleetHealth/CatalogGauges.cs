@@ -1,11 +1,7 @@
 using System.Diagnostics.Metrics;
-using Insights.Database;
 using Insights.Ingestion;
 using Insights.Messaging;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Insights.FleetHealth;
 

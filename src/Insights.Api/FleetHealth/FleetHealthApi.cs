@@ -1,9 +1,4 @@
-using Insights.Auth;
-using Insights.Http;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Insights.FleetHealth;
 
@@ -24,9 +19,9 @@ public static class FleetHealthApi
         var group = routes.MapApiGroup("/fleet", "Fleet");
 
         group.MapGet("/health", List)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("FleetHealth")
-            .WithSummary(
+            .Operation(
+                Policies.Viewer,
+                "FleetHealth",
                 "Every tenant's delivery and ingestion health, worst first by sort (oldestVisibleAge, the default; lastReceiveAt; dead; " +
                 "processingFailures; ingestionLag): ready / leased / dead, age of the oldest visible message, last receive and ack, " +
                 "processing failures reported in the last day, ingestion lag and the last ingestion error.")

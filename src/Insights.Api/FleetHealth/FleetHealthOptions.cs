@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.FleetHealth;
 
 /// <summary>The fleet health view and the state behind it (section <c>FleetHealth</c>).</summary>

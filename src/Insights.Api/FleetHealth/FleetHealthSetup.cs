@@ -1,4 +1,3 @@
-using Insights.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Insights.FleetHealth;

@@ -1,5 +1,4 @@
 using Insights.Tenancy;
-using Npgsql;
 
 namespace Insights.FleetHealth;
 

@@ -1,7 +1,5 @@
-using Insights.Database;
 using Insights.Ingestion;
 using Insights.Tenancy;
-using Npgsql;
 
 namespace Insights.FleetHealth;
 

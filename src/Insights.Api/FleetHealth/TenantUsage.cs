@@ -1,4 +1,3 @@
-using Insights.Database;
 using Insights.Ingestion;
 using Insights.SmartLink;
 

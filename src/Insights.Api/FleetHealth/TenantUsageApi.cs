@@ -1,6 +1,4 @@
-using Insights.Auth;
 using Insights.Tenancy;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.FleetHealth;
 
@@ -11,9 +9,7 @@ public static class TenantUsageApi
     public static RouteGroupBuilder MapTenantUsageApi(this RouteGroupBuilder tenants)
     {
         tenants.MapGet("/{tenantId}/usage", Usage)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("GetTenantUsage")
-            .WithSummary("What the tenant uses: schema bytes and rows per table.")
+            .Operation(Policies.Viewer, "GetTenantUsage", "What the tenant uses: schema bytes and rows per table.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return tenants;

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Insights.Auth;
 using Insights.Tenancy;
 
 namespace Insights.Hosting;

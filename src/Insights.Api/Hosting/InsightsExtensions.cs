@@ -1,14 +1,10 @@
 using FluentValidation;
 using Insights.Audit;
-using Insights.Auth;
-using Insights.Database;
 using Insights.FleetHealth;
-using Insights.Http;
 using Insights.Ingestion;
 using Insights.InsightModels;
 using Insights.Messaging;
 using Insights.OnlineInsights;
-using Insights.ServiceDefaults;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using Microsoft.Extensions.Configuration.Json;

@@ -1,4 +1,3 @@
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
 
 namespace Insights.Hosting;

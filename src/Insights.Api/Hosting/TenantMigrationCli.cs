@@ -1,7 +1,5 @@
-using Insights.Database;
 using Insights.Tenancy;
 using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 
 namespace Insights.Hosting;
 

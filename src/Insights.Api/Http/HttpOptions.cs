@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.Http;
 
 /// <summary>Settings of the HTTP surface (section <c>Http</c>).</summary>

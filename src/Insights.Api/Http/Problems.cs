@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Insights.Http;
 
 /// <summary>RFC 9457 problem details for every error the service answers, never with an internal detail.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.Http;
 
 internal sealed class RawJsonConverter : System.Text.Json.Serialization.JsonConverter<RawJson>

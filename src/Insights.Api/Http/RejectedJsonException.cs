@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.Http;
 
 /// <summary>A JSON value that is well-formed but cannot be accepted; its message is meant for the client.</summary>

@@ -1,11 +1,5 @@
-using System.Diagnostics;
 using Insights.BigQuery;
-using Insights.Database;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Ingestion;
 

@@ -1,8 +1,4 @@
-using Insights.Database;
 using Insights.Messaging;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Ingestion;
 

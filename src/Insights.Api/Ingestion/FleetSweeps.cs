@@ -1,7 +1,3 @@
-using Insights.Database;
-using Npgsql;
-using NpgsqlTypes;
-
 namespace Insights.Ingestion;
 
 /// <summary>The catalog's record of sweeps, for the admins.</summary>

@@ -1,9 +1,5 @@
 using Insights.Audit;
-using Insights.Auth;
-using Insights.Http;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Ingestion;
 
@@ -16,21 +12,15 @@ public static class IngestionApi
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/", Start)
-            .RequireAuthorization(Policies.Operator)
-            .Audited("ingestion.start")
-            .WithName("StartIngestion")
-            .WithSummary("Starts an ingestion run now on a worker; while a run is queued or running, returns that run's id.");
+            .Operation(Policies.Operator, "StartIngestion", "Starts an ingestion run now on a worker; while a run is queued or running, returns that run's id.")
+            .Audited("ingestion.start");
 
         group.MapGet("/", List)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("ListIngestions")
-            .WithSummary("The tenant's runs, newest first.")
+            .Operation(Policies.Viewer, "ListIngestions", "The tenant's runs, newest first.")
             .ProducesValidationProblem();
 
         group.MapGet("/{runId:guid}", Get)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("GetIngestion")
-            .WithSummary("One run: status, times, rows read and changed, messages enqueued, skipped, bytes processed and billed, cost, error.");
+            .Operation(Policies.Viewer, "GetIngestion", "One run: status, times, rows read and changed, messages enqueued, skipped, bytes processed and billed, cost, error.");
 
         return group;
     }
@@ -41,9 +31,7 @@ public static class IngestionApi
         var group = routes.MapApiGroup("/ingestion-sweeps", "Ingestion");
 
         group.MapGet("/", ListSweeps)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("ListIngestionSweeps")
-            .WithSummary("The fleet sweeps, newest first: watermark before and after, rows read, applied, left for tenants' own runs and of unknown tenants, tenants touched, bytes processed and billed, estimated cost, duration.")
+            .Operation(Policies.Viewer, "ListIngestionSweeps", "The fleet sweeps, newest first: watermark before and after, rows read, applied, left for tenants' own runs and of unknown tenants, tenants touched, bytes processed and billed, estimated cost, duration.")
             .ProducesValidationProblem();
 
         return group;

@@ -1,5 +1,3 @@
-using Insights.Http;
-
 namespace Insights.Ingestion;
 
 /// <summary>One ingestion run of one tenant, as the admin API shows it.</summary>

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.Ingestion;
 
 /// <summary>How runs are scheduled and paged (section <c>Ingestion</c>).</summary>

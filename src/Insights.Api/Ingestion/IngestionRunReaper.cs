@@ -1,8 +1,5 @@
-using Insights.Database;
 using Insights.Messaging;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Insights.Ingestion;
 

@@ -1,7 +1,3 @@
-using Insights.Database;
-using Microsoft.Extensions.Options;
-using Npgsql;
-
 namespace Insights.Ingestion;
 
 /// <summary>

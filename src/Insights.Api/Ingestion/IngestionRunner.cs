@@ -1,15 +1,7 @@
-using System.Diagnostics;
-using System.Text.Json;
 using Insights.BigQuery;
-using Insights.Database;
-using Insights.Http;
 using Insights.InsightModels;
-using Insights.ServiceDefaults;
 using Insights.SmartLink;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Ingestion;
 

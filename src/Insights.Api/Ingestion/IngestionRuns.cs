@@ -1,8 +1,4 @@
-using Insights.Database;
-using Insights.Http;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Ingestion;
 

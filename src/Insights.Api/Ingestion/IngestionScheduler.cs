@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
-
 namespace Insights.Ingestion;
 
 /// <summary>

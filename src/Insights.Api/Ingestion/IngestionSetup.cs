@@ -1,5 +1,4 @@
 using Insights.Messaging;
-using Insights.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 

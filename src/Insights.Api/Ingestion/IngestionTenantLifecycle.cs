@@ -1,6 +1,4 @@
-using Insights.Database;
 using Insights.Tenancy;
-using Npgsql;
 
 namespace Insights.Ingestion;
 

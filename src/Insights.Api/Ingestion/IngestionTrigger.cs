@@ -1,7 +1,4 @@
-using Insights.Database;
 using Insights.Messaging;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Insights.Ingestion;
 

@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
-using Insights.Database;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
-using Npgsql;
 
 namespace Insights.Ingestion;
 

@@ -1,8 +1,4 @@
 using Insights.Audit;
-using Insights.Auth;
-using Insights.Http;
-using Insights.ServiceDefaults;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Ingestion;
 
@@ -15,29 +11,21 @@ public static class InsightDefinitionsApi
 
         group.MapGet("/", async (InsightDefinitionCatalog store, CancellationToken ct) =>
                 TypedResults.Ok(new Page<InsightDefinition>([.. (await store.AllAsync(ct)).Values.OrderBy(d => d.Name, StringComparer.Ordinal)], null)))
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("ListInsightDefinitions")
-            .WithSummary("The catalog of insight types.");
+            .Operation(Policies.Viewer, "ListInsightDefinitions", "The catalog of insight types.");
 
         group.MapGet("/{name}", Get)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("GetInsightDefinition")
-            .WithSummary("One insight type.")
+            .Operation(Policies.Viewer, "GetInsightDefinition", "One insight type.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPut("/{name}", Put)
-            .RequireAuthorization(Policies.Admin)
+            .Operation(Policies.Admin, "PutInsightDefinition", "Creates (201) or replaces (200) an insight type: module, priority (normal|high), online, source (store|live).")
             .Audited("insight-definition.put")
-            .WithName("PutInsightDefinition")
-            .WithSummary("Creates (201) or replaces (200) an insight type: module, priority (normal|high), online, source (store|live).")
             .Validate<PutInsightDefinitionRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapDelete("/{name}", Delete)
-            .RequireAuthorization(Policies.Admin)
+            .Operation(Policies.Admin, "DeleteInsightDefinition", "Removes an insight type; models of it are skipped by later ingestions.")
             .Audited("insight-definition.delete")
-            .WithName("DeleteInsightDefinition")
-            .WithSummary("Removes an insight type; models of it are skipped by later ingestions.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return group;

@@ -1,6 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Insights.Ingestion;
 

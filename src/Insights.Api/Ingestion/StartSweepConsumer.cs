@@ -1,5 +1,4 @@
 using MassTransit;
-using Npgsql;
 
 namespace Insights.Ingestion;
 

@@ -1,7 +1,3 @@
-using Insights.Database;
-using Npgsql;
-using NpgsqlTypes;
-
 namespace Insights.InsightModels;
 
 /// <summary>The online lookup of a tenant's stored models: the latest version of one model that matches.</summary>

@@ -1,9 +1,4 @@
-using System.Text.Json;
-using Insights.Database;
-using Insights.Http;
 using Insights.Tenancy;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.InsightModels;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.InsightModels;
 
 /// <summary>A stored insight model as clients and admins see it.</summary>

@@ -1,7 +1,4 @@
-using Insights.Auth;
-using Insights.Http;
 using Insights.Tenancy;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Insights.InsightModels;
@@ -14,9 +11,7 @@ public static class InsightModelsApi
         routes.MapGet("/insight-models", (TenantContext tenant, InsightModelReader reader, string? insight, string? key, DateTimeOffset? updatedSince, int? limit, string? cursor, CancellationToken ct) =>
                 Browse(reader, tenant.Current, insight, key, updatedSince, limit, cursor, ct))
             .WithTags("Insight models")
-            .WithName("ListOwnInsightModels")
-            .WithSummary("The caller's tenant's stored insight models, newest first.")
-            .RequireAuthorization(Policies.Tenant)
+            .Operation(Policies.Tenant, "ListOwnInsightModels", "The caller's tenant's stored insight models, newest first.")
             .Produces<Page<InsightModelResponse>>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -33,9 +28,7 @@ public static class InsightModelsApi
                 return await Browse(reader, tenant, insight, key, updatedSince, limit, cursor, ct);
             })
             .WithTags("Insight models")
-            .WithName("ListTenantInsightModels")
-            .WithSummary("One tenant's stored insight models, newest first.")
-            .RequireAuthorization(Policies.Operator)
+            .Operation(Policies.Operator, "ListTenantInsightModels", "One tenant's stored insight models, newest first (payloads: operators and admins).")
             .Produces<Page<InsightModelResponse>>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -1,4 +1,3 @@
-using Insights.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Insights.Messaging;

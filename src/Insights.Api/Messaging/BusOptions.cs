@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.Messaging;
 
 /// <summary>The message bus (section <c>Bus</c>): in-memory when all roles share one process, else RabbitMQ.</summary>

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using Insights.Database;
-using Npgsql;
-using NpgsqlTypes;
-
 namespace Insights.Messaging;
 
 /// <summary>

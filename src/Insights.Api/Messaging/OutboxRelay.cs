@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Insights.Database;
 using MassTransit;
-using Npgsql;
 
 namespace Insights.Messaging;
 

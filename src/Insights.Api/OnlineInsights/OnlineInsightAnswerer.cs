@@ -1,14 +1,8 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Insights.BigQuery;
-using Insights.Database;
 using Insights.Ingestion;
 using Insights.InsightModels;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.OnlineInsights;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.OnlineInsights;
 
 /// <summary>What a client asks, over HTTP or in an <c>OnlineInsightRequest</c>; dates are <c>YYYY-MM-DD</c>.</summary>

@@ -1,13 +1,7 @@
 using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using Insights.Database;
-using Insights.ServiceDefaults;
 using Insights.SmartLink;
 using Insights.Tenancy;
 using MassTransit;
-using Npgsql;
 
 namespace Insights.OnlineInsights;
 

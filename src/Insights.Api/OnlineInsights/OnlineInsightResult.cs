@@ -1,5 +1,3 @@
-using Insights.Http;
-
 namespace Insights.OnlineInsights;
 
 /// <summary>The answer of <c>POST /api/v1/online-insights</c>.</summary>

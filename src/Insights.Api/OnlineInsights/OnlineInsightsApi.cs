@@ -1,12 +1,7 @@
-using Insights.Auth;
-using Insights.Http;
 using Insights.Ingestion;
 using Insights.Messaging;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
 using MassTransit;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Insights.OnlineInsights;
 
@@ -23,9 +18,7 @@ public static class OnlineInsightsApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/", Ask)
-            .RequireAuthorization(Policies.Tenant)
-            .WithName("GetOnlineInsight")
-            .WithSummary("The latest model of an online insight that matches key, filter and dates (or a live answer): 404 when none matches, 503 while the bus cannot reach its broker, 504 when no answer came in time.")
+            .Operation(Policies.Tenant, "GetOnlineInsight", "The latest model of an online insight that matches key, filter and dates (or a live answer): 404 when none matches, 503 while the bus cannot reach its broker, 504 when no answer came in time.")
             .Produces<OnlineInsightResult>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)

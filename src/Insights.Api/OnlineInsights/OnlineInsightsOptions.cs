@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.OnlineInsights;
 
 /// <summary>Online insights (section <c>OnlineInsights</c>).</summary>

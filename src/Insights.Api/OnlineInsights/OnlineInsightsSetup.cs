@@ -1,4 +1,3 @@
-using Insights.ServiceDefaults;
 using MassTransit;
 
 namespace Insights.OnlineInsights;

@@ -8,4 +8,8 @@ public static class ApiGroups
     /// </summary>
     public static RouteGroupBuilder MapApiGroup(this IEndpointRouteBuilder routes, string prefix, string tag) =>
         routes.MapGroup(prefix).WithTags(tag).WithCommonProblems();
+
+    /// <summary>Declares an endpoint: who may call it (a <see cref="Auth.Policies"/> name), its operation id and summary.</summary>
+    public static RouteHandlerBuilder Operation(this RouteHandlerBuilder endpoint, string policy, string name, string summary) =>
+        endpoint.RequireAuthorization(policy).WithName(name).WithSummary(summary);
 }

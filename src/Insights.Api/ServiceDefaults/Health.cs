@@ -1,8 +1,5 @@
-using System.Text.Json;
-using Insights.Database;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Npgsql;
 
 namespace Insights.ServiceDefaults;
 

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using Insights.Auth;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 

@@ -1,9 +1,4 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Insights.Auth;
-using Insights.Database;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.SmartLink;
 
 /// <summary>Builds the SmartLink envelope (CloudEvents 1.0 JSON with <c>tenantId</c> and <c>priority</c>).</summary>

@@ -1,5 +1,3 @@
-using Insights.Http;
-
 namespace Insights.SmartLink;
 
 public sealed record LeasedMessage(string Receipt, int DeliveryCount, RawJson Message);

@@ -1,10 +1,5 @@
 using Insights.Audit;
-using Insights.Auth;
-using Insights.Database;
-using Insights.Http;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.SmartLink;
 
@@ -19,27 +14,19 @@ public static class MessagesApi
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/", List)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("ListMessages")
-            .WithSummary("Browses the tenant's queue in enqueue order, by status and type.")
+            .Operation(Policies.Viewer, "ListMessages", "Browses the tenant's queue in enqueue order, by status and type.")
             .ProducesValidationProblem();
 
         group.MapGet("/{messageId:guid}", Get)
-            .RequireAuthorization(Policies.Operator)
-            .WithName("GetMessage")
-            .WithSummary("One message with its envelope, delivery history, dead reason and the processing status Protheus reported.");
+            .Operation(Policies.Operator, "GetMessage", "One message with its envelope, delivery history, dead reason and the processing status Protheus reported.");
 
         group.MapPost("/{messageId:guid}/resend", Resend)
-            .RequireAuthorization(Policies.Operator)
-            .Audited("message.resend")
-            .WithName("ResendMessage")
-            .WithSummary("Enqueues a fresh copy of the message (new id, same type, priority and data).");
+            .Operation(Policies.Operator, "ResendMessage", "Enqueues a fresh copy of the message (new id, same type, priority and data).")
+            .Audited("message.resend");
 
         group.MapPost("/dead-letters/redrive", Redrive)
-            .RequireAuthorization(Policies.Operator)
+            .Operation(Policies.Operator, "RedriveDeadLetters", "Moves dead messages (all, or the ones named) back to ready with a fresh delivery count.")
             .Audited("message.redrive")
-            .WithName("RedriveDeadLetters")
-            .WithSummary("Moves dead messages (all, or the ones named) back to ready with a fresh delivery count.")
             .ProducesValidationProblem();
 
         return group;

@@ -1,8 +1,4 @@
-using Insights.Database;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.SmartLink;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Insights.Database;
-using Npgsql;
 
 namespace Insights.SmartLink;
 

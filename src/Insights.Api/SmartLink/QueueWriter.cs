@@ -1,8 +1,4 @@
-using Insights.Database;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.SmartLink;
 

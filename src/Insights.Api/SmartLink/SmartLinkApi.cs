@@ -1,12 +1,6 @@
-using System.Text.Json;
-using Insights.Auth;
-using Insights.Database;
 using Insights.Messaging;
-using Insights.ServiceDefaults;
 using Insights.Tenancy;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace Insights.SmartLink;
 
@@ -25,34 +19,24 @@ public static class SmartLinkApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/receive", Receive)
-            .RequireAuthorization(Policies.Tenant)
-            .WithName("Receive")
-            .WithSummary("Leases up to max visible messages (high priority first, then FIFO), waiting up to waitSeconds for one to arrive.")
+            .Operation(Policies.Tenant, "Receive", "Leases up to max visible messages (high priority first, then FIFO), waiting up to waitSeconds for one to arrive.")
             .ProducesValidationProblem();
 
         group.MapPost("/ack", Ack)
-            .RequireAuthorization(Policies.Tenant)
-            .WithName("Ack")
-            .WithSummary("Acknowledges deliveries by receipt; receipts whose lease expired or was superseded are rejected.")
+            .Operation(Policies.Tenant, "Ack", "Acknowledges deliveries by receipt; receipts whose lease expired or was superseded are rejected.")
             .ProducesValidationProblem();
 
         group.MapPost("/nack", Nack)
-            .RequireAuthorization(Policies.Tenant)
-            .WithName("Nack")
-            .WithSummary("Fails a delivery: dead-letters it with the reason, or (requeue: true) makes it visible again after delaySeconds.")
+            .Operation(Policies.Tenant, "Nack", "Fails a delivery: dead-letters it with the reason, or (requeue: true) makes it visible again after delaySeconds.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/lease", Extend)
-            .RequireAuthorization(Policies.Tenant)
-            .WithName("ExtendLease")
-            .WithSummary("Extends leases still held to visibilityTimeoutSeconds from now.")
+            .Operation(Policies.Tenant, "ExtendLease", "Extends leases still held to visibilityTimeoutSeconds from now.")
             .ProducesValidationProblem();
 
         group.MapPost("/messages", Send)
-            .RequireAuthorization(Policies.Tenant)
-            .WithName("Send")
-            .WithSummary("Sends a message to the service: OnlineInsightRequest (answered by an OnlineInsightResponse message) or InsightProcessingStatus.")
+            .Operation(Policies.Tenant, "Send", "Sends a message to the service: OnlineInsightRequest (answered by an OnlineInsightResponse message) or InsightProcessingStatus.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.SmartLink;
 
 public sealed record ReceiveRequest(int? Max, int? VisibilityTimeoutSeconds, int? WaitSeconds);

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Insights.SmartLink;
 
 /// <summary>The delivery queue (section <c>SmartLink</c>).</summary>

@@ -1,11 +1,7 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
-using Insights.Auth;
-using Insights.ServiceDefaults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Insights.SmartLink;
 

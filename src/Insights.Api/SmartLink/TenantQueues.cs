@@ -1,10 +1,5 @@
 using System.Collections.Concurrent;
-using Insights.Database;
-using Insights.Http;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.SmartLink;
 

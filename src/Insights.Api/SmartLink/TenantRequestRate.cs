@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.RateLimiting;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
 
 namespace Insights.SmartLink;
 

@@ -1,6 +1,3 @@
-using Insights.Database;
-using Npgsql;
-
 namespace Insights.Tenancy;
 
 /// <summary>

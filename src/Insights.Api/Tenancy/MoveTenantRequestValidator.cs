@@ -1,5 +1,4 @@
 using FluentValidation;
-using Insights.Database;
 
 namespace Insights.Tenancy;
 

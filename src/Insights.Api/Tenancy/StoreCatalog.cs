@@ -1,6 +1,4 @@
-using Insights.Database;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Insights.Tenancy;
 

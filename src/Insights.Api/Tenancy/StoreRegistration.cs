@@ -1,6 +1,3 @@
-using Insights.Database;
-using Npgsql;
-
 namespace Insights.Tenancy;
 
 /// <summary>At start, registers this node's stores in <c>catalog.stores</c>, where placement counts tenants.</summary>

@@ -1,5 +1,3 @@
-using Insights.Database;
-using Insights.ServiceDefaults;
 using MassTransit;
 
 namespace Insights.Tenancy;

@@ -1,6 +1,4 @@
-using Insights.Auth;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.Options;
 
 namespace Insights.Tenancy;
 

@@ -1,11 +1,6 @@
-using System.Text.Json;
 using Insights.Audit;
-using Insights.Database;
-using Insights.Http;
 using Insights.Messaging;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Tenancy;
 

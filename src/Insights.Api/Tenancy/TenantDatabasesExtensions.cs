@@ -1,5 +1,3 @@
-using Insights.Database;
-
 namespace Insights.Tenancy;
 
 public static class TenantDatabasesExtensions

@@ -1,6 +1,4 @@
-using Insights.Database;
 using Microsoft.Extensions.Caching.Memory;
-using Npgsql;
 
 namespace Insights.Tenancy;
 

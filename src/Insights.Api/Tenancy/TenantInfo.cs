@@ -1,5 +1,3 @@
-using Insights.Database;
-
 namespace Insights.Tenancy;
 
 /// <summary>What tenant-scoped work needs of its tenant: its schema, and the store that holds it.</summary>

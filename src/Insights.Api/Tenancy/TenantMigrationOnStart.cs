@@ -1,6 +1,3 @@
-using Insights.Database;
-using Microsoft.Extensions.Options;
-
 namespace Insights.Tenancy;
 
 /// <summary>On a worker's start, migrates tenants behind the latest migration without waiting for an admin.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Insights.Database;
-using Npgsql;
-
 namespace Insights.Tenancy;
 
 /// <summary>

@@ -1,7 +1,4 @@
 using Insights.Audit;
-using Insights.Auth;
-using Insights.ServiceDefaults;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Tenancy;
 
@@ -13,15 +10,11 @@ public static class TenantMigrationsApi
         var group = routes.MapApiGroup("/tenant-migrations", "Tenants");
 
         group.MapPost("/", Start)
-            .RequireAuthorization(Policies.Operator)
-            .Audited("tenant-migrations.start")
-            .WithName("StartTenantMigrations")
-            .WithSummary("Applies pending tenant migrations to every tenant, in the background; returns the run (the running one if a run is going).");
+            .Operation(Policies.Operator, "StartTenantMigrations", "Applies pending tenant migrations to every tenant, in the background; returns the run (the running one if a run is going).")
+            .Audited("tenant-migrations.start");
 
         group.MapGet("/", Status)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("GetTenantMigrations")
-            .WithSummary("The latest tenant migration version, how many tenants are behind it, and the progress of the last run.");
+            .Operation(Policies.Viewer, "GetTenantMigrations", "The latest tenant migration version, how many tenants are behind it, and the progress of the last run.");
 
         return group;
     }

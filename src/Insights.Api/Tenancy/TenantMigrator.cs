@@ -1,7 +1,5 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Insights.Database;
-using Npgsql;
 
 namespace Insights.Tenancy;
 

@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Insights.Audit;
-using Insights.Database;
 using Insights.Messaging;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Insights.Tenancy;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.Tenancy;
 
 internal static class TenantSettings

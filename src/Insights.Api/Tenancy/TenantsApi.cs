@@ -1,9 +1,4 @@
-using System.Text.Json;
 using Insights.Audit;
-using Insights.Auth;
-using Insights.Http;
-using Insights.ServiceDefaults;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Insights.Tenancy;
 
@@ -17,56 +12,42 @@ public static class TenantsApi
         var group = routes.MapApiGroup("/tenants", "Tenants");
 
         group.MapPost("/", Create)
-            .RequireAuthorization(Policies.Admin)
+            .Operation(Policies.Admin, "CreateTenant", "Provisions a tenant in real time: catalog row, schema and every tenant migration, on the named store or the one with fewest tenants.")
             .Audited("tenant.provision")
-            .WithName("CreateTenant")
-            .WithSummary("Provisions a tenant in real time: catalog row, schema and every tenant migration, on the named store or the one with fewest tenants.")
             .Validate<CreateTenantRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         group.MapGet("/", List)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("ListTenants")
-            .WithSummary("Lists tenants, ordered by id, optionally of one status.")
+            .Operation(Policies.Viewer, "ListTenants", "Lists tenants, ordered by id, optionally of one status.")
             .ProducesValidationProblem();
 
         group.MapGet("/{tenantId}", Get)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("GetTenant")
-            .WithSummary("One tenant.")
+            .Operation(Policies.Viewer, "GetTenant", "One tenant.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPatch("/{tenantId}", Update)
-            .RequireAuthorization(Policies.Operator)
+            .Operation(Policies.Operator, "UpdateTenant", "Renames, suspends (status: suspended), resumes (status: active) or replaces the settings of a tenant.")
             .Audited("tenant.update")
-            .WithName("UpdateTenant")
-            .WithSummary("Renames, suspends (status: suspended), resumes (status: active) or replaces the settings of a tenant.")
             .Validate<UpdateTenantRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapDelete("/{tenantId}", Delete)
-            .RequireAuthorization(Policies.Admin)
+            .Operation(Policies.Admin, "DeleteTenant", "Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
             .Audited("tenant.deprovision")
-            .WithName("DeleteTenant")
-            .WithSummary("Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/{tenantId}/move", Move)
-            .RequireAuthorization(Policies.Operator)
+            .Operation(Policies.Operator, "MoveTenant", "Moves the tenant's schema to another store while its clients keep working; progress at the move's Location.")
             .Audited("tenant.move")
-            .WithName("MoveTenant")
-            .WithSummary("Moves the tenant's schema to another store while its clients keep working; progress at the move's Location.")
             .Validate<MoveTenantRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/{tenantId}/moves/{moveId}", GetMove)
-            .RequireAuthorization(Policies.Viewer)
-            .WithName("GetTenantMove")
-            .WithSummary("A move of the tenant: status, models and messages copied, how long its writes were held, the outcome.")
+            .Operation(Policies.Viewer, "GetTenantMove", "A move of the tenant: status, models and messages copied, how long its writes were held, the outcome.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return group;

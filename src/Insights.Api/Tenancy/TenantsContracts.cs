@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Insights.Tenancy;
 
 /// <summary>A tenant as the admin API shows it.</summary>

@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Insights.BigQuery;
 using Insights.Tenancy;
-using Microsoft.Extensions.Options;
 
 namespace Insights.Ingestion;
 

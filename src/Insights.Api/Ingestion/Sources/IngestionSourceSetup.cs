@@ -1,5 +1,4 @@
 using Insights.BigQuery;
-using Microsoft.Extensions.Options;
 
 namespace Insights.Ingestion;
 

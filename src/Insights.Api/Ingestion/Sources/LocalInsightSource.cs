@@ -1,9 +1,6 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using System.Text;
-using System.Text.Json;
 using Insights.Tenancy;
 using Microsoft.Win32.SafeHandles;
 
