@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Insights.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 
@@ -27,16 +28,31 @@ public sealed partial class InsightDefinitionCatalog(CatalogContexts catalog, IM
         return all;
     }
 
+    /// <summary>One definition as stored now (not cached: its version is the one a write checks).</summary>
+    public async Task<InsightDefinition?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var context = await catalog.CreateAsync(cancellationToken);
+        var row = await context.Set<InsightDefinitionRow>().AsNoTracking().SingleOrDefaultAsync(d => d.Name == name, cancellationToken);
+        return row is null ? null : Definition(row);
+    }
+
     /// <summary>
-    /// Creates or replaces a definition; true when created. Of two creates of one name at once, one creates and the
+    /// Creates or replaces a definition; true when created; null when <paramref name="ifMatch"/> names no current
+    /// version (a definition that does not exist has none). Of two creates of one name at once, one creates and the
     /// other replaces.
     /// </summary>
-    public async Task<(InsightDefinition Definition, bool Created)> PutAsync(string name, PutInsightDefinitionRequest request, CancellationToken cancellationToken)
+    public async Task<(InsightDefinition Definition, bool Created)?> PutAsync(
+        string name, PutInsightDefinitionRequest request, string[]? ifMatch, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
             await using var context = await catalog.CreateAsync(cancellationToken);
             var row = await context.Set<InsightDefinitionRow>().SingleOrDefaultAsync(d => d.Name == name, cancellationToken);
+            if (ifMatch is not null && (row is null || !ifMatch.Contains(row.Version.ToString(CultureInfo.InvariantCulture))))
+            {
+                return null;
+            }
+
             var created = row is null;
             if (row is null)
             {
@@ -58,20 +74,37 @@ public sealed partial class InsightDefinitionCatalog(CatalogContexts catalog, IM
             {
                 continue;
             }
+            catch (DbUpdateConcurrencyException) when (ifMatch is not null)
+            {
+                // Written by someone else between the read and this write.
+                return null;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt == 0)
+            {
+                continue;
+            }
 
             cache.Remove(CacheKey);
             return (Definition(row), created);
         }
     }
 
-    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    public async Task<ChangeOutcome> DeleteAsync(string name, string[]? ifMatch, CancellationToken cancellationToken)
     {
         await using var context = await catalog.CreateAsync(cancellationToken);
-        var deleted = await context.Set<InsightDefinitionRow>().Where(d => d.Name == name).ExecuteDeleteAsync(cancellationToken) == 1;
+        var versions = ifMatch?.Select(v => uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (uint?)null).OfType<uint>().ToArray();
+        var deleted = await context.Set<InsightDefinitionRow>()
+            .Where(d => d.Name == name && (versions == null || versions.Contains(d.Version)))
+            .ExecuteDeleteAsync(cancellationToken) == 1;
         cache.Remove(CacheKey);
-        return deleted;
+        if (deleted)
+        {
+            return ChangeOutcome.Done;
+        }
+
+        return ifMatch is not null && await GetAsync(name, cancellationToken) is not null ? ChangeOutcome.Stale : ChangeOutcome.NotFound;
     }
 
     private static InsightDefinition Definition(InsightDefinitionRow row) =>
-        new(row.Name, row.Module, row.Priority, row.Online, row.Source, row.Description, row.CreatedAt, row.UpdatedAt);
+        new(row.Name, row.Module, row.Priority, row.Online, row.Source, row.Description, row.CreatedAt, row.UpdatedAt, row.Version);
 }

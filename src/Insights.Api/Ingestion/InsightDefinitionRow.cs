@@ -17,4 +17,8 @@ public sealed class InsightDefinitionRow
     [DatabaseGenerated(DatabaseGeneratedOption.Identity)]
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>PostgreSQL's row version (<c>xmin</c>): the definition's entity tag, checked by every update.</summary>
+    [Timestamp]
+    public uint Version { get; set; }
 }

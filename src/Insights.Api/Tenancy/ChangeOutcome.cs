@@ -5,4 +5,7 @@ public enum ChangeOutcome
     Done,
     NotFound,
     Conflict,
+
+    /// <summary>If-Match named a version that is no longer current.</summary>
+    Stale,
 }

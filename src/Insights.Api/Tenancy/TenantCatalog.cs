@@ -17,7 +17,7 @@ public sealed class TenantCatalog(
     IEnumerable<ITenantLifecycle> participants,
     ILogger<TenantCatalog> logger)
 {
-    private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store";
+    private const string Columns = "id, name, status, status_reason, schema_version, created_at, updated_at, settings::text, store, xmin";
 
     /// <summary>First key of the per-tenant advisory locks of provisioning ("tprv").</summary>
     private const int ProvisionLockNamespace = 0x74707276;
@@ -264,13 +264,13 @@ public sealed class TenantCatalog(
 
     /// <summary>Renames, replaces settings, suspends or resumes (only <c>active</c> ⇄ <c>suspended</c>).</summary>
     public async Task<(ChangeOutcome Outcome, TenantResponse? Tenant, string? Reason)> UpdateAsync(
-        string id, string? name, string? status, string? settingsJson, CancellationToken cancellationToken)
+        string id, string? name, string? status, string? settingsJson, string[]? ifMatch, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             $"""
-            WITH current AS (SELECT id, status FROM catalog.tenants WHERE id = $1 FOR UPDATE)
+            WITH current AS (SELECT id, status, xmin::text AS version FROM catalog.tenants WHERE id = $1 FOR UPDATE)
             UPDATE catalog.tenants t SET
                 name = COALESCE($2, t.name),
                 status = COALESCE($3, t.status),
@@ -278,12 +278,14 @@ public sealed class TenantCatalog(
                 updated_at = now()
             FROM current
             WHERE t.id = current.id AND ($3::text IS NULL OR current.status IN ('active', 'suspended'))
-            RETURNING {Columns.Replace("id, name, status", "t.id, t.name, t.status", StringComparison.Ordinal)}
+                AND ($5::text[] IS NULL OR current.version = ANY($5::text[]))
+            RETURNING {Columns.Replace("id, name, status", "t.id, t.name, t.status", StringComparison.Ordinal).Replace("xmin", "t.xmin", StringComparison.Ordinal)}
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)settingsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)ifMatch ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         TenantResponse? updated = null;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -314,8 +316,13 @@ public sealed class TenantCatalog(
         }
 
         var existing = await GetAsync(id, cancellationToken);
-        return existing is null
-            ? (ChangeOutcome.NotFound, null, null)
+        if (existing is null)
+        {
+            return (ChangeOutcome.NotFound, null, null);
+        }
+
+        return ifMatch is not null && !ifMatch.Contains(existing.Version.ToString(CultureInfo.InvariantCulture))
+            ? (ChangeOutcome.Stale, existing, null)
             : (ChangeOutcome.Conflict, existing, $"A tenant in status '{existing.Status}' cannot be suspended or resumed.");
     }
 
@@ -324,7 +331,7 @@ public sealed class TenantCatalog(
     /// forgets it in the catalog, freeing the id; deleting again finishes an interrupted deletion. The audit log stays.
     /// <see cref="ChangeOutcome.Conflict"/> while a move of the tenant is under way.
     /// </summary>
-    public async Task<ChangeOutcome> DeleteAsync(string id, CancellationToken cancellationToken)
+    public async Task<ChangeOutcome> DeleteAsync(string id, string[]? ifMatch, CancellationToken cancellationToken)
     {
         string? schemaName = null;
         var store = TenantStoreSettings.Main;
@@ -343,9 +350,12 @@ public sealed class TenantCatalog(
             }
 
             await using (var mark = new NpgsqlCommand(
-                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 RETURNING schema_name, store", catalog, marking))
+                "UPDATE catalog.tenants SET status = 'deprovisioning', updated_at = now() WHERE id = $1 AND ($2::text[] IS NULL OR xmin::text = ANY($2)) RETURNING schema_name, store",
+                catalog,
+                marking))
             {
                 mark.Parameters.Add(new NpgsqlParameter { Value = id });
+                mark.Parameters.Add(new NpgsqlParameter { Value = (object?)ifMatch ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
                 await using var marked = await mark.ExecuteReaderAsync(cancellationToken);
                 if (await marked.ReadAsync(cancellationToken))
                 {
@@ -364,7 +374,7 @@ public sealed class TenantCatalog(
         directory.Evict(id);
         if (schemaName is null)
         {
-            return ChangeOutcome.NotFound;
+            return ifMatch is not null && await GetAsync(id, cancellationToken) is not null ? ChangeOutcome.Stale : ChangeOutcome.NotFound;
         }
 
         await DropSchemaAsync(store, SchemaName.Parse(schemaName), cancellationToken);
@@ -425,7 +435,7 @@ public sealed class TenantCatalog(
     {
         using var settings = JsonDocument.Parse(row.Settings);
         return new TenantResponse(
-            row.Id, row.Name, row.Status, row.StatusReason, row.SchemaVersion, row.CreatedAt, row.UpdatedAt, settings.RootElement.Clone(), row.Store);
+            row.Id, row.Name, row.Status, row.StatusReason, row.SchemaVersion, row.CreatedAt, row.UpdatedAt, settings.RootElement.Clone(), row.Store, row.Version);
     }
 
     private static TenantResponse Read(NpgsqlDataReader reader)
@@ -440,6 +450,7 @@ public sealed class TenantCatalog(
             reader.GetFieldValue<DateTimeOffset>(5),
             reader.GetFieldValue<DateTimeOffset>(6),
             settings.RootElement.Clone(),
-            reader.GetString(8));
+            reader.GetString(8),
+            reader.GetFieldValue<uint>(9));
     }
 }

@@ -19,4 +19,8 @@ public sealed class TenantRow
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public required string Store { get; set; }
+
+    /// <summary>PostgreSQL's row version (<c>xmin</c>): the tenant's entity tag.</summary>
+    [Timestamp]
+    public uint Version { get; set; }
 }

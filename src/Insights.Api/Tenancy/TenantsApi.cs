@@ -23,7 +23,7 @@ public static class TenantsApi
             .ProducesValidationProblem();
 
         group.MapGet("/{tenantId}", Get)
-            .Operation(Policies.Viewer, "GetTenant", "One tenant.")
+            .Operation(Policies.Viewer, "GetTenant", "One tenant, with its ETag (for If-Match on PATCH and DELETE).")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPatch("/{tenantId}", Update)
@@ -31,13 +31,15 @@ public static class TenantsApi
             .Audited("tenant.update")
             .Validate<UpdateTenantRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
         group.MapDelete("/{tenantId}", Delete)
             .Operation(Policies.Admin, "DeleteTenant", "Deprovisions a tenant: drops its schema and all its data; the audit log keeps the record and the id is free again.")
             .Audited("tenant.deprovision")
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
         group.MapPost("/{tenantId}/move", Move)
             .Operation(Policies.Operator, "MoveTenant", "Moves the tenant's schema to another store while its clients keep working; progress at the move's Location.")
@@ -100,22 +102,33 @@ public static class TenantsApi
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Get(
-        string tenantId, TenantCatalog store, CancellationToken cancellationToken)
+        string tenantId, TenantCatalog store, HttpResponse response, CancellationToken cancellationToken)
     {
         var tenant = TenantId.IsValid(tenantId) ? await store.GetAsync(tenantId, cancellationToken) : null;
-        return tenant is null ? NotFoundProblem(tenantId) : TypedResults.Ok(tenant);
+        if (tenant is null)
+        {
+            return NotFoundProblem(tenantId);
+        }
+
+        response.Headers.ETag = EntityTags.Of(tenant.Version);
+        return TypedResults.Ok(tenant);
     }
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Update(
-        string tenantId, UpdateTenantRequest request, TenantCatalog store, AuditScope audit, CancellationToken cancellationToken)
+        string tenantId, UpdateTenantRequest request, TenantCatalog store, AuditScope audit, HttpContext http, CancellationToken cancellationToken)
     {
         if (!TenantId.IsValid(tenantId))
         {
             return NotFoundProblem(tenantId);
         }
 
+        if (!EntityTags.TryReadIfMatch(http.Request, out var ifMatch))
+        {
+            return EntityTags.Malformed();
+        }
+
         var settings = request.Settings is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : null;
-        var (outcome, tenant, reason) = await store.UpdateAsync(tenantId, request.Name?.Trim(), request.Status, settings, cancellationToken);
+        var (outcome, tenant, reason) = await store.UpdateAsync(tenantId, request.Name?.Trim(), request.Status, settings, ifMatch, cancellationToken);
         audit.Action = request.Status switch
         {
             TenantStatus.Suspended => "tenant.suspend",
@@ -125,7 +138,10 @@ public static class TenantsApi
         switch (outcome)
         {
             case ChangeOutcome.Done:
-                return TypedResults.Ok(tenant!);
+                http.Response.Headers.ETag = EntityTags.Of(tenant!.Version);
+                return TypedResults.Ok(tenant);
+            case ChangeOutcome.Stale:
+                return EntityTags.Stale("tenant");
             case ChangeOutcome.Conflict:
                 return TypedResults.Problem(title: "Tenant is not in a state that allows this", detail: reason, statusCode: StatusCodes.Status409Conflict);
             default:
@@ -134,12 +150,22 @@ public static class TenantsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
-        string tenantId, TenantCatalog store, CancellationToken cancellationToken)
+        string tenantId, TenantCatalog store, HttpRequest request, CancellationToken cancellationToken)
     {
-        var outcome = TenantId.IsValid(tenantId) ? await store.DeleteAsync(tenantId, cancellationToken) : ChangeOutcome.NotFound;
+        if (!EntityTags.TryReadIfMatch(request, out var ifMatch))
+        {
+            return EntityTags.Malformed();
+        }
+
+        var outcome = TenantId.IsValid(tenantId) ? await store.DeleteAsync(tenantId, ifMatch, cancellationToken) : ChangeOutcome.NotFound;
         if (outcome == ChangeOutcome.NotFound)
         {
             return NotFoundProblem(tenantId);
+        }
+
+        if (outcome == ChangeOutcome.Stale)
+        {
+            return EntityTags.Stale("tenant");
         }
 
         if (outcome == ChangeOutcome.Conflict)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Insights.Tenancy;
 
 /// <summary>A tenant as the admin API shows it.</summary>
@@ -10,7 +12,8 @@ public sealed record TenantResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     JsonElement Settings,
-    string Store);
+    string Store,
+    [property: JsonIgnore] uint Version = 0);
 
 /// <summary>A tenant to provision; <c>Store</c> places it, by default on the store with fewest tenants.</summary>
 public sealed record CreateTenantRequest(string? Id, string? Name, JsonElement? Settings, string? Store = null);
