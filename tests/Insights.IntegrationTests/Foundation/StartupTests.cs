@@ -36,6 +36,7 @@ public sealed class StartupTests : OwnDatabaseTests
     [InlineData("Stores:store2", "Port=5433", "Stores:store2")]
     [InlineData("OnlineInsights:Timeout", "00:00:00", "OnlineInsights:Timeout")]
     [InlineData("OnlineInsights:ConcurrentMessageLimit", "0", "OnlineInsights:ConcurrentMessageLimit")]
+    [InlineData("Authentication:MetadataRetrySeconds", "0", "Authentication:MetadataRetrySeconds")]
     public void A_wrong_setting_stops_the_host_naming_the_setting(string setting, string value, string named)
     {
         var settings = Settings();
