@@ -141,7 +141,7 @@ internal static class AuthSetup
         };
         events.OnAuthenticationFailed = context =>
         {
-            // The keys went away between the check above and validation: the same answer, not an error.
+            // The handler's own read of the configuration throws it while the node holds no keys: 503, not 500.
             if (context.Exception is IdentityProviderUnavailableException unavailable)
             {
                 context.Fail(unavailable);
