@@ -10,6 +10,8 @@
 #                     AMQP on 127.0.0.1:5672 and the management API on 127.0.0.1:15672 (guest/guest)
 #   ensure_prometheus install Debian's Prometheus (the `prometheus` and `promtool` binaries); nothing is
 #                     started: the tests start their own Prometheus with a configuration of their own
+#   ensure_chromium   install Debian's Chromium for the browser tests (Playwright drives it; Playwright's own
+#                     browser download is never used)
 #   dotnet_env        quiet .NET CLI settings (no telemetry, no banner)
 #
 # Works on a bare Debian machine without systemd, as root (or with sudo). Every function is
@@ -427,4 +429,18 @@ ensure_prometheus() {
   fi
   INSIGHTS_PROMETHEUS_RESOLVED=$(command -v prometheus)
   _svc_say "prometheus: $("$INSIGHTS_PROMETHEUS_RESOLVED" --version 2>&1 | head -n 1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Chromium
+# ---------------------------------------------------------------------------------------------
+
+# The browser tests start it themselves (headless); INSIGHTS_TEST_CHROMIUM names the binary for them.
+ensure_chromium() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    _svc_apt_install chromium chromium || return 1
+    command -v chromium >/dev/null 2>&1 || _svc_fail "chromium: the chromium package installed no chromium" || return 1
+  fi
+  INSIGHTS_CHROMIUM_RESOLVED=$(command -v chromium)
+  _svc_say "chromium: $("$INSIGHTS_CHROMIUM_RESOLVED" --version 2>/dev/null | head -n 1)"
 }

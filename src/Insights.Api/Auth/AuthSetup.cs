@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -39,16 +41,21 @@ internal static class AuthSetup
 
         if (useFluig)
         {
+            services.TryAddSingleton(TimeProvider.System);
+            services.AddHttpClient(FluigIdentityMetadata.HttpClientName, c => c.Timeout = FluigIdentityMetadata.FetchTimeout);
+            services.AddSingleton<FluigIdentityMetadata>();
             authentication.AddJwtBearer(FluigScheme, o =>
             {
-                o.Authority = settings.Authority;
                 o.Audience = settings.Audience;
-                o.RequireHttpsMetadata = settings.RequireHttpsMetadata;
                 o.MapInboundClaims = false;
                 o.IncludeErrorDetails = describeFailures;
                 o.TokenValidationParameters = ValidationParameters(settings);
-                o.Events = StrictTokenEvents();
+                // The metadata refreshes the keys itself, before validation, for a token of a key it does not hold.
+                o.RefreshOnIssuerKeyNotFound = false;
+                o.Events = FluigIdentityTokenEvents();
             });
+            services.AddOptions<JwtBearerOptions>(FluigScheme)
+                .Configure<FluigIdentityMetadata>((o, metadata) => o.ConfigurationManager = metadata);
         }
 
         if (useDevelopmentKey)
@@ -98,6 +105,77 @@ internal static class AuthSetup
             return Task.CompletedTask;
         },
     };
+
+    /// <summary>
+    /// Before a Fluig Identity token is validated, the node makes sure it holds the token's signing key, fetching the
+    /// keys within the request when it does not (ADR 0023). A token the node cannot judge because the authority is
+    /// unreachable gets <c>503</c> with <c>Retry-After</c>: a <c>401</c> would make the client drop a good token.
+    /// </summary>
+    private static JwtBearerEvents FluigIdentityTokenEvents()
+    {
+        var events = StrictTokenEvents();
+        events.OnMessageReceived = async context =>
+        {
+            var header = context.Request.Headers.Authorization.ToString();
+            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header["Bearer ".Length..].Trim() is not { Length: > 0 } token)
+            {
+                return;
+            }
+
+            string? keyId;
+            try
+            {
+                keyId = new JsonWebToken(token).Kid;
+            }
+            catch (ArgumentException)
+            {
+                context.Fail("The bearer token is not a JWT.");
+                return;
+            }
+
+            var metadata = (FluigIdentityMetadata)context.Options.ConfigurationManager!;
+            if (await metadata.PrepareAsync(keyId, context.HttpContext.RequestAborted) is { } retryAfter)
+            {
+                context.Fail(new IdentityProviderUnavailableException(retryAfter));
+                return;
+            }
+
+            context.Token = token;
+        };
+        events.OnAuthenticationFailed = context =>
+        {
+            // The handler's own read of the configuration throws it while the node holds no keys: 503, not 500.
+            if (context.Exception is IdentityProviderUnavailableException unavailable)
+            {
+                context.Fail(unavailable);
+            }
+
+            return Task.CompletedTask;
+        };
+        events.OnChallenge = async context =>
+        {
+            if (context.AuthenticateFailure is not IdentityProviderUnavailableException unavailable)
+            {
+                return;
+            }
+
+            context.HandleResponse();
+            var http = context.HttpContext;
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "Service unavailable",
+                    Detail = "The identity provider cannot be reached to check the token; retry after the time in the Retry-After header.",
+                },
+            });
+        };
+        return events;
+    }
 
     private static TokenValidationParameters ValidationParameters(FluigIdentityOptions settings) => new()
     {

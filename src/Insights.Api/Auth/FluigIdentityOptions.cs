@@ -20,6 +20,15 @@ public sealed class FluigIdentityOptions
     public bool RequireHttpsMetadata { get; set; } = true;
     public int ClockSkewSeconds { get; set; } = 30;
 
+    /// <summary>How often the authority's metadata and signing keys are fetched again, planned (5–1440).</summary>
+    public int MetadataRefreshMinutes { get; set; } = 60;
+
+    /// <summary>
+    /// The shortest time between two unplanned fetches (a token names a key the node does not hold, or the authority
+    /// was unreachable at the last try), 1–300; also the <c>Retry-After</c> of a 503 while no key could be fetched.
+    /// </summary>
+    public int MetadataRetrySeconds { get; set; } = 10;
+
     /// <summary>PEM file of the development signing key; blank means <c>~/.insights/dev-signing-key.pem</c>.</summary>
     public string? DevelopmentKeyPath { get; set; }
 

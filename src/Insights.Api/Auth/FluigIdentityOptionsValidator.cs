@@ -41,6 +41,16 @@ internal sealed class FluigIdentityOptionsValidator(IHostEnvironment environment
             failures.Add($"Setting 'Authentication:ClockSkewSeconds' must be between 0 and 300; got {options.ClockSkewSeconds}.");
         }
 
+        if (options.MetadataRefreshMinutes is < 5 or > 1440)
+        {
+            failures.Add($"Setting 'Authentication:MetadataRefreshMinutes' must be between 5 and 1440; got {options.MetadataRefreshMinutes}.");
+        }
+
+        if (options.MetadataRetrySeconds is < 1 or > 300)
+        {
+            failures.Add($"Setting 'Authentication:MetadataRetrySeconds' must be between 1 and 300; got {options.MetadataRetrySeconds}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
         void Require(string? value, string setting)

@@ -39,7 +39,7 @@ public static class InsightsExtensions
             o.SerializerOptions.Converters.Add(new UtcTimestampConverter());
         });
         builder.Services.AddValidatorsFromAssemblyContaining<HttpOptions>(includeInternalTypes: true);
-        builder.Services.AddInsightsOpenApi();
+        builder.AddInsightsOpenApi();
         builder.Services.AddInsightsHealth();
         builder.Services.AddMemoryCache();
         builder.AddInsightsTelemetry(roles);

@@ -44,6 +44,7 @@ public sealed class K8sManifestTests(ITestOutputHelper output) : OwnDatabaseTest
         [IngestionRunOptions.Section] = [typeof(IngestionRunOptions), typeof(InsightSourceOptions)],
         [BigQueryOptions.Section] = [typeof(BigQueryOptions)],
         [TelemetryOptions.Section] = [typeof(TelemetryOptions)],
+        [OpenApiOptions.Section] = [typeof(OpenApiOptions)],
     };
 
     private readonly RenderedManifests manifests = Load();

@@ -111,7 +111,7 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
     }
 
     [Fact]
-    public async Task OpenApi_document_lists_every_endpoint_with_bearer_auth()
+    public async Task OpenApi_document_lists_every_endpoint_with_the_sign_in_at_the_authority()
     {
         using var client = host.Factory.CreateClient();
         var document = JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json")).RootElement;
@@ -133,7 +133,15 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
             }
         }
 
-        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+        // Outside Development people sign in at the authority (authorization code; Swagger UI adds PKCE) with the
+        // endpoints of its discovery document; a pasted token is for Development only.
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.False(schemes.TryGetProperty("Bearer", out _));
+        var flow = schemes.GetProperty("FluigIdentity").GetProperty("flows").GetProperty("authorizationCode");
+        Assert.Equal(host.Authority.Issuer + "/authorize", flow.GetProperty("authorizationUrl").GetString());
+        Assert.Equal(host.Authority.Issuer + "/token", flow.GetProperty("tokenUrl").GetString());
+        Assert.Equal(["openid", "insights"], flow.GetProperty("scopes").EnumerateObject().Select(s => s.Name).ToList());
+        Assert.Equal("FluigIdentity", Assert.Single(Assert.Single(document.GetProperty("security").EnumerateArray().ToList()).EnumerateObject().ToList()).Name);
 
         // Stored JSON (skipped types, envelopes, histories) is documented as the JSON value it is, not as a wrapper.
         var schemas = document.GetProperty("components").GetProperty("schemas");

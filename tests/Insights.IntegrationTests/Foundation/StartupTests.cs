@@ -36,6 +36,8 @@ public sealed class StartupTests : OwnDatabaseTests
     [InlineData("Stores:store2", "Port=5433", "Stores:store2")]
     [InlineData("OnlineInsights:Timeout", "00:00:00", "OnlineInsights:Timeout")]
     [InlineData("OnlineInsights:ConcurrentMessageLimit", "0", "OnlineInsights:ConcurrentMessageLimit")]
+    [InlineData("Authentication:MetadataRetrySeconds", "0", "Authentication:MetadataRetrySeconds")]
+    [InlineData("OpenApi:Scopes", "openid  insights", "OpenApi:Scopes")]
     public void A_wrong_setting_stops_the_host_naming_the_setting(string setting, string value, string named)
     {
         var settings = Settings();
@@ -91,6 +93,38 @@ public sealed class StartupTests : OwnDatabaseTests
                 // The real authority still works beside the development key.
                 using var real = development.ClientWithToken(Authority.AdminToken());
                 Assert.Equal(HttpStatusCode.OK, (await real.GetAsync("/api/v1/tenants")).StatusCode);
+            }
+        }
+        finally
+        {
+            File.Delete(keyPath);
+        }
+    }
+
+    [Fact]
+    public async Task Swagger_is_served_outside_development_only_when_enabled_and_takes_a_pasted_token_only_in_development()
+    {
+        var keyPath = Path.Combine(Path.GetTempPath(), "insights-test-" + Guid.NewGuid().ToString("N") + ".pem");
+        try
+        {
+            var settings = Settings();
+            settings["OpenApi:Enabled"] = "false";
+            settings["Authentication:DevelopmentKeyPath"] = keyPath;
+            await using (var production = new InsightsFactory(settings, environment: "Production"))
+            {
+                using var client = production.CreateClient();
+                Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/swagger/v1/swagger.json")).StatusCode);
+                Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/swagger/index.html")).StatusCode);
+            }
+
+            await using (var development = new InsightsFactory(settings, environment: "Development"))
+            {
+                using var client = development.CreateClient();
+                var document = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json")).RootElement;
+                var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+                Assert.Equal("oauth2", schemes.GetProperty("FluigIdentity").GetProperty("type").GetString());
+                Assert.Equal("bearer", schemes.GetProperty("Bearer").GetProperty("scheme").GetString());
+                Assert.Equal(2, document.GetProperty("security").GetArrayLength());
             }
         }
         finally

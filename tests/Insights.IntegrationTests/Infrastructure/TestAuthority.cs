@@ -55,6 +55,7 @@ public sealed class TestAuthority : IAsyncDisposable
             ["issuer"] = issuer,
             ["jwks_uri"] = issuer + "/jwks",
             ["id_token_signing_alg_values_supported"] = SigningAlgorithms,
+            ["authorization_endpoint"] = issuer + "/authorize",
             ["token_endpoint"] = issuer + "/token",
         }));
         app.MapGet("/jwks", () =>
