@@ -8,6 +8,8 @@
 #     the scale-out tests; locally a second cluster, 'store2' on port 5433); when all are set to non-local servers, set
 #     INSIGHTS_TEST_SKIP_SERVICES=1 to skip starting the local ones.
 #   INSIGHTS_TEST_PROMETHEUS    the prometheus binary the tests start (default: Debian's, installed when missing)
+#   INSIGHTS_TEST_REDOCLY       the Redocly CLI that lints the OpenAPI document (default: @redocly/cli, pinned, installed
+#     with npm into .tools/redocly)
 #   INSIGHTS_TEST_CHROMIUM      the browser of the Swagger sign-in test (default: Debian's chromium, installed when
 #     missing; when it cannot be installed or started, that test is skipped and says why)
 # Before the .NET tests it runs `promtool test rules` on deploy/prometheus/ and renders the Kubernetes example overlay
@@ -33,6 +35,9 @@ fi
 if [ -z "${INSIGHTS_TEST_CHROMIUM:-}" ]; then
   ensure_chromium || echo "warning: no chromium; the browser test will be skipped" >&2
 fi
+if [ -z "${INSIGHTS_TEST_REDOCLY:-}" ]; then
+  ensure_redocly || echo "warning: no Redocly CLI; the OpenAPI lint test will fail" >&2
+fi
 
 export INSIGHTS_TEST_POSTGRES="${INSIGHTS_TEST_POSTGRES:-Host=127.0.0.1;Port=5432;Database=insights;Username=insights;Password=insights}"
 export INSIGHTS_TEST_POSTGRES_STORE="${INSIGHTS_TEST_POSTGRES_STORE:-Host=127.0.0.1;Port=5433;Database=insights;Username=insights;Password=insights}"
@@ -40,6 +45,7 @@ export INSIGHTS_TEST_RABBITMQ="${INSIGHTS_TEST_RABBITMQ:-amqp://guest:guest@127.
 export INSIGHTS_TEST_RABBITMQ_MANAGEMENT="${INSIGHTS_TEST_RABBITMQ_MANAGEMENT:-http://guest:guest@127.0.0.1:15672}"
 export INSIGHTS_TEST_PROMETHEUS="${INSIGHTS_TEST_PROMETHEUS:-${INSIGHTS_PROMETHEUS_RESOLVED:-$(command -v prometheus || true)}}"
 export INSIGHTS_TEST_CHROMIUM="${INSIGHTS_TEST_CHROMIUM:-${INSIGHTS_CHROMIUM_RESOLVED:-$(command -v chromium || true)}}"
+export INSIGHTS_TEST_REDOCLY="${INSIGHTS_TEST_REDOCLY:-${INSIGHTS_REDOCLY_RESOLVED:-}}"
 
 results="$repo/TestResults"
 rm -rf "$results"

@@ -444,3 +444,28 @@ ensure_chromium() {
   INSIGHTS_CHROMIUM_RESOLVED=$(command -v chromium)
   _svc_say "chromium: $("$INSIGHTS_CHROMIUM_RESOLVED" --version 2>/dev/null | head -n 1)"
 }
+
+# ---------------------------------------------------------------------------------------------
+# Redocly CLI (lints the OpenAPI document)
+# ---------------------------------------------------------------------------------------------
+
+INSIGHTS_REDOCLY_VERSION=2.77.0
+
+# Installs the pinned @redocly/cli into .tools/redocly of the repository (it needs Node.js 20.19+ or 22.12+; Debian's
+# nodejs and npm are installed when there is no node at all). INSIGHTS_REDOCLY_RESOLVED names the binary.
+ensure_redocly() {
+  local prefix="$repo/.tools/redocly" major minor
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    _svc_apt_install nodejs nodejs npm || return 1
+  fi
+  IFS=. read -r major minor _ <<<"$(node --version | tr -d v)"
+  if ! { [ "$major" -eq 20 ] && [ "$minor" -ge 19 ]; } && ! { [ "$major" -eq 22 ] && [ "$minor" -ge 12 ]; } && [ "$major" -lt 23 ]; then
+    _svc_fail "redocly: @redocly/cli $INSIGHTS_REDOCLY_VERSION needs Node.js 20.19+ or 22.12+; this machine has $(node --version)" || return 1
+  fi
+  if [ "$("$prefix/node_modules/.bin/redocly" --version 2>/dev/null)" != "$INSIGHTS_REDOCLY_VERSION" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$prefix" "@redocly/cli@$INSIGHTS_REDOCLY_VERSION" >/dev/null ||
+      _svc_fail "redocly: npm could not install @redocly/cli@$INSIGHTS_REDOCLY_VERSION" || return 1
+  fi
+  INSIGHTS_REDOCLY_RESOLVED="$prefix/node_modules/.bin/redocly"
+  _svc_say "redocly: $("$INSIGHTS_REDOCLY_RESOLVED" --version)"
+}

@@ -59,9 +59,12 @@ internal static class OpenApi
 
             o.SupportNonNullableReferenceTypes();
             o.OperationFilter<OperationRoles>();
+            o.DocumentFilter<ApiTags>();
+            o.SchemaFilter<AnyJsonSchemas>();
 
             // Stored JSON passed through as is (a payload, an envelope, a history): any JSON value, like JsonElement.
             o.MapType<Insights.Http.RawJson>(() => new OpenApiSchema { Description = "JSON, as stored." });
+
         });
     }
 
@@ -73,7 +76,9 @@ internal static class OpenApi
             return;
         }
 
-        app.UseSwagger();
+        // The servers: this one, where the document was read (a relative URL, right behind any proxy that keeps the path).
+        app.UseSwagger(o => o.PreSerializeFilters.Add((document, request) =>
+            document.Servers = [new OpenApiServer { Url = request.PathBase.HasValue ? request.PathBase.Value : "/" }]));
         app.UseSwaggerUI(o =>
         {
             o.SwaggerEndpoint("/swagger/v1/swagger.json", "Protheus Insights v1");
