@@ -120,6 +120,15 @@ public sealed class K8sManifestTests(ITestOutputHelper output) : OwnDatabaseTest
         {
             var component = Text(budget, "spec", "selector", "matchLabels", "app.kubernetes.io/component");
             Assert.Contains(component, Roles);
+            // A drain during an outage (no pod ready) must not hang on the budget.
+            Assert.Equal("AlwaysAllow", Text(budget, "spec", "unhealthyPodEvictionPolicy"));
+        }
+
+        foreach (var role in new[] { "api", "worker" })
+        {
+            var spread = Items(Deployment(role), "spec", "template", "spec", "topologySpreadConstraints").ToList();
+            Assert.Equal(["kubernetes.io/hostname", "topology.kubernetes.io/zone"], spread.Select(c => Text(c, "topologyKey")));
+            Assert.All(spread, c => Assert.Equal(role, Text(c, "labelSelector", "matchLabels", "app.kubernetes.io/component")));
         }
     }
 
