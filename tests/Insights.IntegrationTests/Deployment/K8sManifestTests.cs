@@ -133,6 +133,50 @@ public sealed class K8sManifestTests(ITestOutputHelper output) : OwnDatabaseTest
     }
 
     [Fact]
+    public void The_pod_monitor_scrapes_every_role_on_its_metrics_port_as_the_rules_job()
+    {
+        var monitor = Assert.Single(manifests.OfKind("PodMonitor"));
+        var selector = Entries(monitor, "spec", "selector", "matchLabels").ToDictionary(e => e.Key, e => ((YamlDotNet.RepresentationModel.YamlScalarNode)e.Value).Value);
+        var endpoint = Assert.Single(Items(monitor, "spec", "podMetricsEndpoints"));
+        foreach (var role in Roles)
+        {
+            var deployment = Deployment(role);
+            var labels = Entries(deployment, "spec", "template", "metadata", "labels").ToDictionary(e => e.Key, e => ((YamlDotNet.RepresentationModel.YamlScalarNode)e.Value).Value);
+            Assert.All(selector, s => Assert.Equal(s.Value, labels.GetValueOrDefault(s.Key)));
+            Assert.Equal(Port(Container(deployment), "metrics"), Port(Container(deployment), Text(endpoint, "port")!));
+            // The rules select job="insights": the job is the value of the pod label the monitor names.
+            Assert.Equal("insights", labels.GetValueOrDefault(Text(monitor, "spec", "jobLabel")!));
+        }
+
+        Assert.Equal(TelemetrySetup.MetricsPath, Text(endpoint, "path"));
+    }
+
+    [Fact]
+    public void The_prometheus_rule_holds_exactly_the_tested_alert_rules()
+    {
+        var rule = Assert.Single(manifests.OfKind("PrometheusRule"));
+        var file = new YamlDotNet.RepresentationModel.YamlStream();
+        using (var reader = new StreamReader(Path.Combine(RepositoryRoot(), "deploy", "prometheus", "insights-rules.yml")))
+        {
+            file.Load(reader);
+        }
+
+        var expected = Canonical(At(file.Documents[0].RootNode, "groups")!);
+        Assert.True(
+            expected == Canonical(At(rule, "spec", "groups")!),
+            "deploy/k8s/components/monitoring/prometheus-rule.yaml differs from deploy/prometheus/insights-rules.yml: run scripts/prometheus-rule.sh.");
+
+        static string Canonical(YamlDotNet.RepresentationModel.YamlNode node) => node switch
+        {
+            YamlDotNet.RepresentationModel.YamlScalarNode scalar => System.Text.Json.JsonSerializer.Serialize(scalar.Value),
+            YamlDotNet.RepresentationModel.YamlSequenceNode sequence => "[" + string.Join(",", sequence.Children.Select(Canonical)) + "]",
+            YamlDotNet.RepresentationModel.YamlMappingNode mapping =>
+                "{" + string.Join(",", mapping.Children.Select(c => Canonical(c.Key) + ":" + Canonical(c.Value)).Order(StringComparer.Ordinal)) + "}",
+            _ => "?",
+        };
+    }
+
+    [Fact]
     public void Probe_and_service_ports_are_the_ones_the_node_listens_on()
     {
         foreach (var role in Roles)
