@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace Insights.Http;
 
@@ -16,6 +15,14 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             // The client went away; there is nobody to answer.
             httpContext.Response.StatusCode = 499;
             return true;
+        }
+
+        if (exception is BadHttpRequestException { StatusCode: not StatusCodes.Status413PayloadTooLarge } unread
+            && await BodyOverLimitAsync(httpContext, cancellationToken))
+        {
+            // The body's size is judged before its content: a streamed body over the limit is 413 as a declared one
+            // is, even when its first bytes already failed.
+            exception = new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge, unread);
         }
 
         if (exception is BadHttpRequestException bad400 && FieldError(bad400) is var (field, message))
@@ -79,6 +86,43 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         });
     }
 
+    /// <summary>
+    /// Whether the rest of a body sent without <c>Content-Length</c> (chunked) takes it over the limit. A declared
+    /// length is checked before the request runs (<see cref="RequestBodyLimitMiddleware"/>); a streamed one only as it
+    /// is read, and a reader that failed early leaves the rest unread. Reading it costs at most the limit.
+    /// </summary>
+    private static async Task<bool> BodyOverLimitAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        if (request.ContentLength is not null || context.Response.HasStarted)
+        {
+            return false;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (await request.Body.ReadAsync(buffer, cancellationToken) > 0)
+            {
+            }
+
+            return false;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            // The body broke off, or was already closed by its reader: nothing says it is over the limit.
+            return false;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>A <c>503</c> to retry after <paramref name="retryAfterSeconds"/>: nothing was changed.</summary>
     private ValueTask<bool> UnavailableAsync(HttpContext httpContext, Exception exception, string retryAfterSeconds, string detail)
     {
@@ -140,8 +184,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     {
         if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            var limit = context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes;
-            return $"The request body is larger than the limit of {limit} bytes.";
+            return Problems.BodyTooLarge(context);
         }
 
         if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)
