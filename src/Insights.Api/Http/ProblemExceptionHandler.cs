@@ -156,8 +156,22 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     [System.Text.RegularExpressions.GeneratedRegex("\\AFailed to bind parameter \"[^\"]* ([A-Za-z0-9_]+)\" from", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex BindFailure();
 
+    [System.Text.RegularExpressions.GeneratedRegex("\\ADuplicate property '([^']*)' encountered", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex DuplicateName();
+
     private static (string Field, string Message)? JsonFieldError(JsonException json)
     {
+        if (json.Message.StartsWith("Duplicate propert", StringComparison.Ordinal))
+        {
+            // AllowDuplicateProperties = false. The path names the repeated property (a field matched whatever its
+            // case, a dictionary key), except for an extension attribute read from a stream, whose path stops at the
+            // object and whose name only the message holds (read from a string, the message names a .NET member).
+            var name = json.Path is { Length: > 1 } repeated
+                ? repeated.StartsWith("$.", StringComparison.Ordinal) ? repeated[2..] : repeated[1..]
+                : DuplicateName().Match(json.Message) is { Success: true } match ? match.Groups[1].Value : "body";
+            return (name, $"{name} is given more than once; send each property once.");
+        }
+
         if (json.Path is not { Length: > 2 } path || !path.StartsWith("$.", StringComparison.Ordinal))
         {
             return null;
