@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -48,7 +49,7 @@ internal static class AuthSetup
                 o.MapInboundClaims = false;
                 o.IncludeErrorDetails = describeFailures;
                 o.TokenValidationParameters = ValidationParameters(settings);
-                o.Events = StrictTokenEvents();
+                o.Events = StrictTokenEvents(settings.TenantClaim);
             });
         }
 
@@ -60,7 +61,7 @@ internal static class AuthSetup
                 o.MapInboundClaims = false;
                 o.IncludeErrorDetails = describeFailures;
                 o.TokenValidationParameters = ValidationParameters(settings);
-                o.Events = StrictTokenEvents();
+                o.Events = StrictTokenEvents(settings.TenantClaim);
                 o.TokenValidationParameters.ValidIssuer = settings.DevelopmentIssuer;
                 o.TokenValidationParameters.IssuerSigningKey = key;
             });
@@ -80,15 +81,25 @@ internal static class AuthSetup
 
     /// <summary>
     /// RFC 7515 §4.1.11: a recipient must reject a token whose <c>crit</c> header names an extension it does not
-    /// understand. This service understands none, so any <c>crit</c> header fails the token.
+    /// understand. This service understands none, so any <c>crit</c> header fails the token. The tenant claim is read
+    /// only as a JSON string: any other JSON stays what it is, so the tenant requirement refuses it (403).
     /// </summary>
-    private static JwtBearerEvents StrictTokenEvents() => new()
+    private static JwtBearerEvents StrictTokenEvents(string tenantClaim) => new()
     {
         OnTokenValidated = context =>
         {
-            if (context.SecurityToken is JsonWebToken token && token.TryGetHeaderValue<object>("crit", out _))
+            if (context.SecurityToken is not JsonWebToken token)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (token.TryGetHeaderValue<object>("crit", out _))
             {
                 context.Fail("The token names critical header extensions ('crit') that are not understood.");
+            }
+            else if (context.Principal?.Identity is ClaimsIdentity identity)
+            {
+                StrictClaims.KeepJsonType(identity, token, tenantClaim);
             }
 
             return Task.CompletedTask;
