@@ -4,7 +4,7 @@
 #
 # Source this file, then call:
 #   ensure_postgres   install (Debian packages) and start PostgreSQL on 127.0.0.1:5432, with a login
-#                     role 'insights' (password 'insights', CREATEDB) and a database 'insights';
+#                     role 'insights' (password 'insights', CREATEDB, CREATEROLE) and a database 'insights';
 #                     max_connections >= 300 and max_wal_size >= 4 GB
 #   ensure_rabbitmq   install and start RabbitMQ (node rabbit@localhost) with the management plugin,
 #                     AMQP on 127.0.0.1:5672 and the management API on 127.0.0.1:15672 (guest/guest)
@@ -151,12 +151,13 @@ _pg_psql() {
   _svc_as_user postgres psql -X -q -A -t -v ON_ERROR_STOP=1 -p "$INSIGHTS_PG_PORT_RESOLVED" -d postgres "$@"
 }
 
-# Login role and database 'insights'; the role may create (and force-drop) databases: the tests create their own.
+# Login role and database 'insights'; the role may create (and force-drop) databases: the tests create their own. It
+# may create roles too: tests run a host as a role of their own to rotate its password under the host.
 _pg_create_role_and_database() {
   _pg_psql <<'SQL'
 SELECT 'CREATE ROLE insights' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'insights')
 \gexec
-ALTER ROLE insights WITH LOGIN CREATEDB PASSWORD 'insights';
+ALTER ROLE insights WITH LOGIN CREATEDB CREATEROLE PASSWORD 'insights';
 -- Dropping a test database WITH (FORCE) may have to end an autovacuum worker in it.
 GRANT pg_signal_backend TO insights;
 -- The benchmarks start each measured phase after a checkpoint, so every phase finds the same WAL state.

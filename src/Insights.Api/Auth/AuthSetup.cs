@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -52,7 +53,7 @@ internal static class AuthSetup
                 o.TokenValidationParameters = ValidationParameters(settings);
                 // The metadata refreshes the keys itself, before validation, for a token of a key it does not hold.
                 o.RefreshOnIssuerKeyNotFound = false;
-                o.Events = FluigIdentityTokenEvents();
+                o.Events = FluigIdentityTokenEvents(settings.TenantClaim);
             });
             services.AddOptions<JwtBearerOptions>(FluigScheme)
                 .Configure<FluigIdentityMetadata>((o, metadata) => o.ConfigurationManager = metadata);
@@ -66,7 +67,7 @@ internal static class AuthSetup
                 o.MapInboundClaims = false;
                 o.IncludeErrorDetails = describeFailures;
                 o.TokenValidationParameters = ValidationParameters(settings);
-                o.Events = StrictTokenEvents();
+                o.Events = StrictTokenEvents(settings.TenantClaim);
                 o.TokenValidationParameters.ValidIssuer = settings.DevelopmentIssuer;
                 o.TokenValidationParameters.IssuerSigningKey = key;
             });
@@ -91,15 +92,25 @@ internal static class AuthSetup
 
     /// <summary>
     /// RFC 7515 §4.1.11: a recipient must reject a token whose <c>crit</c> header names an extension it does not
-    /// understand. This service understands none, so any <c>crit</c> header fails the token.
+    /// understand. This service understands none, so any <c>crit</c> header fails the token. The tenant claim is read
+    /// only as a JSON string: any other JSON stays what it is, so the tenant requirement refuses it (403).
     /// </summary>
-    private static JwtBearerEvents StrictTokenEvents() => new()
+    private static JwtBearerEvents StrictTokenEvents(string tenantClaim) => new()
     {
         OnTokenValidated = context =>
         {
-            if (context.SecurityToken is JsonWebToken token && token.TryGetHeaderValue<object>("crit", out _))
+            if (context.SecurityToken is not JsonWebToken token)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (token.TryGetHeaderValue<object>("crit", out _))
             {
                 context.Fail("The token names critical header extensions ('crit') that are not understood.");
+            }
+            else if (context.Principal?.Identity is ClaimsIdentity identity)
+            {
+                StrictClaims.KeepJsonType(identity, token, tenantClaim);
             }
 
             return Task.CompletedTask;
@@ -111,9 +122,9 @@ internal static class AuthSetup
     /// keys within the request when it does not (ADR 0023). A token the node cannot judge because the authority is
     /// unreachable gets <c>503</c> with <c>Retry-After</c>: a <c>401</c> would make the client drop a good token.
     /// </summary>
-    private static JwtBearerEvents FluigIdentityTokenEvents()
+    private static JwtBearerEvents FluigIdentityTokenEvents(string tenantClaim)
     {
-        var events = StrictTokenEvents();
+        var events = StrictTokenEvents(tenantClaim);
         events.OnMessageReceived = async context =>
         {
             var header = context.Request.Headers.Authorization.ToString();

@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Insights.Auth;
 
@@ -9,6 +11,33 @@ namespace Insights.Auth;
 /// </summary>
 internal static class StrictClaims
 {
+    /// <summary>
+    /// Makes claim <paramref name="type"/> read as the JSON it is in the token when that is not a string: the token
+    /// library turns an array into one claim per element, so <c>["acme"]</c> would otherwise pass for <c>"acme"</c>.
+    /// Its claims become one claim holding the JSON text, of a JSON value type, which <see cref="Single"/> refuses.
+    /// </summary>
+    public static void KeepJsonType(ClaimsIdentity identity, JsonWebToken token, string type)
+    {
+        if (!token.TryGetPayloadValue<object>(type, out var value) || value is string)
+        {
+            return;
+        }
+
+        foreach (var claim in identity.Claims.Where(c => string.Equals(c.Type, type, StringComparison.Ordinal)).ToList())
+        {
+            identity.TryRemoveClaim(claim);
+        }
+
+        var (text, valueType) = value switch
+        {
+            JsonElement { ValueKind: JsonValueKind.Array } array => (array.GetRawText(), JsonClaimValueTypes.JsonArray),
+            JsonElement element => (element.GetRawText(), JsonClaimValueTypes.Json),
+            null => ("null", JsonClaimValueTypes.JsonNull),
+            _ => (JsonSerializer.Serialize(value), JsonClaimValueTypes.Json),
+        };
+        identity.AddClaim(new Claim(type, text, valueType, token.Issuer));
+    }
+
     public static IEnumerable<Claim> Named(ClaimsPrincipal user, string type) =>
         user.Claims.Where(c => string.Equals(c.Type, type, StringComparison.Ordinal));
 

@@ -16,6 +16,14 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             return true;
         }
 
+        if (exception is BadHttpRequestException { StatusCode: not StatusCodes.Status413PayloadTooLarge } unread
+            && await BodyOverLimitAsync(httpContext, cancellationToken))
+        {
+            // The body's size is judged before its content: a streamed body over the limit is 413 as a declared one
+            // is, even when its first bytes already failed.
+            exception = new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge, unread);
+        }
+
         if (exception is BadHttpRequestException bad400 && FieldError(bad400) is var (field, message))
         {
             // A well-formed body with a field that cannot be accepted: named like any validation failure.
@@ -77,6 +85,43 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         });
     }
 
+    /// <summary>
+    /// Whether the rest of a body sent without <c>Content-Length</c> (chunked) takes it over the limit. A declared
+    /// length is checked before the request runs (<see cref="RequestBodyLimitMiddleware"/>); a streamed one only as it
+    /// is read, and a reader that failed early leaves the rest unread. Reading it costs at most the limit.
+    /// </summary>
+    private static async Task<bool> BodyOverLimitAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        if (request.ContentLength is not null || context.Response.HasStarted)
+        {
+            return false;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (await request.Body.ReadAsync(buffer, cancellationToken) > 0)
+            {
+            }
+
+            return false;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            // The body broke off, or was already closed by its reader: nothing says it is over the limit.
+            return false;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>A <c>503</c> to retry after <paramref name="retryAfterSeconds"/>: nothing was changed.</summary>
     private ValueTask<bool> UnavailableAsync(HttpContext httpContext, Exception exception, string retryAfterSeconds, string detail)
     {
@@ -110,8 +155,22 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     [System.Text.RegularExpressions.GeneratedRegex("\\AFailed to bind parameter \"[^\"]* ([A-Za-z0-9_]+)\" from", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex BindFailure();
 
+    [System.Text.RegularExpressions.GeneratedRegex("\\ADuplicate property '([^']*)' encountered", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex DuplicateName();
+
     private static (string Field, string Message)? JsonFieldError(JsonException json)
     {
+        if (json.Message.StartsWith("Duplicate propert", StringComparison.Ordinal))
+        {
+            // AllowDuplicateProperties = false. The path names the repeated property (a field matched whatever its
+            // case, a dictionary key), except for an extension attribute read from a stream, whose path stops at the
+            // object and whose name only the message holds (read from a string, the message names a .NET member).
+            var name = json.Path is { Length: > 1 } repeated
+                ? repeated.StartsWith("$.", StringComparison.Ordinal) ? repeated[2..] : repeated[1..]
+                : DuplicateName().Match(json.Message) is { Success: true } match ? match.Groups[1].Value : "body";
+            return (name, $"{name} is given more than once; send each property once.");
+        }
+
         if (json.Path is not { Length: > 2 } path || !path.StartsWith("$.", StringComparison.Ordinal))
         {
             return null;
@@ -138,8 +197,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     {
         if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            var limit = context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes;
-            return $"The request body is larger than the limit of {limit} bytes.";
+            return Problems.BodyTooLarge(context);
         }
 
         if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)

@@ -9,7 +9,7 @@ internal static class Problems
         {
             var problem = context.ProblemDetails;
             var status = problem.Status ?? context.HttpContext.Response.StatusCode;
-            problem.Detail ??= DefaultDetail(status);
+            problem.Detail ??= status == StatusCodes.Status413PayloadTooLarge ? BodyTooLarge(context.HttpContext) : DefaultDetail(status);
             problem.Type ??= status switch
             {
                 413 => "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14",
@@ -23,6 +23,10 @@ internal static class Problems
         // Minimal APIs throw on unreadable bodies, so one handler words every such answer the same way.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
     }
+
+    /// <summary>The detail of a <c>413</c>, naming the limit, however the body was found too large.</summary>
+    public static string BodyTooLarge(HttpContext context) =>
+        $"The request body is larger than the limit of {context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.MaxRequestBodyBytes} bytes.";
 
     public static string DefaultDetail(int status) => status switch
     {

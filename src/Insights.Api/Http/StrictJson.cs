@@ -12,6 +12,8 @@ namespace Insights.Http;
 /// <item>Numbers are JSON numbers, never strings; free-form JSON holds only numbers a 64-bit float can hold
 /// (<c>jsonb</c> refuses exponents its <c>numeric</c> cannot hold).</item>
 /// <item>A property a request does not have is an error, not silently ignored.</item>
+/// <item>A property name given twice in one object, at any depth, is an error: which value counts would otherwise be
+/// the reader's choice (the last, here; the first, or both, elsewhere).</item>
 /// </list>
 /// </summary>
 public static class StrictJson
@@ -25,6 +27,7 @@ public static class StrictJson
     {
         options.NumberHandling = JsonNumberHandling.Strict;
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        options.AllowDuplicateProperties = false;
         options.Converters.Insert(0, new StrictStringConverter());
         options.Converters.Insert(1, new StrictElementConverter());
         return options;
@@ -88,20 +91,23 @@ public static class StrictJson
             writer.WritePropertyName(value);
     }
 
-    /// <summary>Free-form JSON (settings, a message's data, parameters): every string and number is checked.</summary>
+    /// <summary>
+    /// Free-form JSON (settings, a message's data, parameters): every string and number is checked, and, unless the
+    /// options allow them, no object names a property twice.
+    /// </summary>
     private sealed class StrictElementConverter : JsonConverter<JsonElement>
     {
         public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             // The serializer buffers the whole value before calling a converter, so a reader copy can walk it first.
             var scan = reader;
-            Check(ref scan);
+            Check(ref scan, options.AllowDuplicateProperties);
             return JsonElement.ParseValue(ref reader);
         }
 
         public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options) => value.WriteTo(writer);
 
-        private static void Check(ref Utf8JsonReader reader)
+        private static void Check(ref Utf8JsonReader reader, bool allowDuplicates)
         {
             CheckToken(ref reader);
             if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
@@ -109,15 +115,89 @@ public static class StrictJson
                 return;
             }
 
+            // The objects and arrays around the reader, outermost first. A converter of JsonElement bypasses the
+            // serializer's own duplicate check, so it is done here, naming where the duplicate is.
+            var open = allowDuplicates ? null : new List<Container> { new(reader.TokenType == JsonTokenType.StartArray) };
             var depth = reader.CurrentDepth;
             while (reader.Read())
             {
                 CheckToken(ref reader);
+                if (open is not null)
+                {
+                    Track(ref reader, open);
+                }
+
                 if (reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
                 {
                     return;
                 }
             }
+        }
+
+        private static void Track(ref Utf8JsonReader reader, List<Container> open)
+        {
+            var inner = open[^1];
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    var name = reader.GetString()!;
+                    if (!(inner.Names ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
+                    {
+                        throw new RejectedJsonException($"holds the property '{Path(open, name)}' more than once; each property may appear once.");
+                    }
+
+                    inner.Property = name;
+                    return;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    open.RemoveAt(open.Count - 1);
+                    return;
+                case JsonTokenType.Comment:
+                    return;
+            }
+
+            // A value: in an array it is the next element.
+            if (inner.IsArray)
+            {
+                inner.Index++;
+            }
+
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                open.Add(new Container(reader.TokenType == JsonTokenType.StartArray));
+            }
+        }
+
+        /// <summary>Where <paramref name="name"/> is, from the free-form value's top: <c>a.b[2].name</c>.</summary>
+        private static string Path(List<Container> open, string name)
+        {
+            var path = new StringBuilder();
+            foreach (var container in open.Take(open.Count - 1))
+            {
+                if (container.IsArray)
+                {
+                    path.Append('[').Append(container.Index).Append(']');
+                }
+                else
+                {
+                    path.Append(path.Length == 0 ? "" : ".").Append(container.Property);
+                }
+            }
+
+            return path.Append(path.Length == 0 ? "" : ".").Append(name).ToString();
+        }
+
+        private sealed class Container(bool isArray)
+        {
+            public bool IsArray { get; } = isArray;
+
+            /// <summary>An object's property names so far, from its first.</summary>
+            public HashSet<string>? Names { get; set; }
+
+            /// <summary>An object's last property name: the one whose value is open inside it.</summary>
+            public string? Property { get; set; }
+
+            /// <summary>An array's last element index.</summary>
+            public int Index { get; set; } = -1;
         }
 
         private static void CheckToken(ref Utf8JsonReader reader)

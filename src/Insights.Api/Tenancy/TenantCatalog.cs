@@ -65,6 +65,14 @@ public sealed class TenantCatalog(
             // Another tenant id derived the same schema name: practically impossible, and never silently shared.
             return new ProvisionResult(ProvisionOutcome.Exists, null, "Another tenant already uses the schema derived from this id.");
         }
+        catch (Exception e) when (e is NpgsqlException && ConnectionPoolGuard.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // A database that cannot be reached or refuses connections: 503, as for any request that needs it; the
+            // row left 'failed' (when the catalog takes it) lets the retry resume.
+            logger.LogWarning("Provisioning of tenant {TenantId} stopped at step {Step}: a database is unavailable ({Reason})", id, step, e.Message);
+            await RecordFailureAsync(id, "Provisioning stopped: a database could not be reached; POST it again to complete it.");
+            throw;
+        }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
             // The admin reads the outcome; the cause (statement, SQLSTATE, step) is for the log only.

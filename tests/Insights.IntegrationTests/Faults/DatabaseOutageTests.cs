@@ -104,6 +104,37 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : OwnDatabaseT
     }
 
     [Fact]
+    public async Task Provisioning_on_a_store_that_cannot_be_reached_is_503_with_retry_after_and_completes_when_posted_again()
+    {
+        var store2 = await Store2Async();
+        var target = new NpgsqlConnectionStringBuilder(store2.ConnectionString);
+        await using var storeLink = TcpProxy.Start(target.Host!, target.Port);
+        var settings = InsightsFactory.Settings(Authority, Database);
+        settings["Stores:" + InsightsFixture.SecondStore] = new NpgsqlConnectionStringBuilder(store2.ConnectionString) { Host = "127.0.0.1", Port = storeLink.Port }.ConnectionString;
+        settings["Ingestion:Interval"] = "1.00:00:00";
+        await using var host = new InsightsFactory(settings);
+        using var admin = host.ClientWithToken(Authority.AdminToken());
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/stores")).StatusCode);
+
+        storeLink.Cut();
+        var tenantId = InsightsFixture.NewTenantId("store");
+        var create = new { id = tenantId, name = tenantId, store = InsightsFixture.SecondStore };
+        var refused = await admin.PostAsJsonAsync("/api/v1/tenants", create);
+        await Problem.AssertAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        // The catalog row stays 'failed', so that posting it again resumes the provisioning.
+        var failed = await admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/tenants/{tenantId}");
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+
+        storeLink.Restore();
+        var created = await admin.PostAsJsonAsync("/api/v1/tenants", create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var tenant = await admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/tenants/{tenantId}");
+        Assert.Equal("active", tenant.GetProperty("status").GetString());
+        Assert.Equal(InsightsFixture.SecondStore, tenant.GetProperty("store").GetString());
+    }
+
+    [Fact]
     public async Task Connections_the_server_terminates_cost_at_most_one_failed_request_and_the_host_recovers_within_seconds()
     {
         await using var host = Host();

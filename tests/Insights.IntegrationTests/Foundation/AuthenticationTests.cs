@@ -1,7 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Insights.IntegrationTests.Infrastructure;
+using Insights.IntegrationTests.SmartLink;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Insights.IntegrationTests.Foundation;
@@ -134,6 +136,54 @@ public sealed class AuthenticationTests(InsightsFixture host)
         await Problem.AssertAsync(await number.GetAsync(TenantEndpoint), HttpStatusCode.Forbidden);
         using var proper = host.TenantClient(numeric);
         Assert.Equal(HttpStatusCode.OK, (await proper.GetAsync(TenantEndpoint)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("array of one")]
+    [InlineData("array of two")]
+    [InlineData("empty array")]
+    [InlineData("object")]
+    public async Task A_tenant_claim_that_is_not_a_json_string_is_403_and_changes_nothing(string shape)
+    {
+        var tenant = await host.CreateTenantAsync();
+        object claim = shape switch
+        {
+            "array of one" => new[] { tenant },
+            "array of two" => new[] { tenant, tenant },
+            "empty array" => Array.Empty<string>(),
+            _ => new Dictionary<string, object> { ["id"] = tenant },
+        };
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint(
+            [new Claim("sub", "client-" + tenant)], payload: new Dictionary<string, object> { [TestAuthority.TenantClaim] = claim }));
+        using var queue = new QueueClient(host, tenant);
+        await queue.EnqueueAsync("not for an array");
+
+        await Problem.AssertAsync(await client.GetAsync(TenantEndpoint), HttpStatusCode.Forbidden);
+        await Problem.AssertAsync(await client.PostAsJsonAsync("/api/v1/smartlink/receive", new { max = 10 }), HttpStatusCode.Forbidden);
+        await Problem.AssertAsync(
+            await client.PostAsJsonAsync("/api/v1/smartlink/messages", new { type = "OnlineInsightRequest", data = new { insight = "X" } }), HttpStatusCode.Forbidden);
+        // The message was neither leased nor joined by an answer.
+        var delivery = Assert.Single(await queue.ReceiveAsync());
+        Assert.Equal(1, delivery.DeliveryCount);
+    }
+
+    [Fact]
+    public async Task A_tenant_claim_as_a_json_string_still_names_the_tenant()
+    {
+        var tenant = await host.CreateTenantAsync();
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint(
+            [new Claim("sub", "client-" + tenant)], payload: new Dictionary<string, object> { [TestAuthority.TenantClaim] = tenant }));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(TenantEndpoint)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_admin_whose_token_carries_a_tenant_array_is_still_an_admin()
+    {
+        // The tenant claim decides only tenant endpoints: the token itself stays valid.
+        using var client = host.Factory.ClientWithToken(host.Authority.Mint(
+            [new Claim("sub", "alice"), new Claim(TestAuthority.RoleClaim, TestAuthority.AdminRole)],
+            payload: new Dictionary<string, object> { [TestAuthority.TenantClaim] = new[] { "acme" } }));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(AdminEndpoint)).StatusCode);
     }
 
     [Fact]

@@ -75,6 +75,20 @@ public sealed class HttpBehaviourTests(InsightsFixture host)
     }
 
     [Fact]
+    public async Task Streamed_body_over_the_limit_is_413_even_when_its_first_bytes_fail()
+    {
+        var id = InsightsFixture.NewTenantId("big");
+        var huge = Encoding.UTF8.GetBytes($"{{\"id\":\"{id}\",\"nmae\":\"{new string('x', 2 * 1024 * 1024)}\"}}");
+        var content = new StreamContent(new MemoryStream(huge));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tenants") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        var problem = await Problem.AssertAsync(await host.Admin.SendAsync(request), HttpStatusCode.RequestEntityTooLarge);
+        Assert.Contains("larger than the limit of", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await Problem.AssertAsync(await host.Admin.GetAsync($"/api/v1/tenants/{id}"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Unknown_route_is_404_problem_details()
     {
         await Problem.AssertAsync(await host.Admin.GetAsync("/api/v1/nothing-here"), HttpStatusCode.NotFound);

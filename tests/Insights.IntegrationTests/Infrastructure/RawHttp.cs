@@ -21,6 +21,48 @@ public static class RawHttp
         return responses[0];
     }
 
+    /// <summary>
+    /// Sends <paramref name="head"/> (a request line and headers, ending in a blank line) and then a chunked body of
+    /// <paramref name="prefix"/>, <paramref name="fillBytes"/> bytes of <paramref name="fill"/> and <paramref name="suffix"/>,
+    /// reading meanwhile: a server that answers early and closes ends the sending, and its one answer is returned.
+    /// </summary>
+    public static async Task<RawResponse> SendChunkedAsync(Uri server, string head, string prefix, long fillBytes, char fill, string suffix)
+    {
+        using var timeout = new CancellationTokenSource(Deadline);
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Host, server.Port, timeout.Token);
+        var stream = client.GetStream();
+        var reading = ReadUntilClosedAsync(stream, timeout.Token);
+        try
+        {
+            await stream.WriteAsync(Encoding.Latin1.GetBytes(head), timeout.Token);
+            await WriteChunkAsync(stream, Encoding.UTF8.GetBytes(prefix), timeout.Token);
+            var block = Encoding.ASCII.GetBytes(new string(fill, 64 * 1024));
+            for (var left = fillBytes; left > 0 && !reading.IsCompleted; left -= block.Length)
+            {
+                await WriteChunkAsync(stream, block.AsMemory(0, (int)Math.Min(left, block.Length)), timeout.Token);
+            }
+
+            await WriteChunkAsync(stream, Encoding.UTF8.GetBytes(suffix), timeout.Token);
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), timeout.Token);
+        }
+        catch (IOException)
+        {
+            // The server answered and closed before the body was all sent; its answer is what the test reads.
+        }
+
+        var responses = RawResponse.ParseAll(await reading);
+        Assert.True(responses.Count == 1, $"Expected one response, got {responses.Count}");
+        return responses[0];
+    }
+
+    private static async Task WriteChunkAsync(Stream stream, ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+    {
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(chunk.Length.ToString("x", CultureInfo.InvariantCulture) + "\r\n"), cancellationToken);
+        await stream.WriteAsync(chunk, cancellationToken);
+        await stream.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+    }
+
     /// <summary>Sends the bytes (one or more requests) and returns every response, in order, until the server closes.</summary>
     public static async Task<IReadOnlyList<RawResponse>> SendAllAsync(Uri server, string requests)
     {
@@ -37,12 +79,17 @@ public static class RawHttp
             // The server may answer and close before it has read all of an oversized request; its answer is still there.
         }
 
+        return RawResponse.ParseAll(await ReadUntilClosedAsync(stream, timeout.Token));
+    }
+
+    private static async Task<byte[]> ReadUntilClosedAsync(Stream stream, CancellationToken cancellationToken)
+    {
         var received = new MemoryStream();
         var buffer = new byte[16 * 1024];
         try
         {
             int read;
-            while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 received.Write(buffer, 0, read);
             }
@@ -52,7 +99,7 @@ public static class RawHttp
             // A reset after the answer (the server closed with part of the request unread) ends the reading too.
         }
 
-        return RawResponse.ParseAll(received.ToArray());
+        return received.ToArray();
     }
 }
 

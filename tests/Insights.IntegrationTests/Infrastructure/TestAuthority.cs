@@ -89,7 +89,8 @@ public sealed class TestAuthority : IAsyncDisposable
         DateTime? expires = null,
         SecurityKey? signingKey = null,
         string algorithm = SecurityAlgorithms.RsaSha256,
-        IDictionary<string, object>? headers = null)
+        IDictionary<string, object>? headers = null,
+        IDictionary<string, object>? payload = null)
     {
         var now = DateTime.UtcNow;
         var notBefore = expires is { } e && e < now ? e.AddMinutes(-10) : now.AddSeconds(-5);
@@ -103,6 +104,8 @@ public sealed class TestAuthority : IAsyncDisposable
             Subject = new ClaimsIdentity(claims),
             SigningCredentials = new SigningCredentials(signingKey ?? key, algorithm),
             AdditionalHeaderClaims = headers,
+            // Payload values as JSON of any shape (arrays, objects), which claims cannot express.
+            Claims = payload,
         });
     }
 
