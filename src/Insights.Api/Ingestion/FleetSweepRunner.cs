@@ -10,9 +10,17 @@ namespace Insights.Ingestion;
 /// crash or a stop the next sweep reads the same rows again, changing nothing (docs/decisions/0016-fleet-sweep.md).
 /// </summary>
 /// <remarks>
+/// <para>
+/// With <c>Ingestion:SweepReadBy</c> = Arrival the sweep reads the rows that reached the source since the fleet's arrival
+/// watermark less the look-back, whatever their updated_at; a watermark older than the source's change history makes it
+/// read by updated_at instead, from the watermark less the audit look-back, and say so (log, metric, the sweep's note):
+/// docs/decisions/0024-sweep-by-arrival.md.
+/// </para>
+/// <para>
 /// Only riders get their rows applied: active tenants whose own run read the source to its end since a sweep last left
 /// rows of them aside. Other tenants' rows are left to their own run (requested for an active tenant); rows of no known
 /// tenant are counted.
+/// </para>
 /// </remarks>
 public sealed class FleetSweepRunner(
     CatalogDatabase dataSource,
@@ -30,6 +38,51 @@ public sealed class FleetSweepRunner(
     internal const int LockNamespace = 0x73776570;
 
     public const string CatchUpTrigger = "catch-up";
+
+    /// <summary>
+    /// A read by arrival starts at least this far inside the change history's window: the query reaches the source a
+    /// moment after it is planned, and the source's clock is not ours.
+    /// </summary>
+    internal static readonly TimeSpan ArrivalWindowMargin = TimeSpan.FromMinutes(10);
+
+    /// <summary>How a sweep reads the source: by arrival or by updated_at, from <see cref="Since"/>.</summary>
+    internal sealed record ReadPlan(bool ByArrival, DateTimeOffset Since, string? Note);
+
+    /// <summary>
+    /// Where a sweep starts reading, from the watermarks before it (null: none yet) and whether it audits.
+    /// </summary>
+    internal static ReadPlan Plan(
+        IngestionRunOptions settings, TimeSpan? arrivalWindow, DateTimeOffset now, DateTimeOffset? before, DateTimeOffset? arrivalBefore, bool audit)
+    {
+        var lookBack = audit ? settings.SweepAuditLookBack : settings.SweepLookBack;
+        var from = before ?? now;
+        if (settings.SweepReadBy != SweepReadBy.Arrival)
+        {
+            return new ReadPlan(false, from - lookBack, null);
+        }
+
+        // Before the first read by arrival, the newest updated_at read stands for the last arrival.
+        var arrivalFrom = arrivalBefore ?? from;
+        var since = arrivalFrom - lookBack;
+        if (arrivalWindow is not { } window)
+        {
+            return new ReadPlan(true, since, null);
+        }
+
+        var oldest = now - window + ArrivalWindowMargin;
+        if (arrivalFrom >= oldest)
+        {
+            return new ReadPlan(true, since < oldest ? oldest : since, null);
+        }
+
+        // The change history no longer holds what arrived since the watermark. Reading the whole table again is
+        // unbounded at fleet scale; the widest regular read is the audit's, by updated_at. Rows that arrived in between
+        // with an older updated_at are not read: a reconcile repairs them.
+        var fallback = from - settings.SweepAuditLookBack;
+        return new ReadPlan(false, fallback,
+            $"The arrival watermark {arrivalFrom:O} is older than the source's change history ({window.TotalDays:0.##} days): read by updated_at since {fallback:O} instead; "
+            + "rows that arrived in between with an older updated_at were not read.");
+    }
 
     public async Task ExecuteAsync(Guid sweepId, CancellationToken cancellationToken)
     {
@@ -67,6 +120,12 @@ public sealed class FleetSweepRunner(
         public long BytesBilled;
         public DateTimeOffset? Newest;
 
+        /// <summary>In a read by arrival: the newest arrival read.</summary>
+        public DateTimeOffset? NewestArrival;
+
+        /// <summary>In a read by arrival: a row that changes something and arrived later than this after its updated_at is late.</summary>
+        public TimeSpan? LateAfterArrival;
+
         /// <summary>Rows read per known tenant, for each tenant's share of the bytes billed.</summary>
         public Dictionary<string, long> RowsByTenant { get; } = new(StringComparer.Ordinal);
 
@@ -81,30 +140,55 @@ public sealed class FleetSweepRunner(
     private async Task SweepLockedAsync(Guid sweepId, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope("Ingestion sweep {SweepId}", sweepId);
-        var (started, before, auditRequested) = await StartAsync(sweepId, cancellationToken);
+        var (started, before, arrivalBefore, auditRequested) = await StartAsync(sweepId, cancellationToken);
         if (!started)
         {
             return;
         }
 
         var settings = options.Value;
-        var from = before ?? clock.GetUtcNow();
+        var now = clock.GetUtcNow();
+        var from = before ?? now;
         // Audits only once there is a watermark: before the first sweep read anything, there is nothing to check.
         var audit = auditRequested && before is not null;
-        var since = from - (audit ? settings.SweepAuditLookBack : settings.SweepLookBack);
-        await RecordStartAsync(sweepId, since, before, audit, cancellationToken);
+        var plan = Plan(settings, settings.SweepReadBy == SweepReadBy.Arrival ? source.ArrivalWindow : null, now, before, arrivalBefore, audit);
+        var since = plan.Since;
+        if (plan.Note is not null)
+        {
+            metrics.SweepArrivalFallback();
+            logger.LogWarning("Ingestion sweep cannot read by arrival: {Note} Run a full reconcile of the fleet.", plan.Note);
+        }
+
+        await RecordStartAsync(sweepId, since, before, audit, plan, arrivalBefore, cancellationToken);
         var watch = Stopwatch.StartNew();
-        var totals = new Totals { RegularSince = audit ? from - settings.SweepLookBack : null };
+        var totals = new Totals
+        {
+            RegularSince = !plan.ByArrival && (audit || plan.Note is not null) ? from - settings.SweepLookBack : null,
+            LateAfterArrival = plan.ByArrival ? settings.SweepLookBack : null,
+        };
         try
         {
             var known = await definitions.AllAsync(cancellationToken);
-            await foreach (var page in ReadAhead.Buffered(source.ReadFleetAsync(since, options.Value.PageSize, cancellationToken), 1, cancellationToken))
+            var pages = plan.ByArrival
+                ? source.ReadFleetByArrivalAsync(since, settings.PageSize, cancellationToken)
+                : source.ReadFleetAsync(since, settings.PageSize, cancellationToken);
+            await foreach (var page in ReadAhead.Buffered(pages, 1, cancellationToken))
             {
                 await ApplyPageAsync(sweepId, page, known, totals, cancellationToken);
             }
 
-            await SucceedAsync(sweepId, totals, before);
-            if (totals.LateBeyondLookBack > 0)
+            // Whatever arrived up to a look-back before this read began was visible to it.
+            DateTimeOffset? arrivalAfter = settings.SweepReadBy == SweepReadBy.Arrival
+                ? Latest(Latest(arrivalBefore, totals.NewestArrival), now - settings.SweepLookBack)
+                : null;
+            await SucceedAsync(sweepId, totals, before, arrivalAfter);
+            if (totals.LateBeyondLookBack > 0 && plan.ByArrival)
+            {
+                logger.LogInformation(
+                    "Ingestion sweep by arrival: {Rows} rows reached the source later than Ingestion:SweepLookBack ({LookBack}) after their updated_at (the oldest updated {Oldest:O}); applied.",
+                    totals.LateBeyondLookBack, settings.SweepLookBack, totals.OldestLate);
+            }
+            else if (totals.LateBeyondLookBack > 0)
             {
                 logger.LogWarning(
                     "Ingestion sweep audit: {Rows} rows landed in the source later than Ingestion:SweepLookBack ({LookBack}) after their updated_at (the oldest updated {Oldest:O}); applied now. Widen the look-back if this recurs.",
@@ -113,8 +197,8 @@ public sealed class FleetSweepRunner(
 
             metrics.SweepFinished("succeeded", watch.Elapsed);
             logger.LogInformation(
-                "Ingestion sweep finished: {Read} rows read since {Since:O}, {Routed} applied to {Tenants} tenants ({Changed} changed), {Deferred} left for tenants' own runs, {Unknown} of unknown tenants; {Billed} bytes billed; {Seconds:F1} s",
-                totals.Read, since, totals.Routed, totals.Touched.Count, totals.Changed, totals.Deferred, totals.Unknown, totals.BytesBilled, watch.Elapsed.TotalSeconds);
+                "Ingestion sweep finished: {Read} rows read {ReadBy} since {Since:O}, {Routed} applied to {Tenants} tenants ({Changed} changed), {Deferred} left for tenants' own runs, {Unknown} of unknown tenants; {Billed} bytes billed; {Seconds:F1} s",
+                totals.Read, plan.ByArrival ? "by arrival" : "by updated_at", since, totals.Routed, totals.Touched.Count, totals.Changed, totals.Deferred, totals.Unknown, totals.BytesBilled, watch.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -137,13 +221,14 @@ public sealed class FleetSweepRunner(
         totals.Read += page.Rows.Count;
         totals.BytesProcessed += page.BytesProcessed;
         totals.BytesBilled += page.BytesBilled > 0 ? page.BytesBilled : page.BytesProcessed;
-        if (page.Rows.Count > 0 && (totals.Newest is null || page.Rows[^1].Model.UpdatedAt > totals.Newest))
+        foreach (var row in page.Rows)
         {
-            totals.Newest = page.Rows[^1].Model.UpdatedAt;
+            totals.Newest = Latest(totals.Newest, row.Model.UpdatedAt);
+            totals.NewestArrival = Latest(totals.NewestArrival, row.ArrivedAt);
         }
 
-        // The rows of each tenant, in the page's order (by updated_at, then id).
-        var byTenant = new Dictionary<string, List<SourceModel>>(StringComparer.Ordinal);
+        // The rows of each tenant, in the page's order (by updated_at, or by arrival, then id).
+        var byTenant = new Dictionary<string, List<FleetRow>>(StringComparer.Ordinal);
         foreach (var row in page.Rows)
         {
             if (!byTenant.TryGetValue(row.TenantId, out var rows))
@@ -151,7 +236,7 @@ public sealed class FleetSweepRunner(
                 byTenant[row.TenantId] = rows = [];
             }
 
-            rows.Add(row.Model);
+            rows.Add(row);
         }
 
         var states = await LoadStatesAsync(byTenant.Keys, cancellationToken);
@@ -167,14 +252,14 @@ public sealed class FleetSweepRunner(
             totals.RowsByTenant[tenantId] = totals.RowsByTenant.GetValueOrDefault(tenantId) + rows.Count;
             var applied = false;
             if (state.Riding && state.Tenant.Status == TenantStatus.Active
-                && await runner.ApplySweepPageAsync(sweepId, state.Tenant, new SourcePage(rows, 0, 0), known, cancellationToken) is { } changed)
+                && await runner.ApplySweepPageAsync(sweepId, state.Tenant, new SourcePage([.. rows.Select(r => r.Model)], 0, 0), known, cancellationToken) is { } changed)
             {
                 totals.Changed += changed.Count;
                 applied = true;
-                if (totals.RegularSince is { } regular && changed.Count > 0)
+                if ((totals.RegularSince is not null || totals.LateAfterArrival is not null) && changed.Count > 0)
                 {
                     var ids = changed.ToHashSet(StringComparer.Ordinal);
-                    foreach (var late in rows.Where(r => r.UpdatedAt < regular && ids.Contains(r.Id)))
+                    foreach (var late in rows.Where(r => ids.Contains(r.Model.Id) && IsLate(r, totals)).Select(r => r.Model))
                     {
                         totals.LateBeyondLookBack++;
                         totals.OldestLate = totals.OldestLate is { } oldest && oldest < late.UpdatedAt ? oldest : late.UpdatedAt;
@@ -207,6 +292,18 @@ public sealed class FleetSweepRunner(
     }
 
     /// <summary>
+    /// A row the regular read by updated_at would have missed: updated before its start (an audit), or that arrived
+    /// later than the look-back after its updated_at (a read by arrival).
+    /// </summary>
+    private static bool IsLate(FleetRow row, Totals totals) =>
+        row.ArrivedAt is { } arrived && totals.LateAfterArrival is { } lookBack
+            ? row.Model.UpdatedAt < arrived - lookBack
+            : totals.RegularSince is { } regular && row.Model.UpdatedAt < regular;
+
+    private static DateTimeOffset? Latest(DateTimeOffset? x, DateTimeOffset? y) =>
+        x is null ? y : y is null ? x : x > y ? x : y;
+
+    /// <summary>
     /// The known tenants among <paramref name="tenantIds"/>, read fresh: a suspension holds back their rows at once.
     /// </summary>
     private async Task<Dictionary<string, TenantState>> LoadStatesAsync(IEnumerable<string> tenantIds, CancellationToken cancellationToken)
@@ -233,7 +330,8 @@ public sealed class FleetSweepRunner(
     /// Marks the sweep running (false: it is no longer queued or running) and returns the fleet watermark (null: no
     /// sweep read anything yet), and whether the sweep was queued as an audit.
     /// </summary>
-    private async Task<(bool Started, DateTimeOffset? Watermark, bool Audit)> StartAsync(Guid sweepId, CancellationToken cancellationToken)
+    private async Task<(bool Started, DateTimeOffset? Watermark, DateTimeOffset? ArrivalWatermark, bool Audit)> StartAsync(
+        Guid sweepId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             """
@@ -242,23 +340,31 @@ public sealed class FleetSweepRunner(
                 WHERE id = $1 AND status IN ('queued', 'running')
                 RETURNING audit
             )
-            SELECT (SELECT watermark FROM catalog.ingestion_fleet), audit FROM started
+            SELECT (SELECT watermark FROM catalog.ingestion_fleet), audit, (SELECT arrival_watermark FROM catalog.ingestion_fleet) FROM started
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? (true, reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0), reader.GetBoolean(1))
-            : (false, null, false);
+            ? (true, reader.IsDBNull(0) ? null : reader.GetFieldValue<DateTimeOffset>(0),
+                reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.GetBoolean(1))
+            : (false, null, null, false);
     }
 
-    private async Task RecordStartAsync(Guid sweepId, DateTimeOffset since, DateTimeOffset? before, bool audit, CancellationToken cancellationToken)
+    private async Task RecordStartAsync(
+        Guid sweepId, DateTimeOffset since, DateTimeOffset? before, bool audit, ReadPlan plan, DateTimeOffset? arrivalBefore, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "UPDATE catalog.ingestion_sweeps SET since = $2, watermark_before = $3, audit = $4 WHERE id = $1");
+            """
+            UPDATE catalog.ingestion_sweeps SET since = $2, watermark_before = $3, audit = $4, read_by = $5, arrival_watermark_before = $6, note = $7
+            WHERE id = $1
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = sweepId });
         command.Parameters.Add(new NpgsqlParameter { Value = since });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)before ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = audit });
+        command.Parameters.Add(new NpgsqlParameter { Value = plan.ByArrival ? "arrival" : "updated_at" });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)arrivalBefore ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)plan.Note ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -297,10 +403,11 @@ public sealed class FleetSweepRunner(
     }
 
     /// <summary>
-    /// Records the sweep as succeeded, moves the fleet watermark to the newest row read (never back), and adds each
+    /// Records the sweep as succeeded, moves the fleet watermark to the newest row read (never back) and the arrival
+    /// watermark to <paramref name="arrivalAfter"/> (never back), and adds each
     /// tenant's share of the bytes billed (by its rows, the remainder to the tenants with the most rows) to its cursor.
     /// </summary>
-    private async Task SucceedAsync(Guid sweepId, Totals totals, DateTimeOffset? before)
+    private async Task SucceedAsync(Guid sweepId, Totals totals, DateTimeOffset? before, DateTimeOffset? arrivalAfter)
     {
         var after = totals.Newest is { } newest && (before is null || newest > before) ? newest : before;
         var (tenants, shares) = Apportion(totals.BytesBilled, totals.RowsByTenant);
@@ -312,7 +419,7 @@ public sealed class FleetSweepRunner(
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
                 """
                 UPDATE catalog.ingestion_sweeps SET status = 'succeeded', error = NULL, finished_at = now(), watermark_after = $2,
-                    rows_routed = $3, rows_changed = $4, tenants_touched = $5, rows_late = $6
+                    rows_routed = $3, rows_changed = $4, tenants_touched = $5, rows_late = $6, arrival_watermark_after = $7
                 WHERE id = $1
                 """)
             {
@@ -321,17 +428,24 @@ public sealed class FleetSweepRunner(
                     new() { Value = sweepId }, new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
                     new() { Value = totals.Routed }, new() { Value = totals.Changed }, new() { Value = totals.Touched.Count },
                     new() { Value = totals.LateBeyondLookBack },
+                    new() { Value = (object?)arrivalAfter ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
                 },
             });
-            if (after is not null)
+            if (after is not null || arrivalAfter is not null)
             {
+                // GREATEST ignores a NULL: a watermark without a new value stays.
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(
                     """
-                    INSERT INTO catalog.ingestion_fleet (watermark) VALUES ($1)
-                    ON CONFLICT (singleton) DO UPDATE SET watermark = GREATEST(catalog.ingestion_fleet.watermark, EXCLUDED.watermark), moved_at = now()
+                    INSERT INTO catalog.ingestion_fleet (watermark, arrival_watermark) VALUES (coalesce($1, $2), $2)
+                    ON CONFLICT (singleton) DO UPDATE SET watermark = GREATEST(catalog.ingestion_fleet.watermark, $1),
+                        arrival_watermark = GREATEST(catalog.ingestion_fleet.arrival_watermark, $2), moved_at = now()
                     """)
                 {
-                    Parameters = { new() { Value = after.Value } },
+                    Parameters =
+                    {
+                        new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                        new() { Value = (object?)arrivalAfter ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                    },
                 });
             }
 

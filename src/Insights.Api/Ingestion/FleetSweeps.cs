@@ -10,7 +10,7 @@ public sealed class FleetSweeps(CatalogDatabase dataSource)
             """
             SELECT id, status, requested_at, started_at, finished_at, since, watermark_before, watermark_after, pages, rows_read, rows_routed,
                    rows_changed, rows_deferred, rows_unknown, tenants_touched, bytes_processed, bytes_billed, estimated_cost_usd, error,
-                   audit, rows_late
+                   audit, rows_late, read_by, arrival_watermark_before, arrival_watermark_after, note
             FROM catalog.ingestion_sweeps
             WHERE $1::uuid IS NULL OR id < $1
             ORDER BY id DESC LIMIT $2
@@ -25,7 +25,7 @@ public sealed class FleetSweeps(CatalogDatabase dataSource)
                 reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), Time(3), Time(4), Time(5), Time(6), Time(7),
                 reader.GetInt32(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12), reader.GetInt64(13),
                 reader.GetInt32(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetDecimal(17), reader.IsDBNull(18) ? null : reader.GetString(18),
-                reader.GetBoolean(19), reader.GetInt64(20)));
+                reader.GetBoolean(19), reader.GetInt64(20), reader.GetString(21), Time(22), Time(23), reader.IsDBNull(24) ? null : reader.GetString(24)));
         }
 
         return (items, Http.PageRows.TrimExtra(items, limit));

@@ -56,9 +56,28 @@ public sealed class IngestionRunOptions
     public TimeSpan SweepAuditLookBack { get; set; } = TimeSpan.FromDays(2);
 
     /// <summary>
+    /// How a fleet sweep finds the rows to read: <see cref="SweepReadBy.UpdatedAt"/> (the default) by their updated_at,
+    /// from the watermark less the look-back; <see cref="SweepReadBy.Arrival"/> by when they reached the source
+    /// (BigQuery: the table's change history, <c>APPENDS</c>; Local: when a file appeared), from the newest arrival
+    /// read less the look-back, so a row that lands weeks after its updated_at is still read by the next sweep
+    /// (docs/decisions/0024-sweep-by-arrival.md).
+    /// </summary>
+    public SweepReadBy SweepReadBy { get; set; } = SweepReadBy.UpdatedAt;
+
+    /// <summary>
     /// Finished runs (succeeded, failed, interrupted) older than this are deleted by the scheduler; queued and running
     /// ones never.
     /// </summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Setting 'Ingestion:RunRetention' must be between 1 hour and 3650 days.")]
     public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(30);
+}
+
+/// <summary>How a fleet sweep finds the rows to read (setting <c>Ingestion:SweepReadBy</c>).</summary>
+public enum SweepReadBy
+{
+    /// <summary>Rows updated at or after the watermark less the look-back.</summary>
+    UpdatedAt,
+
+    /// <summary>Rows that reached the source at or after the arrival watermark less the look-back.</summary>
+    Arrival,
 }

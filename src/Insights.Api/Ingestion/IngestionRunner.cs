@@ -228,14 +228,18 @@ public sealed class IngestionRunner(
     private async Task<PreparedPage> PreparePageAsync(
         TenantInfo tenant, SourcePage page, IReadOnlyDictionary<string, InsightDefinition> known, double readMs, CancellationToken cancellationToken)
     {
-        // The last row of a page (for the same id) wins; unknown insight types are counted and skipped.
+        // The newest row of a page for the same id wins (by updated_at, then the last one: a page read by arrival is not
+        // in updated_at order); unknown insight types are counted and skipped.
         var byId = new Dictionary<string, SourceModel>(page.Models.Count, StringComparer.Ordinal);
         var skippedTypes = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var model in page.Models)
         {
             if (known.ContainsKey(model.Insight))
             {
-                byId[model.Id] = model;
+                if (!byId.TryGetValue(model.Id, out var kept) || model.UpdatedAt >= kept.UpdatedAt)
+                {
+                    byId[model.Id] = model;
+                }
             }
             else
             {

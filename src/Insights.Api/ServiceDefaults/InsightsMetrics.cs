@@ -30,6 +30,7 @@ public sealed class InsightsMetrics : IDisposable
     private readonly Counter<long> ingestionBilled;
     private readonly Counter<long> ingestionRuns;
     private readonly Histogram<double> sweepDuration;
+    private readonly Counter<long> sweepArrivalFallbacks;
     private readonly Histogram<double> moveWritesHeld;
 
     public InsightsMetrics(IMeterFactory meters)
@@ -54,6 +55,9 @@ public sealed class InsightsMetrics : IDisposable
         ingestionBilled = meter.CreateCounter<long>("insights.ingestion.billed", "By", "Bytes the source billed (BigQuery bytes billed, or processed when it reports none).");
         sweepDuration = meter.CreateHistogram<double>(
             "insights.ingestion.sweep.duration", "s", "Fleet sweeps, from the start of the source read to their end, by status (succeeded, failed, interrupted).");
+        sweepArrivalFallbacks = meter.CreateCounter<long>(
+            "insights.ingestion.sweep.arrival_fallbacks", "{sweep}",
+            "Sweeps set to read by arrival that read by updated_at instead: their watermark was older than the source's change history.");
         ingestionRuns = meter.CreateCounter<long>("insights.ingestion.runs", "{run}", "Ingestion runs finished, by status (succeeded, failed, interrupted).");
         moveWritesHeld = meter.CreateHistogram<double>(
             "insights.tenant.move.writes_held", "s",
@@ -148,6 +152,8 @@ public sealed class InsightsMetrics : IDisposable
 
     public void SweepFinished(string status, TimeSpan duration) =>
         sweepDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("status", status));
+
+    public void SweepArrivalFallback() => sweepArrivalFallbacks.Add(1);
 
     public void TenantMoveFinished(string outcome, TimeSpan writesHeld) =>
         moveWritesHeld.Record(writesHeld.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));

@@ -277,4 +277,47 @@ public sealed class BigQueryInsightSourceTests : IAsyncLifetime
         Assert.All(fake.Requests, r => Assert.Equal("Bearer host-token", r.Header("Authorization")));
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task A_read_by_arrival_returns_what_was_committed_since_whatever_its_updated_at_and_bills_the_changed_rows()
+    {
+        // The constructor's rows were committed now; these two were appended later, one of them with a weeks-old updated_at.
+        var committed = SourceTime.Truncate(DateTimeOffset.UtcNow.AddMinutes(5));
+        fake.Table.Add(new FakeTableRow("acme", Model("late", T0.AddDays(-40), 1)), committed);
+        fake.Table.Add(new FakeTableRow("globex", Model("fresh", T0, 2)), committed.AddSeconds(1));
+        fake.Table.Add(new FakeTableRow("acme", Model("late", T0.AddDays(-40), 3)), committed.AddSeconds(1));
+
+        var rows = new List<FleetRow>();
+        await foreach (var page in Source(batchSize: 50).ReadFleetByArrivalAsync(committed, pageSize: 2, CancellationToken.None))
+        {
+            Assert.InRange(page.Rows.Count, 0, 2);
+            rows.AddRange(page.Rows);
+        }
+
+        Assert.Equal([("acme", "late", 1L), ("acme", "late", 3L), ("globex", "fresh", 2L)], rows.Select(r => (r.TenantId, r.Model.Id, r.Model.Version)));
+        Assert.Equal([committed, committed.AddSeconds(1), committed.AddSeconds(1)], rows.Select(r => r.ArrivedAt!.Value));
+        Assert.Equal(T0.AddDays(-40), rows[0].Model.UpdatedAt);
+        var query = fake.Queries[^1].Json;
+        Assert.Contains("APPENDS(TABLE `" + Table + "`, @since, NULL)", query.GetProperty("query").GetString(), StringComparison.Ordinal);
+        Assert.Equal(committed.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00:00", Parameter(fake.Queries[^1], "since"));
+
+        // Billed as BigQuery bills a read of the change history: the columns of the changed rows, 10 MB at least.
+        var (processed, billed) = ChangeBilling(fake.Table.Snapshot(), committed, null);
+        Assert.Equal(rows.Sum(r => RowBytes(new FakeTableRow(r.TenantId, r.Model)) + 8), processed);
+        Assert.Equal(MinimumBilledBytes, billed);
+    }
+
+    [Fact]
+    public async Task A_read_by_arrival_from_before_the_time_travel_window_is_refused_as_bigquery_refuses_it()
+    {
+        var source = Source(batchSize: 50);
+        Assert.Equal(TimeSpan.FromDays(7), source.ArrivalWindow);
+        var error = await Assert.ThrowsAsync<BigQueryException>(async () =>
+        {
+            await foreach (var _ in source.ReadFleetByArrivalAsync(DateTimeOffset.UtcNow.AddDays(-8), 10, CancellationToken.None))
+            {
+            }
+        });
+        Assert.Contains("time travel", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
 }

@@ -63,15 +63,74 @@ public sealed class FakeResult
 /// <summary>A row of the fake's source table: a tenant's insight model.</summary>
 public sealed record FakeTableRow(string TenantId, SourceModel Model);
 
+/// <summary>A row of the table with the commit time of the write that appended it (its <c>_CHANGE_TIMESTAMP</c>).</summary>
+public sealed record FakeCommittedRow(FakeTableRow Row, DateTimeOffset CommittedAt);
+
+/// <summary>
+/// The fake's source table: rows appended by the tests, each stamped with the time it was committed (now, by
+/// <see cref="Clock"/>, unless given), as the table's change history would hold it.
+/// </summary>
+public sealed class FakeTable : IEnumerable<FakeTableRow>
+{
+    private readonly Lock gate = new();
+    private readonly List<FakeCommittedRow> rows = [];
+
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    public int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                return rows.Count;
+            }
+        }
+    }
+
+    /// <summary>Appends a row committed now.</summary>
+    public void Add(FakeTableRow row) => Add(row, Clock.GetUtcNow());
+
+    /// <summary>Appends a row committed at <paramref name="committedAt"/> (microseconds, as BigQuery keeps it).</summary>
+    public void Add(FakeTableRow row, DateTimeOffset committedAt)
+    {
+        lock (gate)
+        {
+            rows.Add(new FakeCommittedRow(row, SourceTime.Truncate(committedAt)));
+        }
+    }
+
+    public IReadOnlyList<FakeCommittedRow> Snapshot()
+    {
+        lock (gate)
+        {
+            return [.. rows];
+        }
+    }
+
+    public IEnumerator<FakeTableRow> GetEnumerator() => Snapshot().Select(r => r.Row).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>Thrown by a query handler: the fake answers the query with this Google error.</summary>
+public sealed class FakeQueryException(int status, string reason, string message) : Exception(message)
+{
+    public int Status => status;
+    public string Reason => reason;
+}
+
 /// <summary>
 /// A wire-faithful BigQuery REST v2 server on loopback (see docs/bigquery-wire.md): jobs.query, jobs.getQueryResults and
 /// jobs.get, with jobs that stay unfinished for a while, page tokens, Google-format errors, and every request recorded.
 /// Queries are answered by <see cref="OnQuery"/>, by default from <see cref="Table"/> filtered with the request's
 /// @tenantId, @afterUpdatedAt, @afterId and @limit, or for a fleet sweep's query with @since (every tenant's rows, with
-/// their tenant_id). The table is taken as partitioned by the day of updated_at and clustered by tenant_id, and billed
-/// as BigQuery bills on demand (<see cref="Billing"/>).
+/// their tenant_id), or for a read of the table's change history (<c>APPENDS(TABLE t, @since, NULL|@until)</c>) with the
+/// rows committed in that window, each with its <c>_CHANGE_TYPE</c> and <c>_CHANGE_TIMESTAMP</c>, refusing a start older
+/// than <see cref="TimeTravelWindow"/> as BigQuery does. The table is taken as partitioned by the day of updated_at and
+/// clustered by tenant_id, and billed as BigQuery bills on demand (<see cref="Billing"/>, <see cref="ChangeBilling"/>).
 /// </summary>
-public sealed class FakeBigQuery : IAsyncDisposable
+public sealed partial class FakeBigQuery : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly Lock gate = new();
@@ -90,7 +149,10 @@ public sealed class FakeBigQuery : IAsyncDisposable
     /// <summary>Answers a query; the default serves <see cref="Table"/>.</summary>
     public Func<FakeQueryRequest, FakeResult> OnQuery { get; set; }
 
-    public List<FakeTableRow> Table { get; } = [];
+    public FakeTable Table { get; } = new();
+
+    /// <summary>How far back the table's change history reaches (its time-travel window), from <see cref="FakeTable.Clock"/>'s now.</summary>
+    public TimeSpan TimeTravelWindow { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Server-side page cap of table answers.</summary>
     public int? TableRowsPerPage { get; set; }
@@ -222,7 +284,16 @@ public sealed class FakeBigQuery : IAsyncDisposable
 
         var useInt64 = json["formatOptions"]?["useInt64Timestamp"]?.GetValue<bool>() ?? false;
         var request = new FakeQueryRequest((string)json["query"]!, parameters, json["maxResults"]?.GetValue<int>(), useInt64);
-        var result = OnQuery(request);
+        FakeResult result;
+        try
+        {
+            result = OnQuery(request);
+        }
+        catch (FakeQueryException e)
+        {
+            return (e.Status, Error(e.Status, e.Reason, e.Message));
+        }
+
         var job = new Job("job_" + Guid.NewGuid().ToString("N")[..16], "q-" + Guid.NewGuid().ToString("N")[..12], (string?)json["location"] ?? "US", result)
         {
             Remaining = result.IncompleteAnswers,
@@ -426,6 +497,11 @@ public sealed class FakeBigQuery : IAsyncDisposable
 
     private FakeResult FromTable(FakeQueryRequest request)
     {
+        if (ChangeHistory().Match(request.Sql) is { Success: true } change)
+        {
+            return ChangesFromTable(request, change);
+        }
+
         if (request.Parameters.ContainsKey("since"))
         {
             return FleetFromTable(request);
@@ -437,11 +513,7 @@ public sealed class FakeBigQuery : IAsyncDisposable
             : DateTimeOffset.MinValue;
         var afterId = request.Parameters.TryGetValue("afterId", out var id) ? id.Value ?? "" : "";
         var limit = int.Parse(request.Parameters["limit"].Value!, CultureInfo.InvariantCulture);
-        List<FakeTableRow> table;
-        lock (gate)
-        {
-            table = [.. Table];
-        }
+        List<FakeTableRow> table = [.. Table];
 
         var rows = table
             .Where(r => r.TenantId == tenant)
@@ -471,11 +543,7 @@ public sealed class FakeBigQuery : IAsyncDisposable
     private FakeResult FleetFromTable(FakeQueryRequest request)
     {
         var since = DateTimeOffset.ParseExact(request.Parameters["since"].Value!, "yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
-        List<FakeTableRow> table;
-        lock (gate)
-        {
-            table = [.. Table];
-        }
+        List<FakeTableRow> table = [.. Table];
 
         var rows = table
             .Where(r => r.Model.UpdatedAt >= since)
@@ -490,6 +558,81 @@ public sealed class FakeBigQuery : IAsyncDisposable
         var (processed, billed) = Billing(table, since, null);
         var fields = TableFields();
         fields.Insert(0, Field("tenant_id", "STRING"));
+        return new FakeResult
+        {
+            Fields = fields,
+            Rows = rows,
+            RowsPerPage = TableRowsPerPage,
+            BytesProcessed = TableBytesProcessed ?? processed,
+            BytesBilled = TableBytesBilled ?? billed,
+        };
+    }
+
+    /// <summary><c>APPENDS(TABLE t, start, end)</c> or <c>CHANGES(…)</c>: start and end a named parameter or NULL.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(
+        @"\b(?<function>APPENDS|CHANGES)\s*\(\s*TABLE\s+`?(?<table>[A-Za-z0-9_.:-]+)`?\s*,\s*(?:@(?<start>\w+)|NULL)\s*,\s*(?:@(?<end>\w+)|NULL)\s*\)",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex ChangeHistory();
+
+    /// <summary>
+    /// What BigQuery on demand bills for a read of the change history from <paramref name="from"/>: the bytes of the
+    /// columns read of the rows committed in the window (the changed data), by the MB, at least 10 MB.
+    /// </summary>
+    public static (long Processed, long Billed) ChangeBilling(IEnumerable<FakeCommittedRow> table, DateTimeOffset from, DateTimeOffset? until)
+    {
+        var processed = table.Where(r => r.CommittedAt >= from && (until is null || r.CommittedAt <= until)).Sum(r => RowBytes(r.Row) + 8);
+        const long mb = 1024 * 1024;
+        return (processed, Math.Max(MinimumBilledBytes, (processed + mb - 1) / mb * mb));
+    }
+
+    /// <summary>
+    /// A read of the table's change history: the rows committed at or after the start (and at or before the end), with
+    /// tenant_id, the table's columns, _CHANGE_TYPE (INSERT: every write to this table appends) and _CHANGE_TIMESTAMP,
+    /// ordered by _CHANGE_TIMESTAMP, tenant_id, id. CHANGES needs the table's change history option, which this table
+    /// does not have; a start before the time-travel window is refused.
+    /// </summary>
+    private FakeResult ChangesFromTable(FakeQueryRequest request, System.Text.RegularExpressions.Match change)
+    {
+        var table = change.Groups["table"].Value;
+        if (string.Equals(change.Groups["function"].Value, "CHANGES", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new FakeQueryException(400, "invalidQuery",
+                $"Table {table} must have the table option enable_change_history set to true to be read with the CHANGES table-valued function.");
+        }
+
+        DateTimeOffset? Bound(string group) => change.Groups[group].Success
+            ? request.Parameters.TryGetValue(change.Groups[group].Value, out var value) && value.Value is { } text
+                ? DateTimeOffset.ParseExact(text, "yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture)
+                : throw new FakeQueryException(400, "invalidQuery", $"Query parameter '{change.Groups[group].Value}' not found")
+            : null;
+        var start = Bound("start");
+        var end = Bound("end");
+        var oldest = Table.Clock.GetUtcNow() - TimeTravelWindow;
+        if (start is { } from && from < oldest)
+        {
+            throw new FakeQueryException(400, "invalidQuery",
+                $"Invalid time travel timestamp {Micros(from)[..^3]} for table {table}@{Micros(from)[..^3]}. Cannot read before {Micros(oldest)[..^3]}");
+        }
+
+        var committed = Table.Snapshot();
+        var rows = committed
+            .Where(r => (start is null || r.CommittedAt >= start) && (end is null || r.CommittedAt <= end))
+            .OrderBy(r => r.CommittedAt).ThenBy(r => r.Row.TenantId, StringComparer.Ordinal).ThenBy(r => r.Row.Model.Id, StringComparer.Ordinal)
+            .Select(c => (c.Row.TenantId, c.Row.Model, c.CommittedAt))
+            .Select(r => Row(
+                r.TenantId, r.Model.Id, r.Model.Insight, r.Model.Module, r.Model.Key, r.Model.Filter,
+                r.Model.DateFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), r.Model.DateTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                r.Model.PayloadJson, r.Model.Version.ToString(CultureInfo.InvariantCulture),
+                request.UseInt64Timestamp ? Micros(r.Model.UpdatedAt) : FloatSeconds(r.Model.UpdatedAt),
+                r.Model.Deleted ? "true" : "false",
+                "INSERT",
+                request.UseInt64Timestamp ? Micros(r.CommittedAt) : FloatSeconds(r.CommittedAt)))
+            .ToList();
+        var (processed, billed) = ChangeBilling(committed, start ?? DateTimeOffset.MinValue, end);
+        var fields = TableFields();
+        fields.Insert(0, Field("tenant_id", "STRING"));
+        fields.Add(Field("_CHANGE_TYPE", "STRING"));
+        fields.Add(Field("_CHANGE_TIMESTAMP", "TIMESTAMP"));
         return new FakeResult
         {
             Fields = fields,

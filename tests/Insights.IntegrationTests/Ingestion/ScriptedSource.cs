@@ -31,6 +31,12 @@ public sealed class ScriptedSource : IInsightSource
         }
     }
 
+    /// <summary>This source does not know when its rows arrived.</summary>
+    public TimeSpan? ArrivalWindow => null;
+
+    public IAsyncEnumerable<FleetPage> ReadFleetByArrivalAsync(DateTimeOffset since, int pageSize, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The scripted source does not know when its rows arrived.");
+
     /// <summary>Every tenant's rows updated since, in one read (the sweep's reads are counted).</summary>
     public async IAsyncEnumerable<FleetPage> ReadFleetAsync(DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -39,6 +39,19 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
         ORDER BY updated_at, tenant_id, id
         """;
 
+    /// <summary>
+    /// A fleet sweep's query by arrival: the rows appended to the table since <c>@since</c> (commit time), from its change
+    /// history (<c>APPENDS</c>, within the table's time-travel window), whatever their updated_at. <c>APPENDS</c> needs
+    /// no table option and reads up to now; it sees inserts, loads and streamed rows, which is how the source table is
+    /// written (a new version of a model is a new row) — docs/decisions/0024-sweep-by-arrival.md.
+    /// </summary>
+    public const string ArrivalSweepQueryTemplate =
+        """
+        SELECT tenant_id, id, insight, module, `key`, `filter`, date_from, date_to, payload, version, updated_at, deleted, _CHANGE_TIMESTAMP
+        FROM APPENDS(TABLE `{table}`, @since, NULL)
+        ORDER BY _CHANGE_TIMESTAMP, tenant_id, id
+        """;
+
     // BigQuery's smallest TIMESTAMP: with an empty id it stands for "before everything" without a NULL parameter.
     private static readonly DateTimeOffset Beginning = new(1, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -62,19 +75,31 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
         }
     }
 
+    public string ArrivalSweepSql =>
+        ArrivalSweepQueryTemplate.Replace(TablePlaceholder, options.Value.BigQuery.Table?.Trim() ?? "", StringComparison.Ordinal);
+
+    public TimeSpan? ArrivalWindow => options.Value.BigQuery.TimeTravelWindow;
+
     /// <summary>One query job for the whole fleet, paged by BigQuery (<c>maxResults</c> = page size).</summary>
-    public async IAsyncEnumerable<FleetPage> ReadFleetAsync(
-        DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<FleetPage> ReadFleetAsync(DateTimeOffset since, int pageSize, CancellationToken cancellationToken) =>
+        ReadFleetAsync(SweepSql, byArrival: false, since, pageSize, cancellationToken);
+
+    /// <summary>One query job over the table's change history (<see cref="ArrivalSweepQueryTemplate"/>).</summary>
+    public IAsyncEnumerable<FleetPage> ReadFleetByArrivalAsync(DateTimeOffset since, int pageSize, CancellationToken cancellationToken) =>
+        ReadFleetAsync(ArrivalSweepSql, byArrival: true, since, pageSize, cancellationToken);
+
+    private async IAsyncEnumerable<FleetPage> ReadFleetAsync(
+        string sql, bool byArrival, DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
-        var query = new BigQueryQuery(SweepSql)
+        var query = new BigQueryQuery(sql)
         {
             PageSize = pageSize,
             Parameters = [BigQueryParameter.Timestamp("since", SourceTime.Truncate(since))],
         };
 
         var rows = 0L;
-        (DateTimeOffset UpdatedAt, string TenantId, string Id)? previous = null;
+        (DateTimeOffset At, string TenantId, string Id)? previous = null;
         await foreach (var page in client.QueryAsync(query, cancellationToken))
         {
             var batch = new List<FleetRow>(page.Rows.Count);
@@ -85,16 +110,20 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
                 var tenantId = row.Has("tenant_id") && row["tenant_id"] is string { Length: > 0 } text
                     ? text
                     : throw new InvalidDataException($"BigQuery row {rows} of job {page.JobId ?? "(none)"} has no tenant_id.");
-                var key = (model.UpdatedAt, tenantId, model.Id);
-                if (previous is { } before && Compare(before, key) >= 0)
+                DateTimeOffset? arrivedAt = byArrival ? ArrivedAt(row, rows, page.JobId) : null;
+                var key = (arrivedAt ?? model.UpdatedAt, tenantId, model.Id);
+                // By arrival the same model may be appended twice in one commit: equal keys are in order.
+                if (previous is { } before && Compare(before, key) is var order && (order > 0 || (order == 0 && !byArrival)))
                 {
-                    throw new InvalidDataException(
-                        $"BigQuery row {rows} of job {page.JobId ?? "(none)"} (tenant '{tenantId}', id '{model.Id}', updated_at {model.UpdatedAt:O}) is not after the one before it: "
-                        + "the sweep query must return rows ordered by updated_at, tenant_id, id (check Ingestion:BigQuery:SweepQueryTemplate).");
+                    throw new InvalidDataException(byArrival
+                        ? $"BigQuery row {rows} of job {page.JobId ?? "(none)"} (tenant '{tenantId}', id '{model.Id}', _CHANGE_TIMESTAMP {arrivedAt:O}) comes before the one before it: "
+                            + "the change history must be read ordered by _CHANGE_TIMESTAMP, tenant_id, id."
+                        : $"BigQuery row {rows} of job {page.JobId ?? "(none)"} (tenant '{tenantId}', id '{model.Id}', updated_at {model.UpdatedAt:O}) is not after the one before it: "
+                            + "the sweep query must return rows ordered by updated_at, tenant_id, id (check Ingestion:BigQuery:SweepQueryTemplate).");
                 }
 
                 previous = key;
-                batch.Add(new FleetRow(tenantId, model));
+                batch.Add(new FleetRow(tenantId, model, arrivedAt));
             }
 
             var first = page.PageIndex == 0;
@@ -106,14 +135,14 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
             if (first)
             {
                 logger.LogInformation(
-                    "BigQuery sweep query: job {JobId}, {BytesProcessed} bytes processed, {BytesBilled} billed, cache hit {CacheHit}",
-                    page.JobId ?? page.QueryId, page.TotalBytesProcessed, page.TotalBytesBilled, page.CacheHit);
+                    "BigQuery sweep query ({ReadBy}): job {JobId}, {BytesProcessed} bytes processed, {BytesBilled} billed, cache hit {CacheHit}",
+                    byArrival ? "by arrival" : "by updated_at", page.JobId ?? page.QueryId, page.TotalBytesProcessed, page.TotalBytesBilled, page.CacheHit);
             }
         }
 
-        static int Compare((DateTimeOffset UpdatedAt, string TenantId, string Id) x, (DateTimeOffset UpdatedAt, string TenantId, string Id) y)
+        static int Compare((DateTimeOffset At, string TenantId, string Id) x, (DateTimeOffset At, string TenantId, string Id) y)
         {
-            var order = x.UpdatedAt.CompareTo(y.UpdatedAt);
+            var order = x.At.CompareTo(y.At);
             if (order == 0)
             {
                 order = string.CompareOrdinal(x.TenantId, y.TenantId);
@@ -187,6 +216,11 @@ public sealed class BigQueryInsightSource(IBigQueryClient client, IOptions<Insig
             }
         }
     }
+
+    private static DateTimeOffset ArrivedAt(BigQueryRow row, long number, string? jobId) =>
+        (row.Has("_CHANGE_TIMESTAMP") ? row["_CHANGE_TIMESTAMP"] : null) is DateTimeOffset at
+            ? SourceTime.Truncate(at)
+            : throw new InvalidDataException($"BigQuery row {number} of job {jobId ?? "(none)"} has no _CHANGE_TIMESTAMP (a TIMESTAMP): the sweep reads by arrival from the table's change history.");
 
     private static SourceModel ToModel(BigQueryRow row, long number, string? jobId)
     {

@@ -23,6 +23,13 @@ public sealed class BigQuerySourceOptions
     public string? SweepQueryTemplate { get; set; }
 
     /// <summary>
+    /// How far back the source table's change history reaches: its time-travel window (BigQuery's default and most, 7
+    /// days; a dataset may set 2 to 7). A sweep reading by arrival whose watermark is older than this cannot use the
+    /// change history and reads by updated_at instead, and says so.
+    /// </summary>
+    public TimeSpan TimeTravelWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
     /// Rows one query fetches (<c>@limit</c>); when a query returns this many, the next resumes after its last row.
     /// </summary>
     public int BatchSize { get; set; } = 50_000;

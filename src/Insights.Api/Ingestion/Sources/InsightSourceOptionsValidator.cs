@@ -53,6 +53,11 @@ internal sealed partial class InsightSourceOptionsValidator : IValidateOptions<I
                 failures.Add($"Setting '{s}:BigQuery:SweepQueryTemplate' must use the parameter @since.");
             }
 
+            if (bigQuery.TimeTravelWindow < TimeSpan.FromHours(1) || bigQuery.TimeTravelWindow > TimeSpan.FromDays(7))
+            {
+                failures.Add($"Setting '{s}:BigQuery:TimeTravelWindow' must be between 1 hour and 7 days; got {bigQuery.TimeTravelWindow}.");
+            }
+
             if (bigQuery.BatchSize is < 1 or > 10_000_000)
             {
                 failures.Add($"Setting '{s}:BigQuery:BatchSize' must be between 1 and 10000000; got {bigQuery.BatchSize}.");

@@ -12,6 +12,8 @@ namespace Insights.Ingestion;
 /// payload, version, updated_at, deleted</c>.
 /// </summary>
 /// <remarks>
+/// A row arrives with its file: a read by arrival takes every row of the files last written at or after its start,
+/// whatever their updated_at (a file is written whole, or appended to, and re-reading a row changes nothing).
 /// Each read scans the files once, keeping only the offset and sort key of the lines it wants, sorts them, then parses
 /// each page's lines again from their offsets: memory stays small with large payloads, and no page re-scans the files.
 /// </remarks>
@@ -75,12 +77,32 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         }
     }
 
+    /// <summary>The folder remembers every file: there is no limit to how far back a read by arrival goes.</summary>
+    public TimeSpan? ArrivalWindow => null;
+
+    /// <summary>
+    /// Every row of the files last written at or after <paramref name="since"/> (a file's arrival), in one scan of
+    /// those files, ordered by (arrival, tenant, id).
+    /// </summary>
+    public async IAsyncEnumerable<FleetPage> ReadFleetByArrivalAsync(
+        DateTimeOffset since, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var from = SourceTime.Truncate(since);
+        await foreach (var rows in ReadEntriesAsync((_, _, _) => true, $"in files written since {from:O}", pageSize, cancellationToken, arrivedSince: from))
+        {
+            yield return new FleetPage(rows, 0, 0);
+        }
+    }
+
     /// <summary>
     /// The models whose (tenant, updatedAt, id) pass <paramref name="wanted"/>, ordered by (updatedAt, tenant, id), in
-    /// pages.
+    /// pages; with <paramref name="arrivedSince"/>, only those of the files written since then, ordered by (file's
+    /// arrival, tenant, id) and each with its arrival.
     /// </summary>
     private async IAsyncEnumerable<FleetRow[]> ReadEntriesAsync(
-        Func<string, DateTimeOffset, string, bool> wanted, string what, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+        Func<string, DateTimeOffset, string, bool> wanted, string what, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken,
+        DateTimeOffset? arrivedSince = null)
     {
         if (!Directory.Exists(folder))
         {
@@ -88,7 +110,17 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         }
 
         var files = Directory.GetFiles(folder, "*.ndjson").Order(StringComparer.Ordinal).ToArray();
-        var entries = await Task.Run(() => Scan(files, wanted, cancellationToken), cancellationToken);
+        DateTimeOffset[]? arrivals = null;
+        if (arrivedSince is { } since)
+        {
+            // A file gone since the listing reports a time in 1601: it is left out.
+            var written = files.Select(f => (File: f, At: SourceTime.Truncate(new DateTimeOffset(File.GetLastWriteTimeUtc(f), TimeSpan.Zero))))
+                .Where(f => f.At >= since).ToArray();
+            files = [.. written.Select(f => f.File)];
+            arrivals = [.. written.Select(f => f.At)];
+        }
+
+        var entries = await Task.Run(() => Scan(files, arrivals, wanted, cancellationToken), cancellationToken);
         logger.LogDebug("Local source: {Count} models {What} in {Files} files", entries.Count, what, files.Length);
 
         var handles = new SafeFileHandle?[files.Length];
@@ -118,7 +150,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
                         throw new InvalidDataException($"{files[entry.File]}, line {entry.Line}: the file changed while it was being read.");
                     }
 
-                    models[i] = new FleetRow(entry.TenantId, row.ToModel());
+                    models[i] = new FleetRow(entry.TenantId, row.ToModel(), arrivals is null ? null : entry.Arrived);
                 }
 
                 yield return models;
@@ -138,7 +170,8 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
     /// The wanted entries of every file, sorted. Files are scanned side by side, each with its own buffer; a failure is
     /// reported as a scan file by file would have met it first (the lowest file's).
     /// </summary>
-    private static List<Entry> Scan(string[] files, Func<string, DateTimeOffset, string, bool> wanted, CancellationToken cancellationToken)
+    private static List<Entry> Scan(
+        string[] files, DateTimeOffset[]? arrivals, Func<string, DateTimeOffset, string, bool> wanted, CancellationToken cancellationToken)
     {
         var perFile = new List<Entry>[files.Length];
         var failures = new ExceptionDispatchInfo?[files.Length];
@@ -150,7 +183,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             {
                 try
                 {
-                    perFile[file] = ScanFile(files, file, wanted, cancellationToken);
+                    perFile[file] = ScanFile(files, file, arrivals?[file] ?? default, wanted, cancellationToken);
                 }
                 catch (Exception e)
                 {
@@ -169,7 +202,8 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
         return entries;
     }
 
-    private static List<Entry> ScanFile(string[] files, int file, Func<string, DateTimeOffset, string, bool> wanted, CancellationToken cancellationToken)
+    private static List<Entry> ScanFile(
+        string[] files, int file, DateTimeOffset arrived, Func<string, DateTimeOffset, string, bool> wanted, CancellationToken cancellationToken)
     {
         var entries = new List<Entry>();
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
@@ -247,7 +281,7 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             var row = Parse(line, full: false, files[file], lineNumber);
             if (wanted(row.TenantId!, row.UpdatedAt, row.Id!))
             {
-                entries.Add(new Entry(row.UpdatedAt, row.TenantId!, row.Id!, file, offset, length, lineNumber));
+                entries.Add(new Entry(arrived, row.UpdatedAt, row.TenantId!, row.Id!, file, offset, length, lineNumber));
             }
         }
     }
@@ -531,12 +565,18 @@ public sealed class LocalInsightSource(string folder, ILogger<LocalInsightSource
             new(Id!, Insight!, Module!, Key, Filter, DateFrom, DateTo, PayloadJson, Version!.Value, UpdatedAt, Deleted);
     }
 
-    private readonly record struct Entry(DateTimeOffset UpdatedAt, string TenantId, string Id, int File, long Offset, int Length, int Line)
+    /// <summary>A wanted line; <see cref="Arrived"/> (its file's) is the same for every entry of a read by updated_at.</summary>
+    private readonly record struct Entry(
+        DateTimeOffset Arrived, DateTimeOffset UpdatedAt, string TenantId, string Id, int File, long Offset, int Length, int Line)
         : IComparable<Entry>
     {
         public int CompareTo(Entry other)
         {
-            var order = UpdatedAt.CompareTo(other.UpdatedAt);
+            var order = Arrived.CompareTo(other.Arrived);
+            if (order == 0)
+            {
+                order = UpdatedAt.CompareTo(other.UpdatedAt);
+            }
             if (order == 0)
             {
                 order = string.CompareOrdinal(TenantId, other.TenantId);
