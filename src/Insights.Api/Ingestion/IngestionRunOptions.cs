@@ -71,13 +71,3 @@ public sealed class IngestionRunOptions
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Setting 'Ingestion:RunRetention' must be between 1 hour and 3650 days.")]
     public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(30);
 }
-
-/// <summary>How a fleet sweep finds the rows to read (setting <c>Ingestion:SweepReadBy</c>).</summary>
-public enum SweepReadBy
-{
-    /// <summary>Rows updated at or after the watermark less the look-back.</summary>
-    UpdatedAt,
-
-    /// <summary>Rows that reached the source at or after the arrival watermark less the look-back.</summary>
-    Arrival,
-}

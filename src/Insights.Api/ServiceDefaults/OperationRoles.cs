@@ -9,7 +9,7 @@ namespace Insights.ServiceDefaults;
 /// Shows who may call each operation: a line of its description, and <c>x-insights-roles</c> (the configured role
 /// names, or <c>tenant-client</c>) for tools.
 /// </summary>
-internal sealed class OperationRoles(IOptions<FluigIdentityOptions> options) : IOperationFilter
+internal sealed class OperationRoles(PersonRoles roles) : IOperationFilter
 {
     public const string Extension = "x-insights-roles";
     public const string TenantClient = "tenant-client";
@@ -36,16 +36,13 @@ internal sealed class OperationRoles(IOptions<FluigIdentityOptions> options) : I
 
     private IEnumerable<string> RolesOf(string policy)
     {
-        var settings = options.Value;
         if (policy == Policies.Tenant)
         {
             return [TenantClient];
         }
 
         return Policies.People.TryGetValue(policy, out var minimum)
-            ? new[] { (PersonRole.Admin, settings.AdminRole), (PersonRole.Operator, settings.OperatorRole), (PersonRole.Viewer, settings.ViewerRole) }
-                .Where(r => r.Item1 >= minimum)
-                .Select(r => r.Item2)
+            ? Enum.GetValues<PersonRole>().Where(r => r >= minimum).OrderDescending().Select(roles.NameOf)
             : [];
     }
 }
